@@ -1,0 +1,138 @@
+"""The pipeline, in order: discover → read + frontmatter → sections → cards → ids → package.
+
+Like mkdocs' `build()`, one readable function calls each step; the steps return diagnostics
+instead of printing, and nothing is written unless the whole build succeeded, so a failed
+build never touches the package already in the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cards import Card, CardSettings, note_cards
+from .config import Config
+from .errors import BuildFailed, Diagnostic, Level, NoteError
+from .package import PackageNote, write_package
+from .parse import HeadingRules, Note, parse_note
+from .vault import VaultIndex, read_note, scan_vault
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    package: Path | None  # None when nothing was written (`check`, or no cards)
+    notes_read: int
+    notes_unpublished: int  # left out by the dg-publish filter
+    notes_without_cards: int
+    cards: int
+    decks: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def build(config: Config, *, write: bool = True, now: int | None = None) -> BuildResult:
+    """Build the vault into one package; raise `BuildFailed` listing every problem found."""
+    index, diagnostics = scan_vault(config.vault)
+    notes, unpublished, read_problems = read_notes(index, config)
+    diagnostics += read_problems
+    identities, id_problems = assign_identities(notes)
+    diagnostics += id_problems
+    settings = CardSettings(config.question_format, config.root_deck, config.site_url)
+    cards: list[Card] = []
+    for note in notes:
+        note_result, problems = note_cards(note, identities[note], settings, index)
+        cards += note_result
+        diagnostics += problems
+    diagnostics = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
+    _fail_on(diagnostics, config)
+    package = None
+    if write and cards:
+        stamp = now if now is not None else _build_time()
+        package = write_package(config.package_path, _package_notes(cards, stamp),
+                                _media(cards, index), timestamp=stamp)
+    return BuildResult(
+        package=package,
+        notes_read=len(notes),
+        notes_unpublished=unpublished,
+        notes_without_cards=sum(1 for n in notes if not n.sections),
+        cards=len(cards),
+        decks=len({c.deck for c in cards}),
+        diagnostics=diagnostics,
+    )
+
+
+def read_notes(index: VaultIndex, config: Config
+               ) -> tuple[list[Note], int, tuple[Diagnostic, ...]]:
+    """Read and split every note; a bad note becomes an error diagnostic, never a traceback."""
+    rules = HeadingRules(config.heading_level, config.skipped_headings)
+    notes: list[Note] = []
+    diagnostics: list[Diagnostic] = []
+    unpublished = 0
+    for rel in index.notes:
+        try:
+            note, problems = parse_note(read_note(index.root, rel), rules)
+        except NoteError as e:
+            level = Level.WARNING if config.keep_going else Level.ERROR
+            diagnostics.append(Diagnostic(e.path, e.line, level, "bad-note",
+                                          e.message + (" (skipped)" if config.keep_going else "")))
+            continue
+        if config.published_only and not note.published:
+            unpublished += 1
+            continue
+        notes.append(note)
+        diagnostics += problems
+    return notes, unpublished, tuple(diagnostics)
+
+
+def assign_identities(notes: Sequence[Note]) -> tuple[dict[Note, str], tuple[Diagnostic, ...]]:
+    """Each note's identity is its permalink; notes sharing one get a more specific identity
+    (permalink + dg-path, else + vault path) so no card is merged into another note's."""
+    by_permalink: dict[str, list[Note]] = defaultdict(list)
+    for note in notes:
+        by_permalink[note.permalink].append(note)
+    identities: dict[Note, str] = {}
+    diagnostics: list[Diagnostic] = []
+    for permalink, group in by_permalink.items():
+        if len(group) == 1:
+            identities[group[0]] = permalink
+            if group[0].permalink_from == "path":
+                diagnostics.append(Diagnostic(
+                    Path(group[0].rel), None, Level.WARNING, "no-permalink",
+                    "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the "
+                    "file path, so moving or renaming it makes new cards; add a `permalink`"))
+            continue
+        names = ", ".join(n.rel.as_posix() for n in group)
+        dg_paths = [str(n.meta.get("dg-path", "")) for n in group]
+        for note, dg_path in zip(group, dg_paths, strict=True):
+            unique = dg_path and dg_paths.count(dg_path) == 1
+            identities[note] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
+            diagnostics.append(Diagnostic(
+                Path(note.rel), None, Level.WARNING, "duplicate-permalink",
+                f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "
+                "own cards, but give them distinct permalinks (or dg-permalink) so their IDs "
+                "do not depend on their paths"))
+    return identities, tuple(diagnostics)
+
+
+def _fail_on(diagnostics: tuple[Diagnostic, ...], config: Config) -> None:
+    fatal = {Level.ERROR, Level.WARNING} if config.strict else {Level.ERROR}
+    if any(d.level in fatal for d in diagnostics):
+        raise BuildFailed(diagnostics)
+
+
+def _build_time() -> int:
+    """`SOURCE_DATE_EPOCH` (reproducible-builds.org) when set, else the clock."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else int(time.time())
+
+
+def _package_notes(cards: Sequence[Card], stamp: int) -> list[PackageNote]:
+    return [PackageNote(guid=c.guid, notetype=c.notetype, deck=c.deck, fields=c.fields,
+                        tags=c.tags, mod=stamp) for c in cards]
+
+
+def _media(cards: Sequence[Card], index: VaultIndex) -> dict[str, Path]:
+    return {}

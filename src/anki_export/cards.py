@@ -1,0 +1,92 @@
+"""Turn a parsed note into cards: question, rendered answer, source, deck, tags and GUID.
+
+The notetype is a property of each card, so a cloze section and a basic section of the same
+note can sit side by side.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .errors import Diagnostic
+from .ids import note_guid
+from .notetypes import basic_notetype
+from .package import NoteType
+from .parse import Note, Section
+from .render import Rendered, RenderState, render_inline, render_markdown
+from .vault import VaultIndex
+
+
+@dataclass(frozen=True, slots=True)
+class CardSettings:
+    question_format: str  # "{title} — {heading}"
+    root_deck: str | None
+    site_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    guid: str
+    key: str  # "<identity>#<section key>": what the manifest and reports call this card
+    notetype: NoteType
+    deck: str  # "Parent::Child"
+    fields: tuple[str, ...]  # sanitised HTML, in the notetype's field order
+    tags: tuple[str, ...]
+    media: tuple[PurePosixPath, ...]  # vault files the fields show
+    source: PurePosixPath  # for file:line in messages
+    line: int
+
+
+def deck_name(note: Note, root_deck: str | None) -> str:
+    """Deck path from the note's folders under the optional root deck; `::` inside a folder name
+    would nest, so it is written as a single colon."""
+    parts = [p.replace("::", ":") for p in note.folders]
+    if root_deck:
+        parts.insert(0, root_deck)
+    return "::".join(parts) or "Default"
+
+
+def note_cards(note: Note, identity: str, settings: CardSettings,
+               index: VaultIndex | None) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
+    """Every card of one note, with the warnings its rendering raised."""
+    deck = deck_name(note, settings.root_deck)
+    breadcrumb = html.escape(" › ".join([*deck.split("::"), note.title]))
+    source = _source_html(note, settings.site_url)
+    cards = []
+    diagnostics: list[Diagnostic] = []
+    for section in note.sections:
+        question = _question(note, section, settings.question_format, index)
+        answer = render_markdown(section.body, RenderState(note.rel, section.body_line, index))
+        diagnostics += [*question.diagnostics, *answer.diagnostics]
+        cards.append(Card(
+            guid=note_guid(identity, section.key),
+            key=f"{identity}#{section.key}",
+            notetype=basic_notetype(),
+            deck=deck,
+            fields=(question.html, answer.html, source, breadcrumb),
+            tags=note.tags,
+            media=tuple(dict.fromkeys(answer.media)),
+            source=note.rel,
+            line=section.line,
+        ))
+    return tuple(cards), tuple(diagnostics)
+
+
+def _question(note: Note, section: Section, question_format: str,
+              index: VaultIndex | None) -> Rendered:
+    heading = render_inline(" › ".join(section.path) if len(section.path) > 1 else section.heading,
+                            RenderState(note.rel, section.line, index))
+    if section.heading.endswith("?"):
+        return heading
+    text = question_format.format(title=html.escape(note.title), heading=heading.html)
+    return Rendered(text, heading.media, heading.diagnostics)
+
+
+def _source_html(note: Note, site_url: str | None) -> str:
+    title = html.escape(note.title)
+    if site_url:
+        url = html.escape(site_url.rstrip("/") + note.permalink, quote=True)
+        return f'<a href="{url}">{title}</a>'
+    return f"{title} · <code>{html.escape(note.permalink)}</code>"

@@ -1,0 +1,84 @@
+"""One exception hierarchy and one diagnostic type for the whole pipeline.
+
+The core never prints: it raises an `AnkiExportError` for problems that stop a build and returns
+`Diagnostic`s for everything else. `cli.py` maps both to output lines and exit codes, so the
+library works the same without Click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import ClassVar
+
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A finding about one place in the vault, printed ruff-style as `path:line: level: message`."""
+
+    path: Path | None  # vault-relative where possible, so messages read the same on every machine
+    line: int | None  # 1-based line in the source file, None when the finding is about the file
+    level: Level
+    code: str  # short stable name, e.g. "duplicate-permalink", for --format json and filtering
+    message: str
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path.as_posix()}:{self.line}: " if self.line else f"{self.path.as_posix()}: "
+        return f"{where}{self.level.value}: {self.message} [{self.code}]"
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.path.as_posix() if self.path else "", self.line or 0, self.code)
+
+
+class AnkiExportError(Exception):
+    """A problem that stops the build; `exit_code` is what the CLI returns for it."""
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path.as_posix()}:{self.line}" if self.line else self.path.as_posix()
+        return f"{where}: {self.message}"
+
+    def as_diagnostic(self, code: str) -> Diagnostic:
+        return Diagnostic(self.path, self.line, Level.ERROR, code, self.message)
+
+
+class ConfigError(AnkiExportError):
+    """Bad configuration: an unknown key, a wrong type, a vault that does not exist."""
+
+    exit_code: ClassVar[int] = 2
+
+
+class NoteError(AnkiExportError):
+    """A note that cannot be read or parsed (encoding, frontmatter, binary content)."""
+
+
+class OutputError(AnkiExportError):
+    """The package cannot be written (permissions, disk full)."""
+
+
+class BuildFailed(AnkiExportError):
+    """Raised when a build found errors; carries every diagnostic, not only the first."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        errors = sum(d.level is Level.ERROR for d in diagnostics)
+        super().__init__(f"build failed with {errors} error(s); the previous package was kept")
+        self.diagnostics = diagnostics

@@ -1,0 +1,280 @@
+"""Read a note's frontmatter and split its body into sections by the heading rules.
+
+Splitting works on markdown-it's block tokens, never on regexes over lines, so a `## heading`
+inside a fenced code block, a blockquote or a list never starts a card, and a heading that
+follows a blockquote without a blank line is still a heading (CommonMark). Line numbers come from
+`Token.map` plus the frontmatter's line count, computed here once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import frontmatter
+import yaml
+from markdown_it import MarkdownIt
+
+from .errors import Diagnostic, Level, NoteError
+from .slugify import garden_url_path, sanitize_permalink
+from .vault import SourceFile
+
+PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
+"""An Obsidian block id at the end of a heading (`## Hallmark ^hallmark`) pins the card's GUID."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeadingRules:
+    level: int = 2  # sections start at headings of this level; `anki-heading-level` overrides
+    skipped: tuple[str, ...] = ()  # headings (any case, trailing ":" ignored) that are not cards
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    heading: str  # Markdown of the heading as the card shows it: colon and pinned id removed
+    path: tuple[str, ...]  # parent headings between the note title and this one, then this one
+    body: str  # Markdown of the section, heading line excluded, sub-headings included
+    line: int  # 1-based line of the heading in the file
+    body_line: int  # 1-based line where `body` starts, for messages from the render step
+    key: str  # normalised heading path or pinned id: the input to the GUID
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    rel: PurePosixPath  # vault-relative source path
+    meta: Mapping[str, object]
+    title: str
+    permalink: str  # the Digital Garden URL path, "/a/b/"; the base of every GUID of this note
+    permalink_from: str  # which key gave it: dg-permalink, permalink, dg-path or path
+    folders: tuple[str, ...]  # deck hierarchy: dg-path folders, else vault folders
+    tags: tuple[str, ...]  # Anki tags (`a::b`), from frontmatter
+    published: bool
+    sections: tuple[Section, ...]
+    skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
+    level: int  # the heading level actually used
+
+
+def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
+    """Return (metadata, body, number of lines before the body).
+
+    Both forms seen in real gardens are read: the one-line JSON the Digital Garden plugin writes
+    and block YAML. python-frontmatter's own `split` strips whitespace and so loses line numbers;
+    we split by hand and use its handlers to load.
+    """
+    text = source.text
+    if not text.startswith("---\n"):
+        return {}, text, 0
+    end = re.search(r"^(?:---|\.\.\.)[ \t]*$", text[4:], flags=re.M)
+    if end is None:
+        return {}, text, 0
+    block = text[4 : 4 + end.start()]
+    body = text[4 + end.end() :].removeprefix("\n")
+    offset = text[: len(text) - len(body)].count("\n")
+    return _load_frontmatter(block, source.rel), body, offset
+
+
+def _load_frontmatter(block: str, rel: PurePosixPath) -> dict[str, object]:
+    data: object
+    if block.lstrip().startswith("{"):
+        try:
+            # The plugin writes `[[a\|b]]` into JSON strings; the garden template unescapes `\|`.
+            data = frontmatter.JSONHandler().load(block.rstrip().replace("\\|", "|"))
+        except json.JSONDecodeError as e:
+            raise NoteError(f"malformed JSON frontmatter: {e.msg} (column {e.colno}); fix the "
+                            "JSON object between the --- lines, or write it as YAML",
+                            path=Path(rel), line=1 + e.lineno) from e
+    else:
+        try:
+            data = frontmatter.YAMLHandler().load(block)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            problem = getattr(e, "problem", None) or "cannot be parsed"
+            raise NoteError(f"malformed YAML frontmatter: {problem}; fix the block between the "
+                            "--- lines", path=Path(rel),
+                            line=2 + mark.line if mark is not None else 1) from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise NoteError("frontmatter is not a mapping of keys to values; write `key: value` "
+                        "lines between the --- lines", path=Path(rel), line=2)
+    return {str(k): v for k, v in data.items()}
+
+
+def is_published(meta: Mapping[str, object]) -> bool:
+    """The Digital Garden plugin's rule: `dg-publish` truthy and not the string "false"."""
+    value = meta.get("dg-publish")
+    return bool(value) and value != "false"
+
+
+def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Diagnostic, ...]]:
+    meta, body, offset = split_frontmatter(source)
+    diagnostics: list[Diagnostic] = []
+    level = _heading_level(meta, rules.level, source.rel)
+    lines = body.split("\n")
+    headings = _headings(body)
+    title = _title(meta, headings, level, source.rel)
+    permalink, permalink_from = _permalink(meta, source.rel)
+    sections: list[Section] = []
+    skipped: list[str] = []
+    parents: dict[int, str] = {}
+    starts = [i for i, (lvl, _, _) in enumerate(headings) if lvl <= level]
+    for n, i in enumerate(starts):
+        lvl, first, text = headings[i]
+        parents = {k: v for k, v in parents.items() if k < lvl}
+        parents[lvl] = text
+        if lvl < level:
+            continue
+        end = headings[starts[n + 1]][1] if n + 1 < len(starts) else len(lines)
+        section_body, body_start = _section_body(lines, first + 1, end)
+        pinned = PINNED_ID.search(text)
+        heading = _clean_heading(PINNED_ID.sub("", text))
+        path = tuple(_clean_heading(PINNED_ID.sub("", parents[k]))
+                     for k in sorted(parents) if 1 < k < lvl) + (heading,)
+        if _normalise(heading) in {_normalise(s) for s in rules.skipped}:
+            skipped.append(f"{heading} (skipped heading)")
+            continue
+        if not section_body.strip():
+            skipped.append(f"{heading} (empty)")
+            continue
+        key = f"^{pinned.group(1)}" if pinned else " / ".join(_normalise(p) for p in path)
+        sections.append(Section(heading, path, section_body, offset + first + 1,
+                                offset + body_start + 1, key))
+    sections = _dedupe_keys(sections, source.rel, diagnostics)
+    note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
+                _tags(meta.get("tags")), is_published(meta), tuple(sections), tuple(skipped), level)
+    if not sections:
+        diagnostics.append(_no_card_diagnostic(note, headings, offset))
+    return note, tuple(diagnostics)
+
+
+def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:
+    """The section's Markdown without surrounding blank lines, and the index of its first line."""
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(lines[start:end]), start
+
+
+@cache
+def _block_parser() -> MarkdownIt:
+    """Block rules only: splitting needs headings and their lines, not inline parsing."""
+    md = MarkdownIt("commonmark").enable("table")
+    md.core.ruler.disable(["inline", "text_join"])
+    return md
+
+
+def _headings(body: str) -> list[tuple[int, int, str]]:
+    """(level, 0-based line, raw inline Markdown) of every top-level heading of the body."""
+    tokens = _block_parser().parse(body)
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0 and token.map is not None:
+            found.append((int(token.tag[1]), token.map[0], tokens[i + 1].content.strip()))
+    return found
+
+
+def _heading_level(meta: Mapping[str, object], default: int, rel: PurePosixPath) -> int:
+    value = meta.get("anki-heading-level", default)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 6:
+        return value
+    raise NoteError(f"anki-heading-level must be a number from 1 to 6, not {value!r}",
+                    path=Path(rel), line=2)
+
+
+def _title(meta: Mapping[str, object], headings: Sequence[tuple[int, int, str]], level: int,
+           rel: PurePosixPath) -> str:
+    if isinstance(meta.get("title"), str) and str(meta["title"]).strip():
+        return str(meta["title"]).strip()
+    if level > 1:
+        for lvl, _, text in headings:
+            if lvl == 1:
+                return text
+    dg_path = meta.get("dg-path")
+    if isinstance(dg_path, str) and dg_path.strip("/"):
+        return _strip_md(PurePosixPath(dg_path.strip("/")).name)
+    return _strip_md(rel.name)
+
+
+def _permalink(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, str]:
+    for key in ("dg-permalink", "permalink"):
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return sanitize_permalink(value.strip()), key
+    dg_path = meta.get("dg-path")
+    if isinstance(dg_path, str) and dg_path.strip("/"):
+        return "/" + garden_url_path(dg_path.strip("/")), "dg-path"
+    return "/" + garden_url_path(rel.as_posix()), "path"
+
+
+def _folders(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, ...]:
+    dg_path = meta.get("dg-path")
+    path = PurePosixPath(dg_path.strip("/")) if isinstance(dg_path, str) and dg_path.strip("/") else rel
+    return tuple(part.strip() for part in path.parent.parts if part.strip())
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    """Frontmatter tags as Anki tags: a list or a "a, b" string; Obsidian's `a/b` nests as `a::b`."""
+    if isinstance(value, str):
+        items: list[object] = re.split(r",\s*|\s+", value)
+    elif isinstance(value, list):
+        items = value
+    else:
+        return ()
+    tags = (str(t).strip().lstrip("#").replace("/", "::") for t in items if t is not None)
+    return tuple(sorted({t.replace(" ", "_") for t in tags if t}))
+
+
+def _clean_heading(text: str) -> str:
+    """`Hallmark:` → `Hallmark`; a heading that is a question keeps its `?`."""
+    return text.strip().rstrip(":").rstrip()
+
+
+def _normalise(heading: str) -> str:
+    """The part of a heading that identifies a card: case, spacing and a trailing colon ignored."""
+    return " ".join(unicodedata.normalize("NFC", heading).casefold().split()).rstrip(":").strip()
+
+
+def _strip_md(name: str) -> str:
+    return name[:-3] if name.lower().endswith(".md") else name
+
+
+def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
+                 diagnostics: list[Diagnostic]) -> list[Section]:
+    """Two sections with the same heading get `key`, `key~2`, ... and a warning, since the
+    second one's identity then depends on order."""
+    seen: dict[str, int] = {}
+    result = []
+    for s in sections:
+        count = seen[s.key] = seen.get(s.key, 0) + 1
+        if count > 1:
+            diagnostics.append(Diagnostic(
+                Path(rel), s.line, Level.WARNING, "duplicate-heading",
+                f"a second section headed '{s.heading}' in this note; its card keeps its identity "
+                "only while the order stays; add a block id (` ^some-id`) to the heading to pin it"))
+            s = Section(s.heading, s.path, s.body, s.line, s.body_line, f"{s.key}~{count}")
+        result.append(s)
+    return result
+
+
+def _no_card_diagnostic(note: Note, headings: Sequence[tuple[int, int, str]],
+                        offset: int) -> Diagnostic:
+    levels = sorted({lvl for lvl, _, _ in headings})
+    marker = "#" * note.level
+    if note.skipped:
+        why = f"every {marker} section was skipped: {', '.join(note.skipped)}"
+    elif not headings:
+        why = "it has no headings; cards come from its sections"
+    else:
+        found = ", ".join("#" * lvl for lvl in levels)
+        deeper = [lvl for lvl in levels if lvl > note.level]
+        suggest = deeper[0] if deeper else levels[-1]
+        why = (f"it has no {marker} headings (found {found}); use --heading-level {suggest} "
+               f"or `anki-heading-level: {suggest}` in its frontmatter")
+    return Diagnostic(Path(note.rel), offset + 1 if offset else None, Level.WARNING,
+                      "no-cards", f"note gives no card: {why}")

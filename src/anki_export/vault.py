@@ -1,0 +1,131 @@
+"""Input edge: find the vault's files and read notes as text.
+
+The walk is sorted so every machine sees the same order (mkdocs' `get_files`), skips hidden folders
+(`.obsidian`, `.trash`, `.git`), follows symlinked folders once (a symlink loop is reported, not
+followed forever) and indexes every file by name so that links and images resolve the way
+Obsidian resolves them: exact vault path first, else a unique file name anywhere in the vault.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import ConfigError, Diagnostic, Level, NoteError
+
+MAX_NOTE_BYTES = 8 * 1024 * 1024
+"""Notes above this are skipped with a warning: nothing studied on a card is that long, and one
+pathological file must not stall a scheduled build."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One note read from disk; `rel` is the stable, machine-independent name used everywhere."""
+
+    rel: PurePosixPath  # vault-relative, with `/` separators
+    text: str  # decoded strictly as UTF-8, BOM removed, line endings normalised to "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class VaultIndex:
+    """Read-only lookups over every file in the vault, for links, embeds and images."""
+
+    root: Path
+    notes: tuple[PurePosixPath, ...]  # every *.md file, sorted
+    by_path: Mapping[str, PurePosixPath] = field(repr=False)  # casefolded path (no .md) → file
+    by_name: Mapping[str, tuple[PurePosixPath, ...]] = field(repr=False)  # casefolded name → files
+
+    def resolve(self, target: str, *, near: PurePosixPath | None = None) -> PurePosixPath | None:
+        """Find `target` (a wiki-link target or image name) like Obsidian does.
+
+        Exact vault path (with or without `.md`), then a path relative to the linking note, then a
+        unique file name; an ambiguous name prefers the candidate closest to the linking note.
+        """
+        key = target.strip().strip("/").casefold()
+        if not key:
+            return None
+        for candidate in (key, key + ".md"):
+            if candidate in self.by_path:
+                return self.by_path[candidate]
+        if near is not None:
+            relative = os.path.normpath((near.parent / key).as_posix())
+            for candidate in (relative, relative + ".md"):
+                if candidate in self.by_path:
+                    return self.by_path[candidate]
+        name = PurePosixPath(key).name
+        found = self.by_name.get(name) or self.by_name.get(name + ".md") or ()
+        if len(found) <= 1 or near is None:
+            return found[0] if found else None
+        return min(found, key=lambda p: (_distance(p, near), p.as_posix()))
+
+
+def _distance(a: PurePosixPath, b: PurePosixPath) -> int:
+    common = len(os.path.commonprefix([a.parent.parts, b.parent.parts]))
+    return len(a.parent.parts) + len(b.parent.parts) - 2 * common
+
+
+def scan_vault(root: Path) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
+    """Walk the vault once and index every visible file."""
+    if not root.is_dir():
+        raise ConfigError(f"vault folder {root} does not exist; pass the folder holding your notes")
+    files: list[PurePosixPath] = []
+    diagnostics: list[Diagnostic] = []
+    for rel in _walk(root, diagnostics):
+        files.append(rel)
+    files.sort(key=lambda p: p.as_posix())
+    by_path = {_strip_md(p.as_posix()).casefold(): p for p in files}
+    by_path.update({p.as_posix().casefold(): p for p in files})
+    by_name: dict[str, list[PurePosixPath]] = {}
+    for p in files:
+        by_name.setdefault(p.name.casefold(), []).append(p)
+    notes = tuple(p for p in files if p.suffix.lower() == ".md")
+    index = VaultIndex(root, notes, by_path, {k: tuple(v) for k, v in by_name.items()})
+    return index, tuple(diagnostics)
+
+
+def _strip_md(path: str) -> str:
+    return path[:-3] if path.lower().endswith(".md") else path
+
+
+def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[PurePosixPath]:
+    seen: set[str] = set()
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=None):
+        real = os.path.realpath(folder)
+        rel_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
+        if real in seen:
+            diagnostics.append(Diagnostic(Path(rel_folder), None, Level.WARNING, "symlink-loop",
+                                          "folder is a symlink back into the vault; not read twice"))
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                yield rel_folder / name if rel_folder.parts else PurePosixPath(name)
+
+
+def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
+    """Read one note strictly: bad bytes are an error naming the line, never silently dropped."""
+    path = root / rel
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTE_BYTES:
+            raise NoteError(f"note is {size / 1e6:.1f} MB, over the {MAX_NOTE_BYTES // 2**20} MB "
+                            "limit for one note; split it into smaller notes",
+                            path=Path(rel))
+        data = path.read_bytes()
+    except OSError as e:
+        raise NoteError(f"cannot read the file ({e.strerror}); check its permissions",
+                        path=Path(rel)) from e
+    if b"\x00" in data[:8192]:
+        raise NoteError("binary data in a .md file (is it an image or an export?); "
+                        "rename it or move it out of the vault", path=Path(rel))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise NoteError(f"not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8",
+                        path=Path(rel), line=line) from e
+    return SourceFile(rel, text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from anki_export.cli import cli
+
+from .anki_helpers import AnkiCollection
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / (
+    "Plasma cell proliferative disorders.md")
+
+
+def write_vault(root: Path, files: dict[str, str]) -> Path:
+    """Write notes given as {relative path: text}; text is dedented."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def published(permalink: str, body: str, **extra: str) -> str:
+    """A note in the Digital Garden's published form: one line of JSON frontmatter."""
+    keys = "".join(f',"{k.replace("_", "-")}":"{v}"' for k, v in extra.items())
+    return f'---\n{{"dg-publish":true,"permalink":"{permalink}"{keys}}}\n---\n' + (
+        textwrap.dedent(body).lstrip("\n"))
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    def run(*args: str | Path) -> Result:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return run
+
+
+@pytest.fixture
+def anki(tmp_path: Path) -> Iterator[AnkiCollection]:
+    col = AnkiCollection(tmp_path / "anki")
+    yield col
+    col.close()
+
+
+@pytest.fixture
+def new_anki(tmp_path: Path) -> Iterator[Callable[[], AnkiCollection]]:
+    made: list[AnkiCollection] = []
+
+    def make() -> AnkiCollection:
+        made.append(AnkiCollection(tmp_path / f"anki{len(made)}"))
+        return made[-1]
+    yield make
+    for col in made:
+        col.close()

@@ -1,0 +1,127 @@
+"""Heading rules on note text: pure functions, no disk."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import pytest
+
+from anki_export.errors import NoteError
+from anki_export.parse import HeadingRules, parse_note
+from anki_export.vault import SourceFile
+
+RULES = HeadingRules(2, ("Related", "References", "See also", "Sources", "Links"))
+
+
+def parse(text: str, rules: HeadingRules = RULES, name: str = "Topic/Note.md"):  # type: ignore[no-untyped-def]
+    return parse_note(SourceFile(PurePosixPath(name), text), rules)
+
+
+def test_each_h2_is_a_section_and_text_before_it_is_not() -> None:
+    note, _ = parse("Intro text.\n## One\nfirst\n### Sub\nsub text\n## Two\nsecond\n")
+    assert [s.heading for s in note.sections] == ["One", "Two"]
+    assert note.sections[0].body == "first\n### Sub\nsub text"
+
+
+def test_heading_after_blockquote_without_blank_line_is_a_heading() -> None:
+    note, _ = parse("## A\n> quoted note\n## B\n- item\n")
+    assert [s.heading for s in note.sections] == ["A", "B"]
+    assert note.sections[0].body == "> quoted note"
+
+
+def test_heading_inside_code_fence_does_not_split() -> None:
+    note, _ = parse("## A\n```md\n## not a heading\n```\n## B\nx\n")
+    assert [s.heading for s in note.sections] == ["A", "B"]
+    assert "## not a heading" in note.sections[0].body
+
+
+def test_trailing_colon_dropped_and_question_kept() -> None:
+    note, _ = parse("## Hallmark:\nx\n## Why does it hurt?\ny\n")
+    assert [s.heading for s in note.sections] == ["Hallmark", "Why does it hurt?"]
+
+
+def test_skipped_and_empty_sections() -> None:
+    note, diagnostics = parse("## Empty\n\n## related\n- x\n## See Also:\n- y\n## Real\nz\n")
+    assert [s.heading for s in note.sections] == ["Real"]
+    assert len(note.skipped) == 3
+    assert not diagnostics
+
+
+def test_note_without_h2_says_why_and_what_to_do() -> None:
+    note, diagnostics = parse("# Title\n### Deep\ntext\n")
+    assert note.sections == ()
+    (d,) = diagnostics
+    assert d.code == "no-cards" and "--heading-level 3" in d.message
+
+
+def test_heading_level_per_note_in_frontmatter() -> None:
+    note, _ = parse("---\nanki-heading-level: 3\n---\n# T\n## Group\n### A\nx\n### B\ny\n")
+    assert [s.path for s in note.sections] == [("Group", "A"), ("Group", "B")]
+    assert note.title == "T"
+
+
+def test_line_numbers_count_the_frontmatter() -> None:
+    note, _ = parse('---\n{"dg-publish":true}\n---\n\n## A\nx\n## B\n\ny\n')
+    assert [(s.line, s.body_line) for s in note.sections] == [(5, 6), (7, 9)]
+
+
+def test_json_and_yaml_frontmatter_and_the_escaped_pipe() -> None:
+    json_note, _ = parse('---\n{"dg-publish":true,"up":"[[a\\|b]]","permalink":"/x/"}\n---\n## A\nx\n')
+    yaml_note, _ = parse("---\ndg-publish: true\npermalink: /y/\ntags: [a/b, c]\n---\n## A\nx\n")
+    assert json_note.published and json_note.permalink == "/x/" and json_note.meta["up"] == "[[a|b]]"
+    assert yaml_note.published and yaml_note.tags == ("a::b", "c")
+
+
+@pytest.mark.parametrize(("value", "published"), [
+    ("true", True), ('"false"', False), ("false", False), ("1", True), ("null", False)])
+def test_publish_filter_matches_the_plugin(value: str, published: bool) -> None:
+    note, _ = parse(f"---\ndg-publish: {value}\n---\n## A\nx\n")
+    assert note.published is published
+
+
+def test_title_order() -> None:
+    assert parse("---\ntitle: Given\n---\n# H1\n## A\nx\n")[0].title == "Given"
+    assert parse("# From H1\n## A\nx\n")[0].title == "From H1"
+    assert parse('---\n{"dg-path":"X/From dg-path.md"}\n---\n## A\nx\n')[0].title == "From dg-path"
+    assert parse("## A\nx\n", name="Dir/From file.md")[0].title == "From file"
+
+
+def test_permalink_order_and_deck_folders() -> None:
+    note, _ = parse('---\n{"dg-path":"Rad/Bone/My Note.md","dg-permalink":"Custom Link"}\n---\n')
+    assert (note.permalink, note.permalink_from) == ("/Custom Link/", "dg-permalink")
+    assert note.folders == ("Rad", "Bone")
+    note, _ = parse('---\n{"dg-path":"Rad/Bone/My Note.md"}\n---\n', name="Other/x.md")
+    assert (note.permalink, note.folders) == ("/rad/bone/my-note/", ("Rad", "Bone"))
+    note, _ = parse("## A\nx\n", name="Vault Dir/Some Note.md")
+    assert (note.permalink, note.permalink_from) == ("/vault-dir/some-note/", "path")
+    assert note.folders == ("Vault Dir",)
+
+
+def test_pinned_id_keys_the_section_and_leaves_the_heading() -> None:
+    note, _ = parse("## Hallmark ^core\nx\n## Other\ny\n")
+    assert note.sections[0].heading == "Hallmark"
+    assert note.sections[0].key == "^core"
+    assert note.sections[1].key == "other"
+
+
+def test_section_key_ignores_case_spacing_and_colon() -> None:
+    a, _ = parse("## Diagnostic  Workup:\nx\n")
+    b, _ = parse("## diagnostic workup\ny\n")
+    assert a.sections[0].key == b.sections[0].key
+
+
+def test_duplicate_headings_get_distinct_keys_and_a_warning() -> None:
+    note, diagnostics = parse("## Imaging\nx\n## Imaging\ny\n")
+    assert [s.key for s in note.sections] == ["imaging", "imaging~2"]
+    assert [d.code for d in diagnostics] == ["duplicate-heading"]
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("---\ndg-publish: true\npermalink: [unclosed\n---\n## Q\nA\n", 4),
+    ('---\n{"dg-publish":true,"permalink":"/b/"\n---\n## Q\nA\n', 2),
+])
+def test_malformed_frontmatter_names_the_line(text: str, line: int) -> None:
+    with pytest.raises(NoteError) as raised:
+        parse(text)
+    assert raised.value.line == line
+    assert "frontmatter" in raised.value.message
