@@ -12,13 +12,17 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .cards import Card, CardSettings, note_cards
 from .config import Config
-from .errors import BuildFailed, Diagnostic, Level, NoteError
-from .package import PackageNote, write_package
+from .errors import BuildFailed, Diagnostic, Level, NoteError, OutputError
+from .ids import media_name
+from .manifest import Changes, plan_release, read_manifest, write_manifest
+from .notetypes import REVISION
+from .package import write_package
 from .parse import HeadingRules, Note, parse_note
+from .render import LinkTargets
 from .vault import VaultIndex, read_note, scan_vault
 
 
@@ -30,6 +34,7 @@ class BuildResult:
     notes_without_cards: int
     cards: int
     decks: int
+    changes: Changes | None  # against the previous build's manifest; None when nothing written
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -38,21 +43,29 @@ def build(config: Config, *, write: bool = True, now: int | None = None) -> Buil
     index, diagnostics = scan_vault(config.vault)
     notes, unpublished, read_problems = read_notes(index, config)
     diagnostics += read_problems
+    unreadable = frozenset(str(d.path.as_posix()) for d in read_problems
+                           if d.code == "bad-note" and d.path is not None)
     identities, id_problems = assign_identities(notes)
     diagnostics += id_problems
-    settings = CardSettings(config.question_format, config.root_deck, config.site_url)
+    settings = CardSettings(config.question_format, config.root_deck)
+    targets = LinkTargets(index, {note.rel: note for note in notes}, config.site_url)
     cards: list[Card] = []
     for note in notes:
-        note_result, problems = note_cards(note, identities[note], settings, index)
+        note_result, problems = note_cards(note, identities[note.rel], settings, targets)
         cards += note_result
         diagnostics += problems
     diagnostics = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
     _fail_on(diagnostics, config)
-    package = None
+    package, changes = None, None
     if write and cards:
+        _make_folder(config.output)
+        previous = read_manifest(config.manifest_path)
         stamp = now if now is not None else _build_time()
-        package = write_package(config.package_path, _package_notes(cards, stamp),
-                                _media(cards, index), timestamp=stamp)
+        shipped, manifest, changes = plan_release(cards, previous, stamp, unreadable)
+        newest = max([REVISION, *(n.mod for n in shipped)])
+        package = write_package(config.package_path, shipped, _media(cards, index),
+                                timestamp=newest)
+        write_manifest(config.manifest_path, manifest)
     return BuildResult(
         package=package,
         notes_read=len(notes),
@@ -60,6 +73,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None) -> Buil
         notes_without_cards=sum(1 for n in notes if not n.sections),
         cards=len(cards),
         decks=len({c.deck for c in cards}),
+        changes=changes,
         diagnostics=diagnostics,
     )
 
@@ -87,17 +101,18 @@ def read_notes(index: VaultIndex, config: Config
     return notes, unpublished, tuple(diagnostics)
 
 
-def assign_identities(notes: Sequence[Note]) -> tuple[dict[Note, str], tuple[Diagnostic, ...]]:
+def assign_identities(notes: Sequence[Note]
+                      ) -> tuple[dict[PurePosixPath, str], tuple[Diagnostic, ...]]:
     """Each note's identity is its permalink; notes sharing one get a more specific identity
     (permalink + dg-path, else + vault path) so no card is merged into another note's."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)
-    identities: dict[Note, str] = {}
+    identities: dict[PurePosixPath, str] = {}
     diagnostics: list[Diagnostic] = []
     for permalink, group in by_permalink.items():
         if len(group) == 1:
-            identities[group[0]] = permalink
+            identities[group[0].rel] = permalink
             if group[0].permalink_from == "path":
                 diagnostics.append(Diagnostic(
                     Path(group[0].rel), None, Level.WARNING, "no-permalink",
@@ -108,7 +123,7 @@ def assign_identities(notes: Sequence[Note]) -> tuple[dict[Note, str], tuple[Dia
         dg_paths = [str(n.meta.get("dg-path", "")) for n in group]
         for note, dg_path in zip(group, dg_paths, strict=True):
             unique = dg_path and dg_paths.count(dg_path) == 1
-            identities[note] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
+            identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
             diagnostics.append(Diagnostic(
                 Path(note.rel), None, Level.WARNING, "duplicate-permalink",
                 f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "
@@ -123,16 +138,20 @@ def _fail_on(diagnostics: tuple[Diagnostic, ...], config: Config) -> None:
         raise BuildFailed(diagnostics)
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the output folder ({e.strerror}); choose another "
+                          "with -o", path=folder) from e
+
+
 def _build_time() -> int:
     """`SOURCE_DATE_EPOCH` (reproducible-builds.org) when set, else the clock."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return int(value) if value.isdigit() else int(time.time())
 
 
-def _package_notes(cards: Sequence[Card], stamp: int) -> list[PackageNote]:
-    return [PackageNote(guid=c.guid, notetype=c.notetype, deck=c.deck, fields=c.fields,
-                        tags=c.tags, mod=stamp) for c in cards]
-
-
 def _media(cards: Sequence[Card], index: VaultIndex) -> dict[str, Path]:
-    return {}
+    """Package media name → file, for every vault file a card shows."""
+    return {media_name(rel): index.root / rel for card in cards for rel in card.media}

@@ -15,15 +15,13 @@ from .ids import note_guid
 from .notetypes import basic_notetype
 from .package import NoteType
 from .parse import Note, Section
-from .render import Rendered, RenderState, render_inline, render_markdown
-from .vault import VaultIndex
+from .render import LinkTargets, Rendered, RenderState, render_inline, render_markdown
 
 
 @dataclass(frozen=True, slots=True)
 class CardSettings:
     question_format: str  # "{title} — {heading}"
     root_deck: str | None
-    site_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +47,17 @@ def deck_name(note: Note, root_deck: str | None) -> str:
 
 
 def note_cards(note: Note, identity: str, settings: CardSettings,
-               index: VaultIndex | None) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
+               targets: LinkTargets | None) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
     """Every card of one note, with the warnings its rendering raised."""
     deck = deck_name(note, settings.root_deck)
-    breadcrumb = html.escape(" › ".join([*deck.split("::"), note.title]))
-    source = _source_html(note, settings.site_url)
+    folders = deck.split("::") if deck != "Default" else []
+    breadcrumb = html.escape(" › ".join([*folders, note.title]))
+    source = _source_html(note, targets.site_url if targets else None)
     cards = []
     diagnostics: list[Diagnostic] = []
     for section in note.sections:
-        question = _question(note, section, settings.question_format, index)
-        answer = render_markdown(section.body, RenderState(note.rel, section.body_line, index))
+        question = _question(note, section, settings.question_format, targets)
+        answer = render_markdown(section.body, RenderState(note.rel, section.body_line, targets))
         diagnostics += [*question.diagnostics, *answer.diagnostics]
         cards.append(Card(
             guid=note_guid(identity, section.key),
@@ -75,9 +74,8 @@ def note_cards(note: Note, identity: str, settings: CardSettings,
 
 
 def _question(note: Note, section: Section, question_format: str,
-              index: VaultIndex | None) -> Rendered:
-    heading = render_inline(" › ".join(section.path) if len(section.path) > 1 else section.heading,
-                            RenderState(note.rel, section.line, index))
+              targets: LinkTargets | None) -> Rendered:
+    heading = render_inline(" › ".join(section.path), RenderState(note.rel, section.line, targets))
     if section.heading.endswith("?"):
         return heading
     text = question_format.format(title=html.escape(note.title), heading=heading.html)

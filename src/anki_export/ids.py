@@ -9,6 +9,7 @@ card in every user's collection, so `tests/test_ids.py` pins known inputs to kno
 from __future__ import annotations
 
 import hashlib
+from pathlib import PurePosixPath
 
 _BASE91 = (
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
@@ -37,3 +38,10 @@ def object_id(kind: str, name: str) -> int:
     or the millisecond timestamps it gives objects created in the app.
     """
     return (_digest64("anki-export", kind, name) % (2**53 - 2**41)) + 2**41
+
+
+def media_name(rel: PurePosixPath) -> str:
+    """Flat, collision-free name of a vault file inside the package: two different `image.png`
+    files in two folders stay two images, and the same file always gets the same name."""
+    digest = hashlib.sha256(rel.as_posix().encode("utf-8")).hexdigest()[:10]
+    return f"{digest}-{rel.name}"

@@ -33,3 +33,11 @@ def basic_notetype() -> NoteType:
         css=_template("card.css"),
         revision=REVISION,
     )
+
+
+def notetype_named(name: str) -> NoteType:
+    """The shipped notetype of that name (manifest entries record notetypes by name)."""
+    for notetype in (basic_notetype(),):
+        if notetype.name == name:
+            return notetype
+    raise KeyError(name)

@@ -8,6 +8,7 @@ in `tests/fixtures/render/` guard whatever sits behind `render_markdown`.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,7 @@ from markdown_it import MarkdownIt
 
 from .errors import Diagnostic, Level
 from .obsidian import wikilinks_plugin
+from .parse import Note
 from .vault import VaultIndex
 
 
@@ -27,13 +29,22 @@ class Rendered:
     diagnostics: tuple[Diagnostic, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class LinkTargets:
+    """What links, embeds and images can point at: the vault's files and its published notes."""
+
+    index: VaultIndex
+    notes: Mapping[PurePosixPath, Note]  # notes in this build (published ones by default)
+    site_url: str | None = None  # garden base URL: wiki-links become links to garden pages
+
+
 @dataclass(slots=True)
 class RenderState:
     """What the plugins may look up and report while one piece of Markdown renders."""
 
     note: PurePosixPath
     line: int  # 1-based file line where the Markdown starts
-    index: VaultIndex | None = None
+    targets: LinkTargets | None = None
     media: list[PurePosixPath] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 

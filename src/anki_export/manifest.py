@@ -1,0 +1,178 @@
+"""The build manifest (`anki-export.lock`): what the last build shipped, so the next one knows
+what changed.
+
+Anki's importer updates a known note only when the incoming modification time is *newer* than
+its own, and treats an equal time as "already have it". So a note's `mod` must advance exactly
+when its content changes and stay put otherwise, on every machine. The manifest remembers each
+note's content digest and `mod`: unchanged content keeps its `mod`, changed content gets the
+build time (at least one second later than before), and a note that disappeared is shipped
+once more, tagged `anki-export::removed`, because an import can never delete a note.
+It is small, sorted JSON, meant to be committed next to the notes so CI runs share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cards import Card
+from .errors import OutputError
+from .files import atomic_path
+from .notetypes import notetype_named
+from .package import PackageNote
+
+FORMAT = 1
+REMOVED_TAG = "anki-export::removed"
+REMOVED_RETENTION = 30 * 24 * 3600
+"""How long a removed section keeps being shipped (seconds of build time), so that a user who
+imports every few weeks still gets the removal tag. After that, a card deleted in Anki would only
+come back if it were shipped again, so it no longer is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One shipped note as the manifest remembers it."""
+
+    digest: str  # of everything Anki stores for the note: notetype, deck, fields, tags
+    mod: int  # the modification time it was shipped with
+    key: str  # "<identity>#<section key>", for reports
+    source: str  # vault-relative file, so a note skipped for an error keeps its entries
+    notetype: str
+    deck: str
+    fields: tuple[str, ...]  # as shipped, but the answer blanked: a removed card shows a notice
+    tags: tuple[str, ...]
+    removed: int | None = None  # build time when the section vanished from the notes
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    added: tuple[str, ...]  # keys
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+
+
+def content_digest(notetype: str, deck: str, fields: Iterable[str], tags: Iterable[str]) -> str:
+    data = json.dumps([notetype, deck, list(fields), sorted(tags)], ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+
+
+def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:
+    """The note's modification time: kept while its content is unchanged, else the build time,
+    and always later than what was shipped before so Anki takes the update."""
+    if previous is None:
+        return now
+    if previous.digest == digest and previous.removed is None:
+        return previous.mod
+    return max(now, previous.mod + 1)
+
+
+def read_manifest(path: Path) -> Manifest:
+    """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
+    (a reset would re-stamp every note and drop removal tags)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError) as e:
+        raise OutputError(f"cannot read the build manifest ({e}); restore it from version "
+                          "control or delete it to start afresh", path=path) from e
+    if not isinstance(data, dict) or data.get("anki-export") != FORMAT:
+        raise OutputError("this build manifest was written by another version of anki-export; "
+                          "delete it to start afresh", path=path)
+    notes = {}
+    for guid, raw in data.get("notes", {}).items():
+        notes[guid] = Entry(raw["digest"], raw["mod"], raw["key"], raw["source"], raw["notetype"],
+                            raw["deck"], tuple(raw["fields"]), tuple(raw["tags"]),
+                            raw.get("removed"))
+    return Manifest(notes)
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
+    lines = []
+    for guid in sorted(manifest.notes):
+        entry = manifest.notes[guid]
+        raw = {"digest": entry.digest, "mod": entry.mod, "key": entry.key, "source": entry.source,
+               "notetype": entry.notetype, "deck": entry.deck, "fields": list(entry.fields),
+               "tags": list(entry.tags)}
+        if entry.removed is not None:
+            raw["removed"] = entry.removed
+        lines.append(f"    {json.dumps(guid)}: {json.dumps(raw, ensure_ascii=False, sort_keys=True)}")
+    text = '{\n  "anki-export": %d,\n  "notes": {\n%s\n  }\n}\n' % (FORMAT, ",\n".join(lines))
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
+                          "folder is writable", path=path) from e
+
+
+REMOVED_NOTICE = ("<p class=\"ae-removed\">This section is no longer in your notes. Find every such "
+                  "card with the search <code>tag:anki-export::removed</code> and delete them.</p>")
+_BLANKED_FIELDS = ("Answer", "Extra")
+
+
+def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
+                 kept_sources: frozenset[str] = frozenset()
+                 ) -> tuple[list[PackageNote], Manifest, Changes]:
+    """Decide every note's `mod`, ship removed sections once more, and give the next manifest.
+
+    `kept_sources` are files that could not be read this time (skipped with --keep-going): their
+    notes are neither shipped nor counted as removed, so one broken file cannot retire its cards.
+    """
+    shipped: list[PackageNote] = []
+    entries: dict[str, Entry] = {}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    for card in cards:
+        digest = content_digest(card.notetype.name, card.deck, card.fields, card.tags)
+        before = previous.notes.get(card.guid)
+        mod = stamp_mod(before, digest, now)
+        if before is None or before.removed is not None:
+            added.append(card.key)
+        elif mod != before.mod:
+            changed.append(card.key)
+        else:
+            unchanged += 1
+        shipped.append(PackageNote(card.guid, card.notetype, card.deck, card.fields, card.tags,
+                                   mod))
+        blanked = tuple("" if name in _BLANKED_FIELDS else value
+                        for name, value in zip(card.notetype.fields, card.fields, strict=True))
+        entries[card.guid] = Entry(digest, mod, card.key, card.source.as_posix(),
+                                   card.notetype.name, card.deck, blanked, card.tags)
+    removed: list[str] = []
+    for guid, entry in sorted(previous.notes.items()):
+        if guid in entries:
+            continue
+        if entry.source in kept_sources and entry.removed is None:
+            entries[guid] = entry
+            continue
+        if entry.removed is None:
+            removed.append(entry.key)
+            tags = tuple(sorted({*entry.tags, REMOVED_TAG}))
+            digest = content_digest(entry.notetype, entry.deck, entry.fields, tags)
+            entry = Entry(digest, max(now, entry.mod + 1), entry.key, entry.source,
+                          entry.notetype, entry.deck, entry.fields, tags, removed=now)
+        elif now - entry.removed > REMOVED_RETENTION:
+            continue
+        entries[guid] = entry
+        shipped.append(_tombstone(guid, entry))
+    return shipped, Manifest(entries), Changes(tuple(added), tuple(changed), tuple(removed),
+                                              unchanged)
+
+
+def _tombstone(guid: str, entry: Entry) -> PackageNote:
+    notetype = notetype_named(entry.notetype)
+    fields = tuple(REMOVED_NOTICE if name in _BLANKED_FIELDS else value
+                   for name, value in zip(notetype.fields, entry.fields, strict=True))
+    return PackageNote(guid, notetype, entry.deck, fields, entry.tags, entry.mod)
