@@ -1,0 +1,160 @@
+"""The core pipeline end to end, as a user runs it: a vault on disk, `anki-export build`, and
+the package imported into a fresh collection of real Anki."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from .anki_helpers import AnkiCollection
+from .conftest import EXAMPLE, published, write_vault
+
+FIXTURE_VAULT = Path(__file__).parent / "fixtures" / "vault"
+SAMPLE_VAULT = Path(__file__).parents[1] / "notes"
+STUDY_SECTIONS = ["Hallmark", "Pathophysiology", "Major entities", "Etiology", "Diagnostic Workup"]
+
+Run = Callable[..., Result]
+
+
+def build(run_cli: Run, vault: Path, out: Path, *extra: str) -> Path:
+    result = run_cli("build", vault, "-o", out, *extra)
+    assert result.exit_code == 0, result.output
+    (package,) = out.glob("*.apkg")
+    return package
+
+
+def test_example_like_note_gives_one_card_per_study_section(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    shutil.copytree(FIXTURE_VAULT, vault)
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    notes = anki.notes()
+    questions = sorted(n.fields["Question"] for n in notes)
+    assert questions == sorted(f"Myeloma family — {h}" for h in STUDY_SECTIONS)
+    by_heading = {n.fields["Question"].split(" — ")[1]: n.fields["Answer"] for n in notes}
+    assert "<ol>" in by_heading["Hallmark"] and "Bence-Jones" in by_heading["Hallmark"]
+    assert by_heading["Pathophysiology"].count("<li>") == 4
+    assert "<li>radiation</li>" in by_heading["Etiology"]  # nested with a tab
+    assert "<li>Whole-body low-dose CT</li>" in by_heading["Diagnostic Workup"]  # 4 spaces
+    assert "## Not a heading" in by_heading["Diagnostic Workup"]
+    assert ">Multiple myeloma<" in by_heading["Major entities"].replace("<li>", ">")
+    assert all("[[" not in n.text and "\\|" not in n.text for n in notes)
+    assert {n.deck for n in notes} == {"Rad::Multisystem::Myeloma family"}
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="../shared/examples is not beside this clone")
+def test_the_real_example_note_gives_its_six_sections(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    (vault / "Rad").mkdir(parents=True)
+    shutil.copy(EXAMPLE, vault / "Rad" / EXAMPLE.name)
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    notes = anki.notes()
+    headings = sorted(n.fields["Question"].split(" — ")[1] for n in notes)
+    assert headings == sorted([*STUDY_SECTIONS, "Clinical Manifestations"])
+    answers = {n.fields["Question"].split(" — ")[1]: n.fields["Answer"] for n in notes}
+    assert "Bence-Jones" in answers["Hallmark"] and "<ol>" in answers["Hallmark"]
+    assert answers["Pathophysiology"].count("<li>") == 4
+    assert all("[[" not in n.text and "\\|" not in n.text for n in notes)
+
+
+def test_sample_vault_builds_with_decks_mirroring_dg_path(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = tmp_path / "notes"
+    shutil.copytree(SAMPLE_VAULT, vault, ignore=shutil.ignore_patterns("anki-export.lock"))
+    log = anki.import_package(build(run_cli, vault, tmp_path / "dist"))
+    notes = anki.notes()
+    assert len(log.new) == len(notes) >= 30
+    assert "Rad::MSK::Bone::Lytic lesions" in {n.deck for n in notes}
+    assert all("[[" not in n.text for n in notes)
+
+
+def test_summary_names_counts_and_the_package(run_cli: Run, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "A/One.md": published("/a/one/", "## Q1\nx\n## Q2\ny\n"),
+        "B/Two.md": published("/b/two/", "## Q3\nz\n"),
+        "Draft.md": "## Not published\nx\n",
+    })
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert result.exit_code == 0
+    assert "Read 2 notes, wrote 3 cards in 2 decks to" in result.output
+    assert "1 notes left out" in result.output and "--all" in result.output
+
+
+def test_plain_vault_with_all(run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {"Topic/Plain note.md": "# Plain note\n## Q\nA\n"})
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert "no cards" in result.output and "--all" in result.output
+    anki.import_package(build(run_cli, vault, tmp_path / "out", "--all", "--deck", "Mine"))
+    (note,) = anki.notes()
+    assert note.deck == "Mine::Topic" and note.fields["Question"] == "Plain note — Q"
+
+
+def test_notes_without_h2_are_reported_and_heading_level_fixes_it(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Deep.md": published("/deep/", "# Deep\n### One\nx\n### Two\ny\n")})
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert "Deep.md" in result.output and "--heading-level 3" in result.output
+    assert "1 notes gave no card" in result.output
+    anki.import_package(build(run_cli, vault, tmp_path / "out", "--heading-level", "3"))
+    assert sorted(n.fields["Question"] for n in anki.notes()) == ["Deep — One", "Deep — Two"]
+
+
+def test_guids_are_stable_across_rebuilds_and_moves_and_follow_the_permalink(
+        run_cli: Run, new_anki: Callable[[], AnkiCollection], tmp_path: Path) -> None:
+    note = published("/rad/bone/lesion/", "## Hallmark\nx\n## Imaging\ny\n")
+    vault = write_vault(tmp_path / "v", {"Rad/Bone/Lesion.md": note})
+
+    def guids(tag: str) -> set[str]:
+        """GUIDs of the live cards (a vanished section is shipped once more, tagged removed)."""
+        col = new_anki()
+        col.import_package(build(run_cli, vault, tmp_path / tag))
+        return {n.guid for n in col.notes() if "anki-export::removed" not in n.tags}
+
+    first = guids("1")
+    assert guids("2") == first
+    (vault / "Elsewhere").mkdir()
+    (vault / "Rad/Bone/Lesion.md").rename(vault / "Elsewhere/Renamed.md")
+    assert guids("3") == first
+    (vault / "Elsewhere/Renamed.md").write_text(note.replace("/lesion/", "/lesion-2/"))
+    assert guids("4").isdisjoint(first)
+
+
+def test_reimporting_an_unchanged_rebuild_adds_nothing(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n## B\ny\n")})
+    anki.import_package(build(run_cli, vault, tmp_path / "1"))
+    log = anki.import_package(build(run_cli, vault, tmp_path / "2"))
+    assert len(anki.notes()) == 2 and not log.new and not log.updated
+
+
+def test_duplicate_permalinks_keep_every_card_and_name_every_file(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "A/Home.md": published("/home/", "## Q\nfrom A\n"),
+        "B/Home.md": published("/home/", "## Q\nfrom B\n"),
+    })
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert "A/Home.md" in result.output and "B/Home.md" in result.output
+    anki.import_package(next((tmp_path / "out").glob("*.apkg")))
+    assert sorted(n.fields["Answer"] for n in anki.notes()) == ["<p>from A</p>", "<p>from B</p>"]
+
+
+def test_hidden_folders_are_skipped(run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "N.md": published("/n/", "## A\nx\n"),
+        ".trash/Old.md": published("/old/", "## B\ny\n"),
+        ".obsidian/x.md": published("/x/", "## C\nz\n"),
+    })
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    assert [n.fields["Question"] for n in anki.notes()] == ["N — A"]
+
+
+def test_version_and_help(run_cli: Run) -> None:
+    assert "anki-export, version" in run_cli("--version").output
+    assert "Example" in run_cli("build", "--help").output
