@@ -100,8 +100,8 @@ def test_permalink_order_and_deck_folders() -> None:
 def test_pinned_id_keys_the_section_and_leaves_the_heading() -> None:
     note, _ = parse("## Hallmark ^core\nx\n## Other\ny\n")
     assert note.sections[0].heading == "Hallmark"
-    assert note.sections[0].key == "^core"
-    assert note.sections[1].key == "other"
+    assert (note.sections[0].key, note.sections[0].pin) == ("hallmark", "core")
+    assert (note.sections[1].key, note.sections[1].pin) == ("other", None)
 
 
 def test_section_key_ignores_case_spacing_and_colon() -> None:

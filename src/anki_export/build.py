@@ -47,11 +47,14 @@ def build(config: Config, *, write: bool = True, now: int | None = None) -> Buil
                            if d.code == "bad-note" and d.path is not None)
     identities, id_problems = assign_identities(notes)
     diagnostics += id_problems
+    previous = read_manifest(config.manifest_path)
+    pins = previous.pins()
     settings = CardSettings(config.question_format, config.root_deck)
     targets = LinkTargets(index, {note.rel: note for note in notes}, config.site_url)
     cards: list[Card] = []
     for note in notes:
-        note_result, problems = note_cards(note, identities[note.rel], settings, targets)
+        note_result, problems = note_cards(note, identities[note.rel], settings, targets,
+                                            pins)
         cards += note_result
         diagnostics += problems
     diagnostics = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
@@ -59,7 +62,6 @@ def build(config: Config, *, write: bool = True, now: int | None = None) -> Buil
     package, changes = None, None
     if write and cards:
         _make_folder(config.output)
-        previous = read_manifest(config.manifest_path)
         stamp = now if now is not None else _build_time()
         shipped, manifest, changes = plan_release(cards, previous, stamp, unreadable)
         newest = max([REVISION, *(n.mod for n in shipped)])

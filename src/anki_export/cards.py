@@ -7,6 +7,7 @@ note can sit side by side.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -46,9 +47,13 @@ def deck_name(note: Note, root_deck: str | None) -> str:
     return "::".join(parts) or "Default"
 
 
-def note_cards(note: Note, identity: str, settings: CardSettings,
-               targets: LinkTargets | None) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
-    """Every card of one note, with the warnings its rendering raised."""
+def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkTargets | None,
+               pins: Mapping[str, str]) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
+    """Every card of one note, with the warnings its rendering raised.
+
+    `pins` maps the key of a pinned section (`<identity>#^<id>`) to the GUID the build
+    manifest bound it to; see `card_guid`.
+    """
     deck = deck_name(note, settings.root_deck)
     folders = deck.split("::") if deck != "Default" else []
     breadcrumb = html.escape(" › ".join([*folders, note.title]))
@@ -59,9 +64,10 @@ def note_cards(note: Note, identity: str, settings: CardSettings,
         question = _question(note, section, settings.question_format, targets)
         answer = render_markdown(section.body, RenderState(note.rel, section.body_line, targets))
         diagnostics += [*question.diagnostics, *answer.diagnostics]
+        key, guid = card_guid(identity, section, pins)
         cards.append(Card(
-            guid=note_guid(identity, section.key),
-            key=f"{identity}#{section.key}",
+            guid=guid,
+            key=key,
             notetype=basic_notetype(),
             deck=deck,
             fields=(question.html, answer.html, source, breadcrumb),
@@ -71,6 +77,20 @@ def note_cards(note: Note, identity: str, settings: CardSettings,
             line=section.line,
         ))
     return tuple(cards), tuple(diagnostics)
+
+
+def card_guid(identity: str, section: Section, pins: Mapping[str, str]) -> tuple[str, str]:
+    """(card key, GUID). A pinned heading keeps the GUID its pin was first bound to, so the
+    heading can be reworded; pinning an existing heading binds the pin to the GUID it already
+    had. An unpinned heading whose GUID a pin still holds (the old wording of a pinned,
+    reworded heading, written again) gets a GUID of its own."""
+    from_heading = note_guid(identity, section.key)
+    if section.pin is not None:
+        key = f"{identity}#^{section.pin}"
+        return key, pins.get(key, from_heading)
+    if from_heading in pins.values():
+        return f"{identity}#{section.key}", note_guid(identity, section.key + "~unpinned")
+    return f"{identity}#{section.key}", from_heading
 
 
 def _question(note: Note, section: Section, question_format: str,

@@ -46,19 +46,21 @@ def cli() -> None:
 @click.option("--question-format", default="{title} — {heading}", show_default=True,
               help="The card's question, from {title} and {heading}.")
 @click.option("--site-url", help="Your garden's base URL; cards then link to their pages.")
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="Build manifest to read and update [default: OUTPUT/anki-export.lock].")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--keep-going", is_flag=True, help="Skip notes with errors instead of failing.")
 def build(vault: Path, output: Path, root_deck: str | None, all_notes: bool, heading_level: int,
-          skipped: tuple[str, ...], question_format: str, site_url: str | None, strict: bool,
-          keep_going: bool) -> None:
+          skipped: tuple[str, ...], question_format: str, site_url: str | None,
+          manifest: Path | None, strict: bool, keep_going: bool) -> None:
     """Build the notes in VAULT (default: notes/) into an Anki package."""
     from .build import build as run_build
 
     config = Config(vault=vault, output=output, root_deck=root_deck, published_only=not all_notes,
                     heading_level=heading_level,
                     skipped_headings=skipped or DEFAULT_SKIPPED_HEADINGS,
-                    question_format=question_format, site_url=site_url, strict=strict,
-                    keep_going=keep_going)
+                    question_format=question_format, site_url=site_url, manifest=manifest,
+                    strict=strict, keep_going=keep_going)
     try:
         result = run_build(config)
     except BuildFailed as e:

@@ -51,6 +51,10 @@ class Entry:
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
 
+    def pins(self) -> dict[str, str]:
+        """Pinned card key (`<identity>#^<id>`) → the GUID it is bound to."""
+        return {e.key: guid for guid, e in self.notes.items() if "#^" in e.key and not e.removed}
+
 
 @dataclass(frozen=True, slots=True)
 class Changes:
@@ -175,4 +179,6 @@ def _tombstone(guid: str, entry: Entry) -> PackageNote:
     notetype = notetype_named(entry.notetype)
     fields = tuple(REMOVED_NOTICE if name in _BLANKED_FIELDS else value
                    for name, value in zip(notetype.fields, entry.fields, strict=True))
+    # A new first field, so Anki does not flag the card as a duplicate of the section's new form.
+    fields = ("Removed: " + fields[0], *fields[1:])
     return PackageNote(guid, notetype, entry.deck, fields, entry.tags, entry.mod)

@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -41,7 +41,8 @@ class Section:
     body: str  # Markdown of the section, heading line excluded, sub-headings included
     line: int  # 1-based line of the heading in the file
     body_line: int  # 1-based line where `body` starts, for messages from the render step
-    key: str  # normalised heading path or pinned id: the input to the GUID
+    key: str  # normalised heading path: with the note's identity, the input to the GUID
+    pin: str | None = None  # block id after the heading (`## Hallmark ^core` → "core")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +142,9 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
         if not section_body.strip():
             skipped.append(f"{heading} (empty)")
             continue
-        key = f"^{pinned.group(1)}" if pinned else " / ".join(_normalise(p) for p in path)
+        key = " / ".join(_normalise(p) for p in path)
         sections.append(Section(heading, path, section_body, offset + first + 1,
-                                offset + body_start + 1, key))
+                                offset + body_start + 1, key, pinned.group(1) if pinned else None))
     sections = _dedupe_keys(sections, source.rel, diagnostics)
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
                 _tags(meta.get("tags")), is_published(meta), tuple(sections), tuple(skipped), level)
@@ -247,8 +248,9 @@ def _strip_md(name: str) -> str:
 def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
                  diagnostics: list[Diagnostic]) -> list[Section]:
     """Two sections with the same heading get `key`, `key~2`, ... and a warning, since the
-    second one's identity then depends on order."""
+    second one's identity then depends on order; a repeated pin is dropped with a warning."""
     seen: dict[str, int] = {}
+    pins: set[str] = set()
     result = []
     for s in sections:
         count = seen[s.key] = seen.get(s.key, 0) + 1
@@ -257,7 +259,14 @@ def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
                 Path(rel), s.line, Level.WARNING, "duplicate-heading",
                 f"a second section headed '{s.heading}' in this note; its card keeps its identity "
                 "only while the order stays; add a block id (` ^some-id`) to the heading to pin it"))
-            s = Section(s.heading, s.path, s.body, s.line, s.body_line, f"{s.key}~{count}")
+            s = replace(s, key=f"{s.key}~{count}")
+        if s.pin is not None and s.pin in pins:
+            diagnostics.append(Diagnostic(
+                Path(rel), s.line, Level.WARNING, "duplicate-pin",
+                f"the block id ^{s.pin} is used by an earlier heading of this note; ignored here"))
+            s = replace(s, pin=None)
+        if s.pin is not None:
+            pins.add(s.pin)
         result.append(s)
     return result
 
