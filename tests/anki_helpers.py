@@ -45,7 +45,9 @@ class AnkiCollection:
             with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
             update_notes=IF_NEWER, update_notetypes=IF_NEWER)
         request = ImportAnkiPackageRequest(package_path=str(package), options=options)
-        return self.col.import_anki_package(request).log
+        log = self.col.import_anki_package(request).log
+        self.col.models._clear_cache()  # the desktop app drops its notetype cache after an import
+        return log
 
     def notes(self) -> list[SeenNote]:
         seen = []
@@ -73,15 +75,14 @@ class AnkiCollection:
         return {p.name for p in Path(self.col.media.dir()).iterdir()}
 
     def answer_every_card(self) -> None:
-        """Study every due card once with Good, giving each one review in the revlog."""
-        self.col.decks.select(1)
+        """Study every new card once with Easy: one review each in the revlog, and a real
+        interval and due date that a lost review history would change."""
         for did in [d.id for d in self.col.decks.all_names_and_ids()]:
             self.col.decks.select(did)
-            self.col.sched.reset() if hasattr(self.col.sched, "reset") else None
             while (queued := self.col.sched.get_queued_cards(fetch_limit=1)).cards:
                 card = self.col.get_card(queued.cards[0].card.id)
                 card.start_timer()
-                self.col.sched.answerCard(card, 3)
+                self.col.sched.answerCard(card, 4)
 
     def review_state(self) -> dict[int, tuple[int, int, int, int]]:
         """card id → (revlog rows, interval, due, type): what a lost review would change."""

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .cards import Card, CardSettings, note_cards
 from .config import Config
-from .errors import BuildFailed, Diagnostic, Level, NoteError, OutputError
+from .errors import BuildFailed, Diagnostic, Level, NoteError, NotANote, OutputError
 from .ids import media_name
 from .manifest import Changes, plan_release, read_manifest, write_manifest
 from .notetypes import REVISION
@@ -65,8 +65,13 @@ def build(config: Config, *, write: bool = True, now: int | None = None) -> Buil
         stamp = now if now is not None else _build_time()
         shipped, manifest, changes = plan_release(cards, previous, stamp, unreadable)
         newest = max([REVISION, *(n.mod for n in shipped)])
-        package = write_package(config.package_path, shipped, _media(cards, index),
-                                timestamp=newest)
+        try:
+            package = write_package(config.package_path, shipped, _media(cards, index),
+                                    timestamp=newest)
+        except OSError as e:
+            raise OutputError(f"cannot write the package ({e.strerror or e}); check that the "
+                              "output folder is writable and the disk has room",
+                              path=config.package_path) from e
         write_manifest(config.manifest_path, manifest)
     return BuildResult(
         package=package,
@@ -91,9 +96,9 @@ def read_notes(index: VaultIndex, config: Config
         try:
             note, problems = parse_note(read_note(index.root, rel), rules)
         except NoteError as e:
-            level = Level.WARNING if config.keep_going else Level.ERROR
-            diagnostics.append(Diagnostic(e.path, e.line, level, "bad-note",
-                                          e.message + (" (skipped)" if config.keep_going else "")))
+            skip = config.keep_going or isinstance(e, NotANote)
+            diagnostics.append(Diagnostic(e.path, e.line, Level.WARNING if skip else Level.ERROR,
+                                          "bad-note", e.message + (" (skipped)" if skip else "")))
             continue
         if config.published_only and not note.published:
             unpublished += 1

@@ -74,6 +74,10 @@ def build(vault: Path, output: Path, root_deck: str | None, all_notes: bool, hea
     if result.package is None:
         summary = f"Read {result.notes_read} notes: no cards, nothing written"
     click.echo(summary)
+    if result.changes is not None:
+        c = result.changes
+        click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
+                   f"{len(c.removed)} removed, {c.unchanged} unchanged")
     if result.notes_without_cards:
         click.echo(f"{result.notes_without_cards} notes gave no card (see the warnings above "
                    "for why; --heading-level changes the section level)")

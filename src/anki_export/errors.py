@@ -71,6 +71,10 @@ class NoteError(AnkiExportError):
     """A note that cannot be read or parsed (encoding, frontmatter, binary content)."""
 
 
+class NotANote(NoteError):
+    """A `.md` file that holds no text (a binary file misnamed): skipped with a warning."""
+
+
 class OutputError(AnkiExportError):
     """The package cannot be written (permissions, disk full)."""
 

@@ -22,7 +22,7 @@ from .cards import Card
 from .errors import OutputError
 from .files import atomic_path
 from .notetypes import notetype_named
-from .package import PackageNote
+from .package import NoteType, PackageNote
 
 FORMAT = 1
 REMOVED_TAG = "anki-export::removed"
@@ -64,8 +64,12 @@ class Changes:
     unchanged: int
 
 
-def content_digest(notetype: str, deck: str, fields: Iterable[str], tags: Iterable[str]) -> str:
-    data = json.dumps([notetype, deck, list(fields), sorted(tags)], ensure_ascii=False)
+def content_digest(notetype: NoteType, deck: str, fields: Iterable[str],
+                   tags: Iterable[str]) -> str:
+    """Everything Anki stores for a note, and the notetype's revision: Anki applies a newer
+    notetype only while importing notes that use it, so an upgraded template re-stamps them."""
+    data = json.dumps([notetype.name, notetype.revision, deck, list(fields), sorted(tags)],
+                      ensure_ascii=False)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
 
 
@@ -84,7 +88,7 @@ def read_manifest(path: Path) -> Manifest:
     (a reset would re-stamp every note and drop removal tags)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return Manifest()
     except (OSError, ValueError) as e:
         raise OutputError(f"cannot read the build manifest ({e}); restore it from version "
@@ -139,7 +143,7 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
     changed: list[str] = []
     unchanged = 0
     for card in cards:
-        digest = content_digest(card.notetype.name, card.deck, card.fields, card.tags)
+        digest = content_digest(card.notetype, card.deck, card.fields, card.tags)
         before = previous.notes.get(card.guid)
         mod = stamp_mod(before, digest, now)
         if before is None or before.removed is not None:
@@ -164,7 +168,8 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
         if entry.removed is None:
             removed.append(entry.key)
             tags = tuple(sorted({*entry.tags, REMOVED_TAG}))
-            digest = content_digest(entry.notetype, entry.deck, entry.fields, tags)
+            digest = content_digest(notetype_named(entry.notetype), entry.deck, entry.fields,
+                                    tags)
             entry = Entry(digest, max(now, entry.mod + 1), entry.key, entry.source,
                           entry.notetype, entry.deck, entry.fields, tags, removed=now)
         elif now - entry.removed > REMOVED_RETENTION:

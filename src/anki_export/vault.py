@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import ConfigError, Diagnostic, Level, NoteError
+from .errors import ConfigError, Diagnostic, Level, NoteError, NotANote
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
@@ -120,7 +120,7 @@ def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
         raise NoteError(f"cannot read the file ({e.strerror}); check its permissions",
                         path=Path(rel)) from e
     if b"\x00" in data[:8192]:
-        raise NoteError("binary data in a .md file (is it an image or an export?); "
+        raise NotANote("binary data in a .md file (is it an image or an export?); "
                         "rename it or move it out of the vault", path=Path(rel))
     try:
         text = data.decode("utf-8-sig")

@@ -1,0 +1,277 @@
+"""Write Anki ``.apkg`` packages (the output edge of the pipeline), in the legacy form genanki
+writes: a zip of a schema-11 ``collection.anki2``, a ``media`` map and media files ``0``, ``1``…
+
+Users re-import our packages again and again, so what counts is what Anki's importer keys on
+(pinned by ``tests/test_anki_importer_facts.py``): notes match by ``guid`` and update only if
+our ``mod`` is newer; notetypes match by ``id`` and update only if their ``mod`` (``revision``)
+is newer and their fields/templates still match (by the ids we give them); decks match by name.
+Output is reproducible and replaces ``path`` atomically, which ``genanki.Package`` is not (and
+it is quadratic in the number of decks)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genanki import Model
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
+
+__all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
+
+
+@dataclass(frozen=True, slots=True)
+class CardTemplate:
+    name: str
+    front: str  # qfmt
+    back: str  # afmt
+
+
+@dataclass(frozen=True, slots=True)
+class NoteType:
+    """Field/template identity is their *position* (their Anki ids come from ``(id, i)``):
+    renaming one is safe, but adding, removing or reordering fields/templates of a released
+    notetype makes Anki fork it ("Name+") and stop updating the notes already imported."""
+
+    id: int  # stable, chosen by the caller
+    name: str
+    fields: tuple[str, ...]
+    templates: tuple[CardTemplate, ...]
+    css: str
+    is_cloze: bool = False
+    revision: int = 0  # seconds; the notetype's `mod`: bump it when templates/css/names change
+
+
+@dataclass(frozen=True, slots=True)
+class PackageNote:
+    guid: str
+    notetype: NoteType
+    deck: str  # full name, "Rad::MSK::Bone"
+    fields: tuple[str, ...]  # HTML, same order as notetype.fields
+    tags: tuple[str, ...]
+    mod: int  # seconds; must grow whenever fields/tags change, or Anki ignores the update
+
+
+_MAX_ID = 1 << 53  # every id stays exact in JavaScript (Anki's UI) and JSON
+# Anki rewrites note/card ids above "now + 1 day" (ms) to import-time ids, in id order.  Ours
+# are all >= 2**52 (year 144,000), so imported notes always get a real creation time.  Blocks
+# of 1000 per note keep card ids (note id + ord, ord <= 499) unique and siblings adjacent.
+_ID_BASE = 1 << 52
+_BLOCK = 1000
+_MAX_CLOZE_ORD = 499  # Anki's own clamp for {{cN::}}
+_CLOZE = re.compile(r"\{\{c([\d,]+)::")
+_MEDIA_TAG = re.compile(
+    r"""(?si)<\b(?:img|audio|video|object|source)\b(?:[^>]|"[^"]+?"|'[^']+?')+?"""
+    r"""\b(?:src|data)\b=(?:"([^"]+?)"[^>]*>|'([^']+?)'[^>]*>|([^ >]+?)[^>]*>)""")
+_HTML = re.compile(r"(?si)(<!--.*?-->)|(<style.*?>.*?</style>)|(<script.*?>.*?</script>)|(<.*?>)")
+_DOS_EPOCH = 315_532_800  # 1980-01-01, the earliest time a zip entry can hold
+_DOS_END = 4_354_819_199  # 2107-12-31 23:59:59, the latest
+
+
+def _hash_int(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _sub_id(*parts: object) -> int:
+    """A stable positive id below 2**53, for fields and templates."""
+    return 1 + _hash_int(*parts) % (_MAX_ID - 1)
+
+
+def _strip_html(text: str) -> str:
+    """Anki's strip_html_preserving_media_filenames, for `sfld` and `csum`."""
+    text = _MEDIA_TAG.sub(lambda m: f" {m.group(1) or m.group(2) or m.group(3)} ", text)
+    return html.unescape(_HTML.sub("", text)).replace("\xa0", " ")
+
+
+def _card_ords(note: PackageNote) -> list[int]:
+    """Anki's card generation, which its importer does not redo: one card per template; for
+    cloze, one per distinct N in ``{{cN::``/``{{cN,M::`` in any field, ord N-1 (0..499)."""
+    if not note.notetype.is_cloze:
+        return list(range(len(note.notetype.templates)))
+    ords = {min(max(int(num) - 1, 0), _MAX_CLOZE_ORD) for field in note.fields
+            for match in _CLOZE.finditer(field) for num in match.group(1).split(",")
+            if num and int(num) <= 0xFFFF}
+    if not ords:
+        raise ValueError(f"cloze note {note.guid!r} has no {{{{c1::...}}}} deletion")
+    return sorted(ords)
+
+
+def _deck_names(name: str) -> list[str]:
+    """``A::B::C`` and all its ancestors: written explicitly, not left to Anki."""
+    parts = name.split("::")
+    if any(not p or p != p.strip() for p in parts):
+        raise ValueError(f"invalid deck name {name!r}")
+    return ["::".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _model_json(nt: NoteType) -> dict[str, Any]:
+    """genanki's Model JSON shape plus stable field/template ids.  ``req`` stays empty: Anki
+    recomputes it, and genanki's chevron-based guess is wrong for filters like ``{{hint:X}}``."""
+    if nt.is_cloze and len(nt.templates) != 1:
+        raise ValueError(f"cloze notetype {nt.name!r} needs exactly one template")
+    if not nt.fields or not nt.templates:
+        raise ValueError(f"notetype {nt.name!r} needs fields and templates")
+    flds = [{"name": name, "ord": i, "id": _sub_id("field", nt.id, i), "media": [],
+             "font": "Liberation Sans", "rtl": False, "size": 20, "sticky": False}
+            for i, name in enumerate(nt.fields)]
+    tmpls = [{"name": t.name, "ord": i, "id": _sub_id("template", nt.id, i), "qfmt": t.front,
+              "afmt": t.back, "bafmt": "", "bqfmt": "", "bfont": "", "bsize": 0, "did": None}
+             for i, t in enumerate(nt.templates)]
+    return {"css": nt.css, "did": 1, "flds": flds, "id": str(nt.id), "latexsvg": False,
+            "latexPost": Model.DEFAULT_LATEX_POST, "latexPre": Model.DEFAULT_LATEX_PRE,
+            "mod": nt.revision, "name": nt.name, "req": [], "sortf": 0, "tags": [],
+            "tmpls": tmpls, "type": Model.CLOZE if nt.is_cloze else Model.FRONT_BACK,
+            "usn": -1, "vers": []}
+
+
+@functools.cache
+def _genanki_col() -> tuple[Any, ...]:
+    """genanki's col row (conf, Default deck, Default options), parsed once."""
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.executescript(APKG_SCHEMA + APKG_COL)
+        return tuple(db.execute("SELECT * FROM col").fetchone())
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _unique_ids(keys: Iterable[str], salt: str, low: int, span: int, taken: set[int]
+                ) -> dict[str, int]:
+    """Hash each key into ``low .. low+span-1``.  A clash (astronomically unlikely)
+    takes the next free value, in sorted key order, so the result stays deterministic."""
+    ids = {}
+    for key in sorted(keys):
+        offset = _hash_int(salt, key) % span
+        while low + offset in taken:
+            offset = (offset + 1) % span
+        ids[key] = low + offset
+        taken.add(low + offset)
+    return ids
+
+
+def _check(notes: list[PackageNote]) -> tuple[dict[int, NoteType], dict[str, str]]:
+    """Validate; return notetypes by id and decks (with ancestors) by case-folded name: Anki
+    would import ``A::b`` and ``A::B`` as ``A::B`` and ``A::b_``; we keep the first spelling."""
+    notetypes: dict[int, NoteType] = {}
+    decks = {"default": "Default"}
+    guids: set[str] = set()
+    seen_decks: set[str] = set()
+    for note in notes:
+        nt = notetypes.setdefault(note.notetype.id, note.notetype)
+        if nt != note.notetype:
+            raise ValueError(f"two different notetypes share id {nt.id}")
+        if note.guid in guids or not note.guid:
+            raise ValueError(f"duplicate or empty guid {note.guid!r}")
+        guids.add(note.guid)
+        if len(note.fields) != len(nt.fields) or any("\x1f" in f for f in note.fields):
+            raise ValueError(f"note {note.guid!r}: fields do not fit notetype {nt.name!r}")
+        if any(not t or any(c.isspace() for c in t) for t in note.tags):
+            raise ValueError(f"note {note.guid!r}: tags must be non-empty, without spaces")
+        if note.deck not in seen_decks:
+            seen_decks.add(note.deck)
+            for name in _deck_names(note.deck):
+                decks.setdefault(name.casefold(), name)
+    return notetypes, decks
+
+
+def _write_collection(db_path: Path, notes: list[PackageNote], timestamp: int) -> None:
+    notetypes, decks = _check(notes)
+    deck_ids = {"default": 1} | _unique_ids(decks.keys() - {"default"}, "deck", 2, _MAX_ID - 2, {1})
+    blocks = _unique_ids((n.guid for n in notes), "note", 0, (_MAX_ID - _ID_BASE) // _BLOCK, set())
+    note_rows: list[tuple[Any, ...]] = []
+    card_rows: list[tuple[Any, ...]] = []
+    for position, note in enumerate(notes):  # `due` = input order, if scheduling is imported
+        nid = _ID_BASE + blocks[note.guid] * _BLOCK
+        first = _strip_html(note.fields[0])
+        csum = int.from_bytes(hashlib.sha1(first.encode()).digest()[:4], "big")
+        tags = f" {' '.join(note.tags)} " if note.tags else ""
+        note_rows.append((nid, note.guid, note.notetype.id, note.mod, -1, tags,
+                          "\x1f".join(note.fields), first, csum, 0, ""))
+        did = deck_ids[note.deck.casefold()]
+        card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, position, 0, 0, 0, 0, 0,
+                          0, 0, 0, "") for o in _card_ords(note))
+    col = _genanki_col()
+    default_deck = json.loads(col[10])["1"]
+    decks_json = {str(deck_ids[k]): {**default_deck, "id": deck_ids[k], "name": name,
+                                     "mod": timestamp} for k, name in decks.items()}
+    models_json = {str(i): _model_json(nt) for i, nt in notetypes.items()}
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as db:
+        db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;" + APKG_SCHEMA)
+        db.execute("BEGIN")
+        db.execute("INSERT INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
+                   (timestamp, timestamp * 1000, timestamp * 1000, _dumps(json.loads(col[8])),
+                    _dumps(models_json), _dumps(decks_json), col[11]))
+        db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", sorted(note_rows))
+        db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       sorted(card_rows))
+        db.execute("COMMIT")
+
+
+def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
+    """Fixed time, permissions and host system, so the zip is reproducible."""
+    when = time.gmtime(min(max(timestamp, _DOS_EPOCH), _DOS_END))
+    info = zipfile.ZipInfo(name, date_time=when[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    info.file_size = size  # lets zipfile pick zip64 only when needed
+    return info
+
+
+def _add_file(zf: zipfile.ZipFile, name: str, src: Path, timestamp: int) -> None:
+    with src.open("rb") as f, zf.open(_zip_info(name, timestamp, src.stat().st_size), "w") as out:
+        shutil.copyfileobj(f, out, 1 << 20)
+
+
+def write_package(
+    path: Path, notes: Iterable[PackageNote], media: Mapping[str, Path], *, timestamp: int
+) -> Path:
+    """Write ``notes`` and ``media`` (name in package -> file) to ``path``; return ``path``.
+
+    ``timestamp`` (seconds) stands in for "now" everywhere, so identical inputs give identical
+    bytes.  The zip is built next to ``path`` and ``os.replace``d over it: readers see the old
+    or the new package, never half of one, and a failed build leaves the old one in place."""
+    path = Path(path)
+    if timestamp < 0:
+        raise ValueError("timestamp must be >= 0")
+    for name in media:
+        if not name or name in {".", ".."} or any(c in name for c in "/\\\0"):
+            raise ValueError(f"media name {name!r} must be a plain file name")
+    media_names = sorted(media)
+    note_list = list(notes)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw, tempfile.TemporaryDirectory() as work:
+            db_path = Path(work) / "collection.anki2"
+            _write_collection(db_path, note_list, timestamp)
+            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+                _add_file(zf, "collection.anki2", db_path, timestamp)
+                data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
+                zf.writestr(_zip_info("media", timestamp, len(data)), data)
+                for i, name in enumerate(media_names):
+                    _add_file(zf, str(i), Path(media[name]), timestamp)
+            raw.flush()
+            os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        tmp.replace(path)  # atomic (os.replace)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,227 @@
+"""`anki_export.package.write_package`: what Anki sees after importing, reproducibility,
+atomic replacement and speed.  Imports use Anki's real backend (the `anki` package)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
+
+from anki_export.package import CardTemplate, NoteType, PackageNote, write_package
+
+STAMP = 1_700_000_000
+BASIC = NoteType(
+    id=1_650_000_000_001, name="pkg basic", fields=("Front", "Back"),
+    templates=(CardTemplate("Card 1", "<div class=front>{{Front}}</div>",
+                            "{{FrontSide}}<hr id=answer>{{Back}}"),),
+    css=".card { font-family: serif; }", revision=STAMP)
+CLOZE = NoteType(
+    id=1_650_000_000_002, name="pkg cloze", fields=("Text", "Extra"),
+    templates=(CardTemplate("Cloze", "{{cloze:Text}}", "{{cloze:Text}}<p>{{Extra}}</p>"),),
+    css=".cloze { color: blue; }", is_cloze=True, revision=STAMP)
+
+
+@pytest.fixture
+def col(tmp_path: Path) -> Iterator[Collection]:
+    folder = tmp_path / "anki"
+    folder.mkdir()
+    collection = Collection(str(folder / "collection.anki2"))
+    yield collection
+    collection.close()
+
+
+def rows(col: Collection, sql: str) -> list[Any]:
+    assert col.db is not None
+    return col.db.all(sql)
+
+
+def import_package(col: Collection, package: Path) -> Any:
+    options = ImportAnkiPackageOptions(
+        with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
+        update_notes=IF_NEWER, update_notetypes=IF_NEWER)
+    return col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=options)).log
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    path = tmp_path / "vault" / "scan.png"
+    path.parent.mkdir()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really an image")
+    return path
+
+
+def sample_notes() -> list[PackageNote]:
+    return [
+        PackageNote("basic-guid", BASIC, "Rad::MSK::Bone",
+                    ("What is <b>Ewing</b> sarcoma?",
+                     'Small round blue cell <img src="a1b2-scan.png">'),
+                    ("rad", "msk::bone"), STAMP),
+        PackageNote("cloze-guid", CLOZE, "Rad::Neuro",
+                    ("{{c1::Glioblastoma}} is {{c3::WHO grade 4}}", "see also"), ("rad",), STAMP),
+    ]
+
+
+def test_package_imports_notes_cards_decks_tags_and_media(
+        col: Collection, tmp_path: Path, image: Path) -> None:
+    package = write_package(tmp_path / "out.apkg", sample_notes(), {"a1b2-scan.png": image},
+                            timestamp=STAMP)
+    log = import_package(col, package)
+    assert (len(log.new), len(log.updated), len(log.duplicate)) == (2, 0, 0)
+
+    notes = {col.get_note(nid).guid: col.get_note(nid) for nid in col.find_notes("")}
+    assert set(notes) == {"basic-guid", "cloze-guid"}
+    basic, cloze = notes["basic-guid"], notes["cloze-guid"]
+    assert [n.mid for n in (basic, cloze)] == [BASIC.id, CLOZE.id]  # notetype ids are kept
+    assert [m.name for m in col.models.all_names_and_ids() if m.name.startswith("pkg")] == [
+        "pkg basic", "pkg cloze"]
+    assert dict(basic.items())["Back"] == 'Small round blue cell <img src="a1b2-scan.png">'
+    assert sorted(basic.tags) == ["msk::bone", "rad"] and cloze.tags == ["rad"]
+    assert basic.mod == STAMP
+
+    (card,) = basic.cards()
+    assert col.decks.name(card.did) == "Rad::MSK::Bone"
+    assert "<div class=front>What is <b>Ewing</b> sarcoma?</div>" in card.question()
+    assert 'Small round blue cell <img src="a1b2-scan.png">' in card.answer()
+    assert ".card { font-family: serif; }" in card.question()
+
+    cloze_cards = sorted(cloze.cards(), key=lambda c: c.ord)
+    assert [c.ord for c in cloze_cards] == [0, 2]  # c1 and c3: ord = N - 1
+    assert {col.decks.name(c.did) for c in cloze_cards} == {"Rad::Neuro"}
+    assert 'data-cloze="Glioblastoma"' in cloze_cards[0].question()
+    assert 'data-cloze="WHO&#x20;grade&#x20;4"' in cloze_cards[1].question()
+    assert "Glioblastoma" in cloze_cards[1].question() and "see also" in cloze_cards[1].answer()
+
+    decks = {d.name for d in col.decks.all_names_and_ids()}
+    assert {"Rad", "Rad::MSK", "Rad::MSK::Bone", "Rad::Neuro"} <= decks
+    assert (Path(col.media.dir()) / "a1b2-scan.png").read_bytes() == image.read_bytes()
+
+
+def test_reimporting_the_same_package_changes_nothing(col: Collection, tmp_path: Path,
+                                                      image: Path) -> None:
+    package = write_package(tmp_path / "out.apkg", sample_notes(), {"a1b2-scan.png": image},
+                            timestamp=STAMP)
+    import_package(col, package)
+    before = rows(col, "select id, guid, mod, flds from notes order by id")
+    log = import_package(col, package)
+    assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 2)
+    assert rows(col, "select id, guid, mod, flds from notes order by id") == before
+    assert col.card_count() == 3
+
+
+def test_identical_inputs_give_identical_bytes(tmp_path: Path, image: Path) -> None:
+    first = write_package(tmp_path / "a.apkg", sample_notes(), {"a1b2-scan.png": image},
+                          timestamp=STAMP)
+    second = write_package(tmp_path / "b.apkg", iter(sample_notes()),
+                           {"a1b2-scan.png": image}, timestamp=STAMP)
+    assert first.read_bytes() == second.read_bytes()
+
+    with zipfile.ZipFile(first) as zf:
+        assert zf.namelist() == ["collection.anki2", "media", "0"]
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert json.loads(zf.read("media")) == {"0": "a1b2-scan.png"}
+
+
+def test_zip_times_are_clamped_to_1980(tmp_path: Path) -> None:
+    package = write_package(tmp_path / "old.apkg", sample_notes()[1:], {}, timestamp=0)
+    with zipfile.ZipFile(package) as zf:
+        assert zf.getinfo("collection.anki2").date_time == (1980, 1, 1, 0, 0, 0)
+
+
+def test_collection_holds_what_anki_expects(col: Collection, tmp_path: Path) -> None:
+    package = write_package(tmp_path / "out.apkg", sample_notes(), {}, timestamp=STAMP)
+    db_path = tmp_path / "collection.anki2"
+    with zipfile.ZipFile(package) as zf:
+        db_path.write_bytes(zf.read("collection.anki2"))
+    db = sqlite3.connect(db_path)
+    try:
+        crt, mod, ver, models, decks = db.execute(
+            "select crt, mod, ver, models, decks from col").fetchone()
+        notes = db.execute("select id, guid, sfld, csum from notes").fetchall()
+        cards = db.execute("select id, nid, ord from cards").fetchall()
+    finally:
+        db.close()
+    assert (crt, mod, ver) == (STAMP, STAMP * 1000, 11)
+    assert {n["name"] for n in json.loads(decks).values()} == {
+        "Default", "Rad", "Rad::MSK", "Rad::MSK::Bone", "Rad::Neuro"}
+    assert json.loads(decks)["1"]["name"] == "Default"
+    assert {m["name"]: (m["type"], m["mod"]) for m in json.loads(models).values()} == {
+        "pkg basic": (0, STAMP), "pkg cloze": (1, STAMP)}
+    assert all(1 << 52 <= nid < 1 << 53 for nid, *_ in notes)
+    assert sorted(cid - nid for cid, nid, _ in cards) == [0, 0, 2]  # card id = note id + ord
+    ours = {guid: (sfld, csum) for _, guid, sfld, csum in notes}
+    assert ours["basic-guid"][0] == "What is Ewing sarcoma?"
+    import_package(col, package)  # Anki recomputes both: they must agree with ours
+    assert {g: (s, c) for g, s, c in rows(col, "select guid, sfld, csum from notes")} == ours
+
+
+def test_deck_names_differing_only_in_case_become_one_deck(col: Collection,
+                                                           tmp_path: Path) -> None:
+    notes = [PackageNote("a", BASIC, "Path::renal", ("1", ""), (), STAMP),
+             PackageNote("b", BASIC, "path::Renal", ("2", ""), (), STAMP)]
+    import_package(col, write_package(tmp_path / "out.apkg", notes, {}, timestamp=STAMP))
+    names = {d.name for d in col.decks.all_names_and_ids()}
+    assert names == {"Default", "Path", "Path::renal"}
+
+
+@pytest.mark.parametrize(("note", "message"), [
+    (PackageNote("x", BASIC, "D", ("only one field",), (), STAMP), "fields"),
+    (PackageNote("x", BASIC, "D", ("a\x1fb", ""), (), STAMP), "fields"),
+    (PackageNote("x", BASIC, "D", ("a", ""), ("two words",), STAMP), "tags"),
+    (PackageNote("x", BASIC, "A::::B", ("a", ""), (), STAMP), "deck"),
+    (PackageNote("x", CLOZE, "D", ("no deletion", ""), (), STAMP), "cloze"),
+    (PackageNote("", BASIC, "D", ("a", ""), (), STAMP), "guid"),
+])
+def test_invalid_notes_are_refused(tmp_path: Path, note: PackageNote, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        write_package(tmp_path / "out.apkg", [note], {}, timestamp=STAMP)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_duplicate_guids_are_refused(tmp_path: Path) -> None:
+    notes = [PackageNote("same", BASIC, "D", (str(i), ""), (), STAMP) for i in range(2)]
+    with pytest.raises(ValueError, match="guid"):
+        write_package(tmp_path / "out.apkg", notes, {}, timestamp=STAMP)
+
+
+def test_write_replaces_atomically_and_a_failed_write_keeps_the_old_file(
+        tmp_path: Path, image: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / "deck.apkg"
+    path.write_bytes(b"stale")
+    assert write_package(path, sample_notes(), {"a1b2-scan.png": image},
+                         timestamp=STAMP) == path
+    good = path.read_bytes()
+    assert good != b"stale" and zipfile.is_zipfile(path)
+
+    with pytest.raises(FileNotFoundError):
+        write_package(path, sample_notes(), {"a1b2-scan.png": tmp_path / "missing.png"},
+                      timestamp=STAMP + 1)
+    assert path.read_bytes() == good
+    assert [p.name for p in out.iterdir()] == ["deck.apkg"]  # no temp file left behind
+
+
+def test_many_decks_write_fast(tmp_path: Path) -> None:
+    """genanki's own writer is quadratic in decks; ours is linear.  Prints the time only."""
+    for decks, per_deck in [(1000, 3), (1000, 20)]:
+        notes = [
+            PackageNote(f"g{d}-{i}", CLOZE if i % 3 == 0 else BASIC,
+                        f"Root::Part {d % 10}::Deck {d}",
+                        (f"{{{{c1::term {d} {i}}}}}", "") if i % 3 == 0 else (f"Q{d}/{i}", "A"),
+                        ("speed",), STAMP)
+            for d in range(decks) for i in range(per_deck)
+        ]
+        start = time.perf_counter()
+        write_package(tmp_path / "speed.apkg", notes, {}, timestamp=STAMP)
+        took = time.perf_counter() - start
+        print(f"\n{decks} decks x {per_deck} notes ({len(notes)} notes): {took:.3f} s")
