@@ -195,8 +195,8 @@ def test_notetype_upgrade_updates_the_look_and_keeps_every_card(
 Case = Callable[[Path], None]
 BAD_INPUTS: dict[str, tuple[str, bytes, int | None, int]] = {
     # name: (file, content, line expected in the message, exit code)
-    "malformed yaml": ("Bad yaml.md", b"---\ndg-publish: true\npermalink: [x\n---\n## Q\nA\n", 4, 1),
-    "malformed json": ("Bad json.md", b'---\n{"dg-publish":true,"permalink":"/b/"\n---\n## Q\nA\n', 2, 1),
+    "malformed yaml": ("Bad yaml.md", b"---\ndg-publish: true\npermalink: [x\n---\n## Q\n", 4, 1),
+    "malformed json": ("Bad json.md", b'---\n{"dg-publish":true,"permalink":"/b/"\n---\n', 2, 1),
     "not utf-8": ("Latin1.md", b"---\ndg-publish: true\n---\n## Caf\xe9\nA\n", 4, 1),
     "binary": ("Binary.md", b"\x00\x01\x02PNG\x00", None, 0),
     "too large": ("Huge.md", b"---\ndg-publish: true\n---\n## Q\n" + b"word " * 2_000_000, None, 1),

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .cards import Card, CardSettings, note_cards
 from .config import Config
-from .errors import BuildFailed, Diagnostic, Level, NoteError, NotANote, OutputError
+from .errors import BuildFailed, Diagnostic, Level, NotANote, NoteError, OutputError
 from .ids import media_name
 from .manifest import Changes, plan_release, read_manifest, write_manifest
 from .notetypes import REVISION

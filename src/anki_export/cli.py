@@ -42,7 +42,8 @@ def cli() -> None:
 @click.option("--heading-level", type=click.IntRange(1, 6), default=2, show_default=True,
               help="Heading level that starts a card (per note: `anki-heading-level`).")
 @click.option("--skip-heading", "skipped", multiple=True, metavar="TEXT",
-              help=f"Heading that gives no card; repeat it. Default: {', '.join(DEFAULT_SKIPPED_HEADINGS)}.")
+              help="Heading that gives no card; repeat it. Default: "
+              f"{', '.join(DEFAULT_SKIPPED_HEADINGS)}.")
 @click.option("--question-format", default="{title} — {heading}", show_default=True,
               help="The card's question, from {title} and {heading}.")
 @click.option("--site-url", help="Your garden's base URL; cards then link to their pages.")

@@ -21,7 +21,7 @@ class Config:
     package_name: str | None = None  # file name of the .apkg; default: the root deck or vault name
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
-    manifest: Path | None = None  # the build manifest; default `anki-export.lock` beside the package
+    manifest: Path | None = None  # build manifest; default `anki-export.lock` beside the package
 
     @property
     def manifest_path(self) -> Path:

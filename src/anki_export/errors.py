@@ -8,12 +8,12 @@ library works the same without Click.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -32,7 +32,7 @@ class Diagnostic:
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            where = f"{self.path.as_posix()}:{self.line}: " if self.line else f"{self.path.as_posix()}: "
+            where = f"{self.path.as_posix()}" + (f":{self.line}" if self.line else "") + ": "
         return f"{where}{self.level.value}: {self.message} [{self.code}]"
 
     @property

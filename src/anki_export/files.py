@@ -18,8 +18,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a package is an ordinary file
-        os.replace(tmp, path)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a package is an ordinary file
+        tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 

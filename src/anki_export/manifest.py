@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .cards import Card
@@ -107,15 +107,12 @@ def read_manifest(path: Path) -> Manifest:
 def write_manifest(path: Path, manifest: Manifest) -> None:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
     lines = []
-    for guid in sorted(manifest.notes):
-        entry = manifest.notes[guid]
-        raw = {"digest": entry.digest, "mod": entry.mod, "key": entry.key, "source": entry.source,
-               "notetype": entry.notetype, "deck": entry.deck, "fields": list(entry.fields),
-               "tags": list(entry.tags)}
-        if entry.removed is not None:
-            raw["removed"] = entry.removed
-        lines.append(f"    {json.dumps(guid)}: {json.dumps(raw, ensure_ascii=False, sort_keys=True)}")
-    text = '{\n  "anki-export": %d,\n  "notes": {\n%s\n  }\n}\n' % (FORMAT, ",\n".join(lines))
+    for guid, entry in sorted(manifest.notes.items()):
+        raw = {k: v for k, v in asdict(entry).items() if v is not None}
+        line = json.dumps(raw, ensure_ascii=False, sort_keys=True)
+        lines.append(f"    {json.dumps(guid)}: {line}")
+    body = ",\n".join(lines)
+    text = f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n{body}\n  }}\n}}\n'
     try:
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -124,8 +121,9 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
                           "folder is writable", path=path) from e
 
 
-REMOVED_NOTICE = ("<p class=\"ae-removed\">This section is no longer in your notes. Find every such "
-                  "card with the search <code>tag:anki-export::removed</code> and delete them.</p>")
+REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '
+                  "such card with the search <code>tag:anki-export::removed</code> and delete "
+                  "them.</p>")
 _BLANKED_FIELDS = ("Answer", "Extra")
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import JSONHandler, YAMLHandler
 from markdown_it import MarkdownIt
 
 from .errors import Diagnostic, Level, NoteError
@@ -84,14 +84,14 @@ def _load_frontmatter(block: str, rel: PurePosixPath) -> dict[str, object]:
     if block.lstrip().startswith("{"):
         try:
             # The plugin writes `[[a\|b]]` into JSON strings; the garden template unescapes `\|`.
-            data = frontmatter.JSONHandler().load(block.rstrip().replace("\\|", "|"))
+            data = JSONHandler().load(block.rstrip().replace("\\|", "|"))
         except json.JSONDecodeError as e:
             raise NoteError(f"malformed JSON frontmatter: {e.msg} (column {e.colno}); fix the "
                             "JSON object between the --- lines, or write it as YAML",
                             path=Path(rel), line=1 + e.lineno) from e
     else:
         try:
-            data = frontmatter.YAMLHandler().load(block)
+            data = YAMLHandler().load(block)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             problem = getattr(e, "problem", None) or "cannot be parsed"
@@ -134,8 +134,8 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
         section_body, body_start = _section_body(lines, first + 1, end)
         pinned = PINNED_ID.search(text)
         heading = _clean_heading(PINNED_ID.sub("", text))
-        path = tuple(_clean_heading(PINNED_ID.sub("", parents[k]))
-                     for k in sorted(parents) if 1 < k < lvl) + (heading,)
+        path = (*(_clean_heading(PINNED_ID.sub("", parents[k]))
+                  for k in sorted(parents) if 1 < k < lvl), heading)
         if _normalise(heading) in {_normalise(s) for s in rules.skipped}:
             skipped.append(f"{heading} (skipped heading)")
             continue
@@ -215,12 +215,13 @@ def _permalink(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, str
 
 def _folders(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, ...]:
     dg_path = meta.get("dg-path")
-    path = PurePosixPath(dg_path.strip("/")) if isinstance(dg_path, str) and dg_path.strip("/") else rel
+    has_dg_path = isinstance(dg_path, str) and dg_path.strip("/")
+    path = PurePosixPath(str(dg_path).strip("/")) if has_dg_path else rel
     return tuple(part.strip() for part in path.parent.parts if part.strip())
 
 
 def _tags(value: object) -> tuple[str, ...]:
-    """Frontmatter tags as Anki tags: a list or a "a, b" string; Obsidian's `a/b` nests as `a::b`."""
+    """Frontmatter tags as Anki tags: a list or an "a, b" string; Obsidian's `a/b` is `a::b`."""
     if isinstance(value, str):
         items: list[object] = re.split(r",\s*|\s+", value)
     elif isinstance(value, list):
@@ -257,8 +258,9 @@ def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
         if count > 1:
             diagnostics.append(Diagnostic(
                 Path(rel), s.line, Level.WARNING, "duplicate-heading",
-                f"a second section headed '{s.heading}' in this note; its card keeps its identity "
-                "only while the order stays; add a block id (` ^some-id`) to the heading to pin it"))
+                f"a second section headed '{s.heading}' in this note; its card keeps its "
+                "identity only while the order stays; end the heading with a block id "
+                "(` ^some-id`) to pin it"))
             s = replace(s, key=f"{s.key}~{count}")
         if s.pin is not None and s.pin in pins:
             diagnostics.append(Diagnostic(

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import ConfigError, Diagnostic, Level, NoteError, NotANote
+from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
@@ -62,7 +62,12 @@ class VaultIndex:
 
 
 def _distance(a: PurePosixPath, b: PurePosixPath) -> int:
-    common = len(os.path.commonprefix([a.parent.parts, b.parent.parts]))
+    """Folders between two files: the nearest candidate wins an ambiguous name."""
+    common = 0
+    for x, y in zip(a.parent.parts, b.parent.parts, strict=False):
+        if x != y:
+            break
+        common += 1
     return len(a.parent.parts) + len(b.parent.parts) - 2 * common
 
 
@@ -96,7 +101,7 @@ def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[PurePosixPath]:
         rel_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
         if real in seen:
             diagnostics.append(Diagnostic(Path(rel_folder), None, Level.WARNING, "symlink-loop",
-                                          "folder is a symlink back into the vault; not read twice"))
+                                          "folder links back into the vault; not read twice"))
             dirs.clear()
             continue
         seen.add(real)
