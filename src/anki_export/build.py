@@ -10,79 +10,116 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .cards import Card, CardSettings, note_cards
-from .config import Config
+from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, NotANote, NoteError, OutputError
 from .ids import media_name
 from .manifest import Changes, plan_release, read_manifest, write_manifest
 from .notetypes import REVISION
-from .package import write_package
+from .package import PackageNote, write_package
 from .parse import HeadingRules, Note, parse_note
 from .render import LinkTargets
 from .vault import VaultIndex, read_note, scan_vault
 
 
 @dataclass(frozen=True, slots=True)
+class NoteSummary:
+    path: PurePosixPath
+    title: str
+    cards: int
+    skipped: tuple[str, ...]  # sections that matched the rules but gave no card, and why
+
+
+@dataclass(frozen=True, slots=True)
 class BuildResult:
-    package: Path | None  # None when nothing was written (`check`, or no cards)
-    notes_read: int
-    notes_unpublished: int  # left out by the dg-publish filter
-    notes_without_cards: int
+    packages: tuple[Path, ...]  # empty when nothing was written (`check`, or no cards)
+    notes: tuple[NoteSummary, ...]  # every note in the build, in path order
+    notes_left_out: int  # not published (`dg-publish`), or `anki: false`
     cards: int
     decks: int
     changes: Changes | None  # against the previous build's manifest; None when nothing written
     diagnostics: tuple[Diagnostic, ...]
 
+    @property
+    def notes_without_cards(self) -> int:
+        return sum(1 for n in self.notes if not n.cards)
 
-def build(config: Config, *, write: bool = True, now: int | None = None) -> BuildResult:
-    """Build the vault into one package; raise `BuildFailed` listing every problem found."""
+
+Progress = Callable[[int, int], None]
+"""Called with (notes done, notes in all) as the build renders, for a progress bar."""
+
+
+def build(config: Config, *, write: bool = True, now: int | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Build the vault into its package(s); raise `BuildFailed` listing every problem found."""
     index, diagnostics = scan_vault(config.vault)
-    notes, unpublished, read_problems = read_notes(index, config)
+    notes, left_out, read_problems = read_notes(index, config)
     diagnostics += read_problems
-    unreadable = frozenset(str(d.path.as_posix()) for d in read_problems
+    unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)
     identities, id_problems = assign_identities(notes)
     diagnostics += id_problems
     previous = read_manifest(config.manifest_path)
     pins = previous.pins()
-    settings = CardSettings(config.question_format, config.root_deck)
+    settings = CardSettings(config.question_format, config.root_deck, config.tags,
+                            config.folder_tags)
     targets = LinkTargets(index, {note.rel: note for note in notes}, config.site_url)
     cards: list[Card] = []
-    for note in notes:
-        note_result, problems = note_cards(note, identities[note.rel], settings, targets,
-                                            pins)
+    summaries: list[NoteSummary] = []
+    for done, note in enumerate(notes, 1):
+        note_result, problems = note_cards(note, identities[note.rel], settings, targets, pins)
         cards += note_result
         diagnostics += problems
+        summaries.append(NoteSummary(note.rel, note.title, len(note_result), note.skipped))
+        if progress is not None:
+            progress(done, len(notes))
     diagnostics = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
     _fail_on(diagnostics, config)
-    package, changes = None, None
+    packages: list[Path] = []
+    changes = None
     if write and cards:
         _make_folder(config.output)
         stamp = now if now is not None else _build_time()
         shipped, manifest, changes = plan_release(cards, previous, stamp, unreadable)
-        newest = max([REVISION, *(n.mod for n in shipped)])
-        try:
-            package = write_package(config.package_path, shipped, _media(cards, index),
-                                    timestamp=newest)
-        except OSError as e:
-            raise OutputError(f"cannot write the package ({e.strerror or e}); check that the "
-                              "output folder is writable and the disk has room",
-                              path=config.package_path) from e
+        media = {card.guid: card.media for card in cards}
+        for path, group in _packages(config, shipped).items():
+            packages.append(_write(path, group, media, index))
         write_manifest(config.manifest_path, manifest)
     return BuildResult(
-        package=package,
-        notes_read=len(notes),
-        notes_unpublished=unpublished,
-        notes_without_cards=sum(1 for n in notes if not n.sections),
+        packages=tuple(packages),
+        notes=tuple(summaries),
+        notes_left_out=left_out,
         cards=len(cards),
         decks=len({c.deck for c in cards}),
         changes=changes,
         diagnostics=diagnostics,
     )
+
+
+def _packages(config: Config, shipped: Sequence[PackageNote]) -> dict[Path, list[PackageNote]]:
+    """One package for the vault, or with `split` one per top-level deck, named after it."""
+    if not config.split:
+        return {config.package_path: list(shipped)}
+    groups: dict[Path, list[PackageNote]] = defaultdict(list)
+    for note in shipped:
+        groups[config.output / f"{file_stem(note.deck.split('::')[0])}.apkg"].append(note)
+    return dict(sorted(groups.items()))
+
+
+def _write(path: Path, notes: Sequence[PackageNote],
+           media: Mapping[str, tuple[PurePosixPath, ...]], index: VaultIndex) -> Path:
+    files = {media_name(rel): index.root / rel
+             for note in notes for rel in media.get(note.guid, ())}
+    newest = max([REVISION, *(n.mod for n in notes)])
+    try:
+        return write_package(path, notes, files, timestamp=newest)
+    except OSError as e:
+        raise OutputError(f"cannot write the package ({e.strerror or e}); check that the "
+                          "output folder is writable and the disk has room", path=path) from e
 
 
 def read_notes(index: VaultIndex, config: Config
@@ -91,7 +128,7 @@ def read_notes(index: VaultIndex, config: Config
     rules = HeadingRules(config.heading_level, config.skipped_headings)
     notes: list[Note] = []
     diagnostics: list[Diagnostic] = []
-    unpublished = 0
+    left_out = 0
     for rel in index.notes:
         try:
             note, problems = parse_note(read_note(index.root, rel), rules)
@@ -100,12 +137,12 @@ def read_notes(index: VaultIndex, config: Config
             diagnostics.append(Diagnostic(e.path, e.line, Level.WARNING if skip else Level.ERROR,
                                           "bad-note", e.message + (" (skipped)" if skip else "")))
             continue
-        if config.published_only and not note.published:
-            unpublished += 1
+        if note.excluded or (config.published_only and not note.published):
+            left_out += 1
             continue
         notes.append(note)
         diagnostics += problems
-    return notes, unpublished, tuple(diagnostics)
+    return notes, left_out, tuple(diagnostics)
 
 
 def assign_identities(notes: Sequence[Note]
@@ -159,6 +196,4 @@ def _build_time() -> int:
     return int(value) if value.isdigit() else int(time.time())
 
 
-def _media(cards: Sequence[Card], index: VaultIndex) -> dict[str, Path]:
-    """Package media name → file, for every vault file a card shows."""
-    return {media_name(rel): index.root / rel for card in cards for rel in card.media}
+

@@ -16,13 +16,22 @@ from .ids import note_guid
 from .notetypes import basic_notetype
 from .package import NoteType
 from .parse import Note, Section
-from .render import LinkTargets, Rendered, RenderState, render_inline, render_markdown
+from .render import (
+    LinkTargets,
+    Rendered,
+    RenderState,
+    page_url,
+    render_inline,
+    render_markdown,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class CardSettings:
     question_format: str  # "{title} — {heading}"
     root_deck: str | None
+    tags: tuple[str, ...] = ()  # added to every card
+    folder_tags: bool = False  # tag each card with its note's folder path
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,7 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     folders = deck.split("::") if deck != "Default" else []
     breadcrumb = html.escape(" › ".join([*folders, note.title]))
     source = _source_html(note, targets.site_url if targets else None)
+    tags = _note_tags(note, settings)
     cards = []
     diagnostics: list[Diagnostic] = []
     for section in note.sections:
@@ -71,12 +81,19 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             notetype=basic_notetype(),
             deck=deck,
             fields=(question.html, answer.html, source, breadcrumb),
-            tags=note.tags,
-            media=tuple(dict.fromkeys(answer.media)),
+            tags=tuple(sorted({*tags, *question.tags, *answer.tags})),
+            media=tuple(dict.fromkeys([*question.media, *answer.media])),
             source=note.rel,
             line=section.line,
         ))
     return tuple(cards), tuple(diagnostics)
+
+
+def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
+    tags = {*note.tags, *(t.replace("/", "::").replace(" ", "_") for t in settings.tags)}
+    if settings.folder_tags and note.folders:
+        tags.add("::".join(f.replace(" ", "_") for f in note.folders))
+    return tuple(sorted(tags))
 
 
 def card_guid(identity: str, section: Section, pins: Mapping[str, str]) -> tuple[str, str]:
@@ -99,12 +116,12 @@ def _question(note: Note, section: Section, question_format: str,
     if section.heading.endswith("?"):
         return heading
     text = question_format.format(title=html.escape(note.title), heading=heading.html)
-    return Rendered(text, heading.media, heading.diagnostics)
+    return Rendered(text, heading.media, heading.diagnostics, heading.tags)
 
 
 def _source_html(note: Note, site_url: str | None) -> str:
     title = html.escape(note.title)
     if site_url:
-        url = html.escape(site_url.rstrip("/") + note.permalink, quote=True)
+        url = html.escape(page_url(site_url, note.permalink), quote=True)
         return f'<a href="{url}">{title}</a>'
     return f"{title} · <code>{html.escape(note.permalink)}</code>"

@@ -1,25 +1,82 @@
 """Command line: options → `Config` → one library call → printed report and exit code.
 
 The only module that prints or exits. Exit codes: 0 built, 1 content errors (or warnings with
---strict), 2 usage or configuration errors (Click's own convention).
+--strict), 2 usage or configuration errors (Click's own convention). The library is imported
+inside the commands so `--help` starts fast.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
-from .config import DEFAULT_SKIPPED_HEADINGS, Config
+from .config import CONFIG_NAME, STARTER_CONFIG, Config, find_config, load_config
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
-EPILOG_BUILD = """\b
-Examples:
-  anki-export build                      # notes/ → dist/notes.apkg
-  anki-export build ~/garden -o decks --deck Radiology
-  anki-export build --all --heading-level 3
-"""
+if TYPE_CHECKING:
+    from .build import BuildResult, Progress
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def vault_options(command: F) -> F:
+    """Options shared by `build`, `check` and `preview`: each is also a config file key."""
+    options = [
+        click.argument("vault", required=False,
+                       type=click.Path(path_type=Path, file_okay=False)),
+        click.option("-c", "--config", "config_file", type=click.Path(path_type=Path),
+                     help=f"Settings file [default: ./{CONFIG_NAME}, else VAULT/{CONFIG_NAME}]."),
+        click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+                     help="Folder the .apkg is written to [default: dist]."),
+        click.option("--deck", "root_deck", help="Root deck that every folder deck goes under."),
+        click.option("--all/--published-only", "all_notes", default=None,
+                     help="Take every note, or only those with `dg-publish: true` (default)."),
+        click.option("--heading-level", type=click.IntRange(1, 6),
+                     help="Heading level that starts a card [default: 2]."),
+        click.option("--skip-heading", "skipped_headings", multiple=True, metavar="TEXT",
+                     help="A heading that gives no card; repeat it [default: Related, "
+                          "References, See also, Sources, Links]."),
+        click.option("--question-format", help="The question, from {title} and {heading}."),
+        click.option("--site-url", help="Your garden's base URL: cards then link to its pages."),
+        click.option("--tag", "tags", multiple=True, help="A tag for every card; repeat it."),
+        click.option("--folder-tags/--no-folder-tags", default=None,
+                     help="Also tag each card with its note's folder path."),
+        click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Build manifest [default: OUTPUT/anki-export.lock]."),
+        click.option("--strict/--no-strict", default=None, help="Fail on warnings too."),
+        click.option("--keep-going/--no-keep-going", default=None,
+                     help="Skip notes with errors instead of failing."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary."),
+        click.option("-v", "--verbose", is_flag=True, help="Also print notes' skipped sections."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _config(params: dict[str, Any]) -> Config:
+    """Defaults < config file < command line; raises ConfigError for a bad file."""
+    vault = params.pop("vault")
+    path = find_config(params.pop("config_file"), vault)
+    all_notes = params.pop("all_notes")
+    for key in ("quiet", "verbose"):
+        params.pop(key, None)
+    overrides: dict[str, Any] = {
+        **params, "vault": vault,
+        "published_only": None if all_notes is None else not all_notes,
+        "skipped_headings": params["skipped_headings"] or None,
+        "tags": params["tags"] or None,
+    }
+    return load_config(path, overrides)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,67 +89,192 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EPILOG_BUILD)
-@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), default="notes")
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default="dist",
-              show_default=True, help="Folder the .apkg is written to.")
-@click.option("--deck", "root_deck", help="Root deck that every folder deck goes under.")
-@click.option("--all", "all_notes", is_flag=True,
-              help="Take every note, not only those with `dg-publish: true`.")
-@click.option("--heading-level", type=click.IntRange(1, 6), default=2, show_default=True,
-              help="Heading level that starts a card (per note: `anki-heading-level`).")
-@click.option("--skip-heading", "skipped", multiple=True, metavar="TEXT",
-              help="Heading that gives no card; repeat it. Default: "
-              f"{', '.join(DEFAULT_SKIPPED_HEADINGS)}.")
-@click.option("--question-format", default="{title} — {heading}", show_default=True,
-              help="The card's question, from {title} and {heading}.")
-@click.option("--site-url", help="Your garden's base URL; cards then link to their pages.")
-@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="Build manifest to read and update [default: OUTPUT/anki-export.lock].")
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option("--keep-going", is_flag=True, help="Skip notes with errors instead of failing.")
-def build(vault: Path, output: Path, root_deck: str | None, all_notes: bool, heading_level: int,
-          skipped: tuple[str, ...], question_format: str, site_url: str | None,
-          manifest: Path | None, strict: bool, keep_going: bool) -> None:
+@cli.command(epilog="""\b
+Examples:
+  anki-export build                      # notes/ → dist/notes.apkg
+  anki-export build ~/garden -o decks --deck Radiology
+  anki-export build --all --heading-level 3 --split
+""")
+@vault_options
+@click.option("--split/--no-split", default=None,
+              help="One package per top-level deck instead of one for the vault.")
+@click.option("--package-name", help="File name of the package [default: root deck or vault].")
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write what the build did as JSON to this file.")
+def build(report: Path | None, quiet: bool, verbose: bool, **params: Any) -> None:
     """Build the notes in VAULT (default: notes/) into an Anki package."""
     from .build import build as run_build
 
-    config = Config(vault=vault, output=output, root_deck=root_deck, published_only=not all_notes,
-                    heading_level=heading_level,
-                    skipped_headings=skipped or DEFAULT_SKIPPED_HEADINGS,
-                    question_format=question_format, site_url=site_url, manifest=manifest,
-                    strict=strict, keep_going=keep_going)
+    with _reporting():
+        config = _config(dict(params, quiet=quiet, verbose=verbose))
+        try:
+            with _progress_bar(quiet) as progress:
+                result = run_build(config, progress=progress)
+        except BuildFailed as e:
+            _print_diagnostics(e.diagnostics, config.vault, quiet=quiet, verbose=verbose)
+            raise
+        _print_diagnostics(result.diagnostics, config.vault, quiet=quiet, verbose=verbose)
+        _print_summary(result, config)
+        if report is not None:
+            _write_report(report, result)
+
+
+@cli.command(epilog="""\b
+Examples:
+  anki-export check                      # problems in notes/, as path:line: level: message
+  anki-export check ~/garden --strict --format json
+""")
+@vault_options
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Lines for people and editors, or JSON for tools.")
+def check(output_format: str, quiet: bool, verbose: bool, **params: Any) -> None:
+    """Report everything `build` would complain about in VAULT, without writing anything."""
+    from .build import build as run_build
+
+    with _reporting(as_json=output_format == "json"):
+        config = _config(dict(params, quiet=quiet, verbose=verbose))
+        try:
+            result = run_build(config, write=False)
+        except BuildFailed as e:
+            _print_check(e.diagnostics, config, output_format, cards=None)
+            raise click.exceptions.Exit(1) from e
+        _print_check(result.diagnostics, config, output_format, cards=result.cards)
+
+
+@cli.command(epilog="""\b
+Examples:
+  anki-export init                       # ./anki-export.toml for the vault in notes/
+  anki-export init ~/garden/notes
+""")
+@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), default="notes")
+@click.option("--force", is_flag=True, help="Replace an existing config file.")
+def init(vault: Path, force: bool) -> None:
+    """Write a commented starter anki-export.toml in the working folder."""
+    target = Path(CONFIG_NAME)
+    if target.exists() and not force:
+        click.echo(f"Error: {target} exists already; use --force to replace it", err=True)
+        raise click.exceptions.Exit(1)
+    target.write_text(STARTER_CONFIG.format(vault=vault.as_posix()), encoding="utf-8")
+    click.echo(f"Wrote {target}: edit it, then run `anki-export build`")
+
+
+@contextmanager
+def _reporting(as_json: bool = False) -> Iterator[None]:
+    """Map the library's one exception hierarchy to messages and exit codes (pypa/build)."""
     try:
-        result = run_build(config)
-    except BuildFailed as e:
-        _print_diagnostics(e.diagnostics)
-        raise _exit(e) from e
+        yield
     except AnkiExportError as e:
-        raise _exit(e) from e
-    _print_diagnostics(result.diagnostics)
-    summary = (f"Read {result.notes_read} notes, wrote {result.cards} cards in "
-               f"{result.decks} decks to {result.package}")
-    if result.package is None:
-        summary = f"Read {result.notes_read} notes: no cards, nothing written"
-    click.echo(summary)
+        message = json.dumps({"error": str(e)}) if as_json else _styled(f"Error: {e}", "red")
+        click.echo(message, err=not as_json)
+        raise click.exceptions.Exit(e.exit_code) from e
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Progress | None]:
+    """A progress bar on a terminal for big vaults; none in CI, when piped, or with -q."""
+    if quiet or os.environ.get("CI") or not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total >= 200:
+            bar = click.progressbar(length=total, label="Rendering notes", file=sys.stderr,
+                                    show_pos=True).__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _color() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None  # None: Click colours TTYs only
+
+
+def _styled(text: str, color: str) -> str:
+    return click.style(text, fg=color) if _color() is None else text
+
+
+_LEVEL_COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "blue"}
+
+
+def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, *,
+                       quiet: bool, verbose: bool) -> None:
+    shown = {Level.ERROR} if quiet else {Level.ERROR, Level.WARNING}
+    if verbose:
+        shown.add(Level.INFO)
+    for d in diagnostics:
+        if d.level in shown:
+            click.echo(_styled(d.format(vault), _LEVEL_COLORS[d.level]), err=True,
+                       color=_color())
+
+
+def _print_summary(result: BuildResult, config: Config) -> None:
+    if not result.packages:
+        click.echo(f"Read {len(result.notes)} notes: no cards, nothing written")
+    else:
+        where = ", ".join(str(p) for p in result.packages)
+        click.echo(f"Read {len(result.notes)} notes, wrote {result.cards} cards in "
+                   f"{result.decks} decks to {where}")
     if result.changes is not None:
         c = result.changes
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
                    f"{len(c.removed)} removed, {c.unchanged} unchanged")
+        if c.removed:
+            click.echo("Removed sections are shipped tagged anki-export::removed: search "
+                       "`tag:anki-export::removed` in Anki to delete their cards")
     if result.notes_without_cards:
-        click.echo(f"{result.notes_without_cards} notes gave no card (see the warnings above "
-                   "for why; --heading-level changes the section level)")
-    if result.notes_unpublished:
-        click.echo(f"{result.notes_unpublished} notes left out because they lack "
-                   "`dg-publish: true`; use --all to include them")
+        click.echo(f"{result.notes_without_cards} notes gave no card (the warnings above say "
+                   "why; --heading-level changes the section level)")
+    if result.notes_left_out:
+        hint = "; use --all to include them" if config.published_only else ""
+        click.echo(f"{result.notes_left_out} notes left out: no `dg-publish: true`, or "
+                   f"`anki: false`{hint}")
 
 
-def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
-    for d in diagnostics:
-        if d.level is not Level.INFO:
-            click.echo(str(d), err=True)
+def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_format: str,
+                 cards: int | None) -> None:
+    counts = {level: sum(d.level is level for d in diagnostics) for level in Level}
+    failed = counts[Level.ERROR] > 0 or (config.strict and counts[Level.WARNING] > 0)
+    if output_format == "json":
+        findings = [dict(asdict(d), path=d.display_path(config.vault), level=d.level.value)
+                    for d in diagnostics]
+        click.echo(json.dumps({"findings": findings, "errors": counts[Level.ERROR],
+                               "warnings": counts[Level.WARNING], "cards": cards,
+                               "ok": not failed}, indent=2))
+    else:
+        for d in diagnostics:
+            if d.level is not Level.INFO:
+                click.echo(_styled(d.format(config.vault), _LEVEL_COLORS[d.level]),
+                           color=_color())
+        click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
+                   + (f", {cards} cards" if cards is not None else ""))
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
-def _exit(error: AnkiExportError) -> click.exceptions.Exit:
-    click.echo(f"Error: {error}", err=True)
-    return click.exceptions.Exit(error.exit_code)
+def _write_report(path: Path, result: BuildResult) -> None:
+    changes = result.changes
+    report = {
+        "packages": [str(p) for p in result.packages],
+        "counts": {"notes": len(result.notes), "cards": result.cards, "decks": result.decks,
+                   "notes_left_out": result.notes_left_out,
+                   "notes_without_cards": result.notes_without_cards},
+        "notes": [{"path": n.path.as_posix(), "title": n.title, "cards": n.cards,
+                   "skipped": list(n.skipped)} for n in result.notes],
+        "diagnostics": [dict(asdict(d), path=d.path.as_posix() if d.path else None,
+                             level=d.level.value) for d in result.diagnostics],
+        "changes": None if changes is None else {
+            "added": list(changes.added), "changed": list(changes.changed),
+            "removed": list(changes.removed), "unchanged": changes.unchanged},
+    }
+    try:
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    except OSError as e:
+        raise AnkiExportError(f"cannot write the report ({e.strerror})", path=path) from e

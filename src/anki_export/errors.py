@@ -29,11 +29,21 @@ class Diagnostic:
     code: str  # short stable name, e.g. "duplicate-permalink", for --format json and filtering
     message: str
 
-    def __str__(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = f"{self.path.as_posix()}" + (f":{self.line}" if self.line else "") + ": "
+    def display_path(self, root: Path | None) -> str | None:
+        """The path as the user wrote it: under the vault folder given on the command line,
+        so editors and CI annotations can open it."""
+        if self.path is None:
+            return None
+        return (root / self.path).as_posix() if root is not None else self.path.as_posix()
+
+    def format(self, root: Path | None = None) -> str:
+        """`path:line: level: message [code]`, the line format of compilers and linters."""
+        shown = self.display_path(root)
+        where = f"{shown}:{self.line}: " if shown and self.line else f"{shown}: " if shown else ""
         return f"{where}{self.level.value}: {self.message} [{self.code}]"
+
+    def __str__(self) -> str:
+        return self.format()
 
     @property
     def sort_key(self) -> tuple[str, int, str]:

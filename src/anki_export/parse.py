@@ -55,6 +55,7 @@ class Note:
     folders: tuple[str, ...]  # deck hierarchy: dg-path folders, else vault folders
     tags: tuple[str, ...]  # Anki tags (`a::b`), from frontmatter
     published: bool
+    excluded: bool  # `anki: false` in the frontmatter leaves a published note out of the deck
     sections: tuple[Section, ...]
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
@@ -146,8 +147,10 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
         sections.append(Section(heading, path, section_body, offset + first + 1,
                                 offset + body_start + 1, key, pinned.group(1) if pinned else None))
     sections = _dedupe_keys(sections, source.rel, diagnostics)
+    tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
-                _tags(meta.get("tags")), is_published(meta), tuple(sections), tuple(skipped), level)
+                tags, is_published(meta), meta.get("anki") is False, tuple(sections),
+                tuple(skipped), level)
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
@@ -214,6 +217,11 @@ def _permalink(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, str
 
 
 def _folders(meta: Mapping[str, object], rel: PurePosixPath) -> tuple[str, ...]:
+    """Deck path parts: `anki-deck` ("A::B") if the note names one, else the dg-path folders,
+    else the note's folders in the vault."""
+    deck = meta.get("anki-deck")
+    if isinstance(deck, str) and deck.strip(": "):
+        return tuple(part.strip() for part in deck.split("::") if part.strip())
     dg_path = meta.get("dg-path")
     has_dg_path = isinstance(dg_path, str) and dg_path.strip("/")
     path = PurePosixPath(str(dg_path).strip("/")) if has_dg_path else rel

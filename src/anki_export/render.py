@@ -7,19 +7,41 @@ in `tests/fixtures/render/` guard whatever sits behind `render_markdown`.
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import nh3
 from markdown_it import MarkdownIt
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
 
 from .errors import Diagnostic, Level
-from .obsidian import wikilinks_plugin
+from .ids import media_name
+from .obsidian import (
+    block_ids_plugin,
+    callouts_plugin,
+    comments_plugin,
+    highlight_code,
+    inline_fields_plugin,
+    mark_plugin,
+    math_plugin,
+    page_url,
+    tags_plugin,
+    wikilinks_plugin,
+)
 from .parse import Note
 from .vault import VaultIndex
+
+if TYPE_CHECKING:
+    from markdown_it.renderer import RendererProtocol
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+
+__all__ = ["LinkTargets", "RenderState", "Rendered", "page_url", "render_inline",
+           "render_markdown", "sanitise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +49,7 @@ class Rendered:
     html: str
     media: tuple[PurePosixPath, ...]  # vault files the HTML refers to
     diagnostics: tuple[Diagnostic, ...]
+    tags: tuple[str, ...] = ()  # Anki tags (`a::b`) from inline `#tags`
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +59,8 @@ class LinkTargets:
     index: VaultIndex
     notes: Mapping[PurePosixPath, Note]  # notes in this build (published ones by default)
     site_url: str | None = None  # garden base URL: wiki-links become links to garden pages
+    media_src: Callable[[PurePosixPath], str] = media_name  # `<img src>` of a vault file: its
+    # name in the package; the preview page uses a path to the file itself
 
 
 @dataclass(slots=True)
@@ -45,47 +70,73 @@ class RenderState:
     note: PurePosixPath
     line: int  # 1-based file line where the Markdown starts
     targets: LinkTargets | None = None
+    depth: int = 0  # 0 for a card's own text, 1 inside an embedded note (whose embeds are links)
     media: list[PurePosixPath] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
     def warn(self, code: str, message: str, line_in_markdown: int = 0) -> None:
         self.diagnostics.append(Diagnostic(Path(self.note), self.line + line_in_markdown,
                                            Level.WARNING, code, message))
 
-    def wikilink_html(self, target: str, alias: str) -> str:
-        """A wiki-link reads as its alias, else as Obsidian shows it: `Note`, `Note > Heading`."""
-        if alias:
-            return html.escape(alias)
-        page, _, heading = target.partition("#")
-        name = PurePosixPath(page).name if page else ""
-        shown = " > ".join(p for p in (name, heading.lstrip("^")) if p)
-        return html.escape(shown or target)
+    def result(self, html: str) -> Rendered:
+        return Rendered(sanitise(html).strip(), tuple(self.media), tuple(self.diagnostics),
+                        tuple(dict.fromkeys(self.tags)))
+
+
+class _Markdown(MarkdownIt):
+    def validateLink(self, url: str) -> bool:
+        """Let every URL through to `sanitise`, the one place that decides what is safe:
+        markdown-it would leave a refused `[x](javascript:…)` on the card as raw text."""
+        return True
 
 
 @cache
 def _markdown() -> MarkdownIt:
     # breaks=True: a single newline is a line break in Obsidian and on the published garden.
-    md = MarkdownIt("commonmark", {"html": True, "breaks": True}).enable(["table", "strikethrough"])
-    md.use(wikilinks_plugin)
+    md = _Markdown("commonmark", {"html": True, "breaks": True, "highlight": highlight_code})
+    md.enable(["table", "strikethrough"])
+    for plugin in (comments_plugin, math_plugin, mark_plugin, footnote_plugin, tasklists_plugin,
+                   wikilinks_plugin, tags_plugin, callouts_plugin, block_ids_plugin,
+                   inline_fields_plugin):
+        md.use(plugin)
+    md.add_render_rule("footnote_ref", _footnote_ref)
+    md.add_render_rule("footnote_anchor", lambda *_: "")
     return md
 
 
+def _footnote_ref(self: RendererProtocol, tokens: Sequence[Token], idx: int,
+                  options: OptionsDict, env: EnvType) -> str:
+    """A plain `[1]`: in-page anchors would clash between a card's fields and embeds."""
+    caption: str = self.rules["footnote_caption"](tokens, idx, options, env)  # type: ignore[attr-defined]
+    return f'<sup class="footnote-ref">{caption}</sup>'
+
+
 _ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
-    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small",
-    "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "u", "ul",
+    "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code", "col",
+    "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+    "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "li",
+    "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small", "span",
+    "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "u", "ul", "var", "wbr",
 }
 _ALLOWED_ATTRIBUTES = {
-    "*": {"class", "title", "lang", "dir"},
+    "*": {"class", "title", "lang", "dir", "style"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "style"},
-    "th": {"colspan", "rowspan", "style"},
-    "ol": {"start"},
-    "details": {"open"},
-    "input": {"type", "checked", "disabled"},
+    "div": {"align", "data-callout", "data-callout-metadata"},
+    "details": {"open", "data-callout", "data-callout-metadata"},
+    "p": {"align"},
+    "font": {"color"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "ol": {"start", "type"},
+    "input": {"checked", "disabled"},
+}
+_ALLOWED_VALUES = {"input": {"type": {"checkbox"}}}
+_STYLE_PROPERTIES = {  # inline styles that Obsidian users write; none of them can load a URL
+    "background-color", "color", "font-style", "font-weight", "text-align", "text-decoration",
+    "vertical-align",
 }
 
 
@@ -97,19 +148,20 @@ def _no_remote_images(tag: str, attribute: str, value: str) -> str | None:
 
 
 def sanitise(fragment: str) -> str:
-    """Allowlist sanitising with nh3: no scripts, handlers, `javascript:` URLs or embeds."""
+    """Allowlist sanitising with nh3: no scripts, handlers, `javascript:` URLs, frames, objects,
+    remote images or styles that load anything; cards must never run code in Anki."""
     return nh3.clean(fragment, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
+                     tag_attribute_values=_ALLOWED_VALUES,
+                     filter_style_properties=_STYLE_PROPERTIES,
                      url_schemes={"http", "https", "mailto"}, link_rel=None,
                      attribute_filter=_no_remote_images, strip_comments=True)
 
 
 def render_markdown(markdown: str, state: RenderState) -> Rendered:
     """Render block Markdown (a section body) to sanitised HTML."""
-    out = _markdown().render(markdown, {"render": state})
-    return Rendered(sanitise(out).strip(), tuple(state.media), tuple(state.diagnostics))
+    return state.result(_markdown().render(markdown, {"render": state}))
 
 
 def render_inline(markdown: str, state: RenderState) -> Rendered:
     """Render one line of inline Markdown (a heading) without a wrapping paragraph."""
-    out = _markdown().renderInline(markdown, {"render": state})
-    return Rendered(sanitise(out).strip(), tuple(state.media), tuple(state.diagnostics))
+    return state.result(_markdown().renderInline(markdown, {"render": state}))

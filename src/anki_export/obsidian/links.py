@@ -1,0 +1,229 @@
+"""Wiki-links, images and embeds, resolved against the vault the way Obsidian resolves them.
+
+The inline rule only recognises `[[…]]` and `![[…]]`. One core rule then resolves every link,
+embed and image of the text (wiki-style, Markdown and raw `<img>`) in a single walk, because only
+there are the block's line (for warnings) and the parser (for embedded notes) at hand. Each
+resolved token is replaced by the HTML it stands for.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+from ..slugify import slugify
+from .embeds import embedded_markdown
+from .rawhtml import rewrite_images
+
+if TYPE_CHECKING:
+    from ..parse import Note
+    from ..render import RenderState
+
+WIKILINK = re.compile(r"!?\[\[([^\[\]\n]+?)\]\]")
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
+SIZE = re.compile(r"(\d+)(?:x(\d+))?")
+REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:|//")  # a URL scheme (not `C:`), or `//host`
+ABSOLUTE = re.compile(r"(?:[A-Za-z]:)?[\\/]")
+
+
+def wikilinks_plugin(md: MarkdownIt) -> None:
+    """`[[target]]`, `[[target|alias]]`, `[[target\\|alias]]` (the escaped pipe of tables and of
+    the garden's published form), `[[Note#Heading]]`, `[[Note#^block]]`, `[[#Heading]]`, and the
+    same with `!` for images and note embeds; plus Markdown images and raw `<img>` tags."""
+    md.inline.ruler.before("link", "wikilink", _wikilink)
+    md.core.ruler.push("vault_links", _resolve)
+
+
+def _wikilink(state: StateInline, silent: bool) -> bool:
+    if state.src[state.pos] not in "![":
+        return False
+    match = WIKILINK.match(state.src, state.pos, state.posMax)
+    if match is None:
+        return False
+    if not silent:
+        target, *options = match.group(1).replace("\\|", "|").split("|")
+        token = state.push("embed" if match.group().startswith("!") else "wikilink", "", 0)
+        token.meta = {"target": target.strip(), "options": [o.strip() for o in options]}
+    state.pos = match.end()
+    return True
+
+
+def _resolve(state: StateCore) -> None:
+    render: RenderState = state.env["render"]
+    for i, token in enumerate(state.tokens):
+        first = token.map[0] if token.map else 0
+        if token.type == "html_block":
+            token.content = _raw_images(render, token.content, first)
+        elif token.type == "inline" and token.children:
+            _resolve_inline(state, render, token.children, first)
+            if _embeds_only(token.children) and state.tokens[i - 1].type == "paragraph_open":
+                state.tokens[i - 1].hidden = state.tokens[i + 1].hidden = True
+
+
+def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[Token],
+                    line: int) -> None:
+    """Resolve each child; `line` follows the line breaks, so warnings name the right line."""
+    for child in children:
+        if child.type == "wikilink":
+            _to_html(child, link_html(render, child.meta["target"], child.meta["options"], line))
+        elif child.type == "embed":
+            target, options = child.meta["target"], child.meta["options"]
+            page = target.partition("#")[0]
+            if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES:
+                _to_html(child, image_html(render, page, *_label(options), line))
+            else:
+                embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
+                                                            line)
+                _to_html(child, embedded)
+        elif child.type == "image":
+            label = "".join(c.content for c in child.children or ())
+            src = unquote(str(child.attrs.get("src", "")))
+            _to_html(child, image_html(render, src, *_label(label.split("|")), line))
+        elif child.type == "html_inline":
+            child.content = _raw_images(render, child.content, line)
+        if child.type in {"softbreak", "hardbreak"}:
+            line += 1
+        else:
+            line += child.content.count("\n")
+
+
+def _to_html(token: Token, content: str) -> None:
+    token.type, token.tag, token.content, token.children = "html_inline", "", content, None
+
+
+def _embeds_only(children: Sequence[Token]) -> bool:
+    """A paragraph holding nothing but note embeds gives way to them: a `<div>` in a `<p>`
+    would be split apart by the HTML parser."""
+    blocks = [c for c in children if c.meta.get("block")]
+    rest = [c for c in children if not c.meta.get("block") and c.type != "softbreak"]
+    return bool(blocks) and all(c.type == "text" and not c.content.strip() for c in rest)
+
+
+def link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
+    return _link_markup(render, linked_note(render, target, line, "link"), target, options)
+
+
+def _link_markup(render: RenderState, note: Note | None, target: str,
+                 options: Sequence[str]) -> str:
+    """A wiki-link reads as its alias, else as Obsidian shows it (`Note`, `Note > Heading`); it
+    links to the target's garden page when a site URL is set, else it is plain text."""
+    page, _, heading = target.partition("#")
+    heading = heading.split("#")[0]
+    shown = "|".join(options) or " > ".join(
+        p for p in (PurePosixPath(page).name if page else "", heading.lstrip("^")) if p)
+    text = html.escape(shown or target)
+    site_url = render.targets.site_url if render.targets else None
+    if note is None or not site_url:
+        return text
+    href = page_url(site_url, note.permalink, slugify(heading) or heading)
+    return f'<a class="internal-link" href="{html.escape(href)}">{text}</a>'
+
+
+def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Sequence[str],
+                line: int) -> tuple[str, bool]:
+    """`![[Note]]`, `![[Note#Heading]]`, `![[Note#^block]]` as a box holding that content, and
+    whether it is that box. One level deep: embeds inside an embed, an embed of the note into
+    itself and embeds that do not resolve read as links."""
+    note = linked_note(render, target, line, "embed")
+    ref = target.partition("#")[2].split("#")[0]
+    if note is None or render.depth > 0:
+        return _link_markup(render, note, target, options), False
+    if note.rel == render.note and not ref:
+        render.warn("embed-cycle", f"`![[{target}]]` embeds this note in itself; shown as a "
+                    "link", line)
+        return _link_markup(render, note, target, options), False
+    markdown = embedded_markdown(md, note, ref)
+    if markdown is None:
+        render.warn("broken-link", f"embed of `{target}`: {note.rel} has no heading or block "
+                    f"`{ref}`; the whole note is shown", line)
+        markdown = embedded_markdown(md, note, "") or ""
+    nested = replace(render, note=note.rel, line=1, depth=render.depth + 1, media=[],
+                     diagnostics=[], tags=[])  # its warnings and tags belong to its own cards
+    body = md.render(markdown, {"render": nested})
+    render.media += nested.media
+    shown = "|".join(options) or " › ".join(
+        p for p in (note.title, "" if ref.startswith("^") else ref) if p)
+    title = _link_markup(render, note, target, [shown])
+    return f'<div class="ae-embed"><div class="ae-embed-title">{title}</div>\n{body}</div>', True
+
+
+def linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:
+    """The note a link or embed points at, if it is in this build; a warning if it is not."""
+    if render.targets is None:
+        return None
+    page = target.partition("#")[0]
+    rel = render.targets.index.resolve(page, near=render.note) if page else render.note
+    if rel is None:
+        render.warn("broken-link", f"{what} to `{target}`: no such note in the vault; the card "
+                    "shows plain text", line)
+        return None
+    note = render.targets.notes.get(rel)
+    if note is None and rel.suffix.lower() == ".md":
+        render.warn("broken-link", f"{what} to `{target}`: {rel} is not in this build (no "
+                    "`dg-publish: true`?); the card shows plain text", line)
+    return note
+
+
+def page_url(site_url: str, permalink: str, anchor: str = "") -> str:
+    """The garden page of a permalink, with the heading anchor the garden gives (`headerToId`),
+    percent-encoded: a `dg-permalink` keeps spaces and case as written."""
+    url = site_url.rstrip("/") + quote(permalink, safe="/%")
+    return f"{url}#{quote(anchor, safe='%')}" if anchor else url
+
+
+def _label(parts: Sequence[str]) -> tuple[str, str, str]:
+    """Alt text, width and height from `name|alt|300` or `alt|300x200`: the last part sizes the
+    image when it is a number (Obsidian, and the garden's image rule)."""
+    *alt, last = parts or [""]
+    size = SIZE.fullmatch(last.strip())
+    if size is None:
+        return "|".join([*alt, last]).strip(), "", ""
+    return "|".join(alt).strip(), size.group(1), size.group(2) or ""
+
+
+def image_html(render: RenderState, target: str, alt: str, width: str, height: str,
+               line: int) -> str:
+    """An image as the card shows it: a vault file as `<img>` (and listed as media), a remote
+    one as a link (loading it would tell its host who studies when), else a visible placeholder
+    and a warning."""
+    text = html.escape(alt, quote=True)
+    if REMOTE.match(target):
+        return f'<a class="ae-remote-image" href="{html.escape(target)}">{text or "image"}</a>'
+    rel = _image_file(render, target, line)
+    if rel is None or render.targets is None:
+        return f'<span class="ae-missing">missing image: {html.escape(target)}</span>'
+    render.media.append(rel)
+    src = html.escape(render.targets.media_src(rel), quote=True)
+    dims = "".join(f' {k}="{html.escape(v)}"' for k, v in (("width", width), ("height", height))
+                   if v)
+    return f'<img src="{src}" alt="{text}"{dims}>'
+
+
+def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | None:
+    inside = posixpath.normpath(posixpath.join(render.note.parent.as_posix(), target))
+    if ABSOLUTE.match(target) or inside == ".." or inside.startswith("../"):
+        render.warn("outside-vault", f"image `{target}` is outside the vault; only files inside "
+                    "it go into the package", line)
+        return None
+    rel = render.targets.index.resolve(target, near=render.note) if render.targets else None
+    if rel is None:
+        render.warn("missing-image", f"image `{target}` not found in the vault", line)
+    return rel
+
+
+def _raw_images(render: RenderState, fragment: str, line: int) -> str:
+    """Raw HTML with each `<img>` resolved like a Markdown image."""
+    return rewrite_images(fragment, lambda attrs, offset: image_html(
+        render, unquote(attrs.get("src", "")), attrs.get("alt", ""), attrs.get("width", ""),
+        attrs.get("height", ""), line + offset))
