@@ -158,3 +158,14 @@ def test_hidden_folders_are_skipped(run_cli: Run, anki: AnkiCollection, tmp_path
 def test_version_and_help(run_cli: Run) -> None:
     assert "anki-export, version" in run_cli("--version").output
     assert "Example" in run_cli("build", "--help").output
+
+
+def test_new_cards_come_in_reading_order(run_cli: Run, anki: AnkiCollection,
+                                         tmp_path: Path) -> None:
+    sections = "".join(f"## Step {i}\ndetail {i}\n" for i in range(1, 9))
+    vault = write_vault(tmp_path / "v", {"Topic/Steps.md": published("/steps/", sections)})
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    anki.col.decks.select(anki.col.decks.id_for_name("Topic"))
+    queue = anki.col.sched.get_queued_cards(fetch_limit=20).cards
+    shown = [anki.col.get_card(c.card.id).note()["Question"] for c in queue]
+    assert shown == [f"Steps — Step {i}" for i in range(1, 9)]
