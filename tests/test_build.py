@@ -4,6 +4,7 @@ the package imported into a fresh collection of real Anki."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,8 +129,9 @@ def test_guids_are_stable_across_rebuilds_and_moves_and_follow_the_permalink(
 def test_reimporting_an_unchanged_rebuild_adds_nothing(
         run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
     vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n## B\ny\n")})
-    anki.import_package(build(run_cli, vault, tmp_path / "1"))
-    log = anki.import_package(build(run_cli, vault, tmp_path / "2"))
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    time.sleep(1.05)  # a later clock must not make unchanged notes look newer
+    log = anki.import_package(build(run_cli, vault, tmp_path / "out"))
     assert len(anki.notes()) == 2 and not log.new and not log.updated
 
 

@@ -66,6 +66,12 @@ def test_slugify_matches_js_output(text: str, expected: str) -> None:
     assert slugify(text) == expected
 
 
+def test_long_runs_take_linear_time() -> None:
+    # The JS regexes, copied literally, backtrack quadratically in Python (~25 s on this input).
+    text = "x" * 50_000 + "HTMLParser" + "Y" * 50_000 + "1"
+    assert slugify(text) == "x" * 50_000 + "-html-parser-" + "y" * 50_000 + "-1"
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [

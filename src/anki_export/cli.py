@@ -278,3 +278,20 @@ def _write_report(path: Path, result: BuildResult) -> None:
                         encoding="utf-8")
     except OSError as e:
         raise AnkiExportError(f"cannot write the report ({e.strerror})", path=path) from e
+
+
+@cli.command(epilog="""\b
+Examples:
+  anki-export preview                    # notes/ → dist/preview.html
+  anki-export preview ~/garden -o /tmp/look --all
+""")
+@vault_options
+def preview(quiet: bool, verbose: bool, **params: Any) -> None:
+    """Write every card of VAULT, front and back, to OUTPUT/preview.html for a browser."""
+    from .preview import write_preview
+
+    with _reporting():
+        config = _config(dict(params, quiet=quiet, verbose=verbose))
+        result = write_preview(config)
+        _print_diagnostics(result.diagnostics, config.vault, quiet=quiet, verbose=verbose)
+        click.echo(f"Wrote {result.cards} cards to {result.page}: open it in a browser")

@@ -1,8 +1,9 @@
 """Section Markdown in, sanitised card HTML and media references out.
 
-This module is the only one that knows the parser: everything else hands it Markdown text and
-gets HTML back, so the parser can be swapped without touching the pipeline, and the golden tests
-in `tests/fixtures/render/` guard whatever sits behind `render_markdown`.
+This module (with its markdown-it plugins in `obsidian/`) is the only one that knows the
+parser: everything else hands it Markdown text and gets HTML back, so the parser can be swapped
+without touching the pipeline, and the golden tests in `tests/fixtures/render/` guard whatever
+sits behind `render_markdown`. Everything that leaves here has been through `sanitise`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = ["LinkTargets", "RenderState", "Rendered", "page_url", "render_inline"
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    html: str
+    html: str  # sanitised
     media: tuple[PurePosixPath, ...]  # vault files the HTML refers to
     diagnostics: tuple[Diagnostic, ...]
     tags: tuple[str, ...] = ()  # Anki tags (`a::b`) from inline `#tags`
@@ -80,8 +81,9 @@ class RenderState:
                                            Level.WARNING, code, message))
 
     def result(self, html: str) -> Rendered:
-        return Rendered(sanitise(html).strip(), tuple(self.media), tuple(self.diagnostics),
-                        tuple(dict.fromkeys(self.tags)))
+        """The rendering as the card gets it: sanitised, media and tags listed once each."""
+        return Rendered(sanitise(html).strip(), tuple(dict.fromkeys(self.media)),
+                        tuple(self.diagnostics), tuple(dict.fromkeys(self.tags)))
 
 
 class _Markdown(MarkdownIt):

@@ -114,9 +114,10 @@ def garden_url_path(path: str) -> str:
 
 
 def sanitize_permalink(value: str) -> str:
-    """The plugin's `sanitizePermalink` for a `dg-permalink` value: ensure one leading and one
-    trailing `/`, nothing else (no slugify; spaces and case are kept; an existing slash is not
-    doubled, and repeated slashes are left as they are).
+    """The plugin's `sanitizePermalink` for a `dg-permalink` value: add a missing `/` at either end.
+
+    Nothing else: the value is not slugified (spaces and case are kept), and a slash already
+    there is not doubled, so `"/a/"` stays `"/a/"` and `"a//b"` becomes `"/a//b/"`.
     """
     if not value.endswith("/"):
         value += "/"

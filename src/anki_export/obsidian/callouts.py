@@ -50,8 +50,11 @@ def _callouts(state: StateCore) -> None:
                 i += 4
                 continue
         elif token.type == "blockquote_close" and (callout := open_quotes.pop()) is not None:
-            tokens += [_token("callout_content_close", "div", -1),
-                       _token("callout_close", callout.tag, -1)]
+            if tokens[-1].type == "callout_content_open":
+                tokens.pop()  # a title-only callout
+            else:
+                tokens.append(_token("callout_content_close", "div", -1))
+            tokens.append(_token("callout_close", callout.tag, -1))
             i += 1
             continue
         tokens.append(token)

@@ -12,6 +12,7 @@ import html
 import posixpath
 import re
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -61,27 +62,28 @@ def _wikilink(state: StateInline, silent: bool) -> bool:
 
 def _resolve(state: StateCore) -> None:
     render: RenderState = state.env["render"]
-    for i, token in enumerate(state.tokens):
+    for token in state.tokens:
         first = token.map[0] if token.map else 0
         if token.type == "html_block":
             token.content = _raw_images(render, token.content, first)
         elif token.type == "inline" and token.children:
             _resolve_inline(state, render, token.children, first)
-            if _embeds_only(token.children) and state.tokens[i - 1].type == "paragraph_open":
-                state.tokens[i - 1].hidden = state.tokens[i + 1].hidden = True
+    state.tokens = _lift_embeds(state.tokens)
 
 
 def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[Token],
                     line: int) -> None:
     """Resolve each child; `line` follows the line breaks, so warnings name the right line."""
-    for child in children:
-        if child.type == "wikilink":
-            _to_html(child, link_html(render, child.meta["target"], child.meta["options"], line))
+    for i, child in enumerate(children):
+        if child.type == "link_open":
+            _markdown_link(render, children, i, line)
+        elif child.type == "wikilink":
+            _to_html(child, _link_html(render, child.meta["target"], child.meta["options"], line))
         elif child.type == "embed":
             target, options = child.meta["target"], child.meta["options"]
             page = target.partition("#")[0]
             if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES:
-                _to_html(child, image_html(render, page, *_label(options), line))
+                _to_html(child, _image_html(render, page, *_label(options), line))
             else:
                 embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
                                                             line)
@@ -89,7 +91,7 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
         elif child.type == "image":
             label = "".join(c.content for c in child.children or ())
             src = unquote(str(child.attrs.get("src", "")))
-            _to_html(child, image_html(render, src, *_label(label.split("|")), line))
+            _to_html(child, _image_html(render, src, *_label(label.split("|")), line))
         elif child.type == "html_inline":
             child.content = _raw_images(render, child.content, line)
         if child.type in {"softbreak", "hardbreak"}:
@@ -102,16 +104,59 @@ def _to_html(token: Token, content: str) -> None:
     token.type, token.tag, token.content, token.children = "html_inline", "", content, None
 
 
-def _embeds_only(children: Sequence[Token]) -> bool:
-    """A paragraph holding nothing but note embeds gives way to them: a `<div>` in a `<p>`
-    would be split apart by the HTML parser."""
-    blocks = [c for c in children if c.meta.get("block")]
-    rest = [c for c in children if not c.meta.get("block") and c.type != "softbreak"]
-    return bool(blocks) and all(c.type == "text" and not c.content.strip() for c in rest)
+def _lift_embeds(tokens: list[Token]) -> list[Token]:
+    """Note embeds out of their paragraphs: the HTML parser would tear a `<div>` inside a `<p>`
+    apart and leave empty paragraphs. The text around an embed keeps paragraphs of its own."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        children = tokens[i + 1].children if tokens[i].type == "paragraph_open" else None
+        if not children or not any(c.meta.get("block") for c in children):
+            out.append(tokens[i])
+            i += 1
+            continue
+        opening, inline, closing = tokens[i : i + 3]
+        run: list[Token] = []
+        for child in [*children, None]:
+            if child is not None and not child.meta.get("block"):
+                run.append(child)
+                continue
+            while run and _blank(run[0]):
+                run.pop(0)
+            while run and _blank(run[-1]):
+                run.pop()
+            if run:
+                out += [copy(opening), Token("inline", "", 0, map=inline.map, children=run),
+                        copy(closing)]
+            run = []
+            if child is not None:
+                out.append(Token("html_block", "", 0, content=child.content + "\n", block=True))
+        i += 3
+    return out
 
 
-def link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
-    return _link_markup(render, linked_note(render, target, line, "link"), target, options)
+def _blank(token: Token) -> bool:
+    return token.type in {"softbreak", "hardbreak"} or (
+        token.type == "text" and not token.content.strip())
+
+
+def _link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
+    return _link_markup(render, _linked_note(render, target, line, "link"), target, options)
+
+
+def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line: int) -> None:
+    """`[text](Other%20note.md#Part)` is a link to a note, as in Obsidian and the garden: it goes
+    to that note's page, or reads as plain text, like a wiki-link. Web links stay as they are."""
+    href = unquote(str(children[i].attrs.get("href", "")))
+    if REMOTE.match(href):
+        return
+    url = _note_url(render, _linked_note(render, href, line, "link"), href)
+    if url is not None:
+        children[i].attrs = {"class": "internal-link", "href": url}
+        return
+    level = children[i].level
+    closing = next(c for c in children[i + 1 :] if c.type == "link_close" and c.level == level)
+    children[i].hidden = closing.hidden = True  # the link text stays, as plain text
 
 
 def _link_markup(render: RenderState, note: Note | None, target: str,
@@ -119,15 +164,21 @@ def _link_markup(render: RenderState, note: Note | None, target: str,
     """A wiki-link reads as its alias, else as Obsidian shows it (`Note`, `Note > Heading`); it
     links to the target's garden page when a site URL is set, else it is plain text."""
     page, _, heading = target.partition("#")
-    heading = heading.split("#")[0]
     shown = "|".join(options) or " > ".join(
-        p for p in (PurePosixPath(page).name if page else "", heading.lstrip("^")) if p)
+        p for p in (PurePosixPath(page).name if page else "", heading.split("#")[0].lstrip("^"))
+        if p)
     text = html.escape(shown or target)
+    url = _note_url(render, note, target)
+    return f'<a class="internal-link" href="{html.escape(url)}">{text}</a>' if url else text
+
+
+def _note_url(render: RenderState, note: Note | None, target: str) -> str | None:
+    """The garden page a link to `Note#Heading` goes to; None without a site URL."""
     site_url = render.targets.site_url if render.targets else None
     if note is None or not site_url:
-        return text
-    href = page_url(site_url, note.permalink, slugify(heading) or heading)
-    return f'<a class="internal-link" href="{html.escape(href)}">{text}</a>'
+        return None
+    heading = target.partition("#")[2].split("#")[0]
+    return page_url(site_url, note.permalink, slugify(heading) or heading)
 
 
 def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Sequence[str],
@@ -135,7 +186,7 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
     """`![[Note]]`, `![[Note#Heading]]`, `![[Note#^block]]` as a box holding that content, and
     whether it is that box. One level deep: embeds inside an embed, an embed of the note into
     itself and embeds that do not resolve read as links."""
-    note = linked_note(render, target, line, "embed")
+    note = _linked_note(render, target, line, "embed")
     ref = target.partition("#")[2].split("#")[0]
     if note is None or render.depth > 0:
         return _link_markup(render, note, target, options), False
@@ -158,7 +209,7 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
     return f'<div class="ae-embed"><div class="ae-embed-title">{title}</div>\n{body}</div>', True
 
 
-def linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:
+def _linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:
     """The note a link or embed points at, if it is in this build; a warning if it is not."""
     if render.targets is None:
         return None
@@ -192,7 +243,7 @@ def _label(parts: Sequence[str]) -> tuple[str, str, str]:
     return "|".join(alt).strip(), size.group(1), size.group(2) or ""
 
 
-def image_html(render: RenderState, target: str, alt: str, width: str, height: str,
+def _image_html(render: RenderState, target: str, alt: str, width: str, height: str,
                line: int) -> str:
     """An image as the card shows it: a vault file as `<img>` (and listed as media), a remote
     one as a link (loading it would tell its host who studies when), else a visible placeholder
@@ -201,8 +252,8 @@ def image_html(render: RenderState, target: str, alt: str, width: str, height: s
     if REMOTE.match(target):
         return f'<a class="ae-remote-image" href="{html.escape(target)}">{text or "image"}</a>'
     rel = _image_file(render, target, line)
-    if rel is None or render.targets is None:
-        return f'<span class="ae-missing">missing image: {html.escape(target)}</span>'
+    if isinstance(rel, str) or render.targets is None:
+        return f'<span class="ae-missing">{rel}: {html.escape(target)}</span>'
     render.media.append(rel)
     src = html.escape(render.targets.media_src(rel), quote=True)
     dims = "".join(f' {k}="{html.escape(v)}"' for k, v in (("width", width), ("height", height))
@@ -210,20 +261,22 @@ def image_html(render: RenderState, target: str, alt: str, width: str, height: s
     return f'<img src="{src}" alt="{text}"{dims}>'
 
 
-def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | None:
+def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | str:
+    """The vault file an image names, else why there is none (for the placeholder)."""
     inside = posixpath.normpath(posixpath.join(render.note.parent.as_posix(), target))
     if ABSOLUTE.match(target) or inside == ".." or inside.startswith("../"):
         render.warn("outside-vault", f"image `{target}` is outside the vault; only files inside "
                     "it go into the package", line)
-        return None
+        return "image outside the vault"
     rel = render.targets.index.resolve(target, near=render.note) if render.targets else None
     if rel is None:
         render.warn("missing-image", f"image `{target}` not found in the vault", line)
+        return "missing image"
     return rel
 
 
 def _raw_images(render: RenderState, fragment: str, line: int) -> str:
     """Raw HTML with each `<img>` resolved like a Markdown image."""
-    return rewrite_images(fragment, lambda attrs, offset: image_html(
+    return rewrite_images(fragment, lambda attrs, offset: _image_html(
         render, unquote(attrs.get("src", "")), attrs.get("alt", ""), attrs.get("width", ""),
         attrs.get("height", ""), line + offset))

@@ -4,8 +4,8 @@ Anki typesets `\\(…\\)` and `\\[…\\]` found in the card's text, so the TeX i
 text between them. Which dollars are math follows markdown-it-mathjax3, the garden's renderer:
 an opening `$` is not followed by a space, a closing `$` is not preceded by one nor followed by a
 digit, so `costs $5 and $10` stays text while `$a$b` is math; `$$` inside a line is not math
-either. Display blocks (`$$` on their own lines, also in lists and quotes) come from
-mdit-py-plugins' dollarmath, whose block rule matches the garden's.
+either. Display blocks (`$$` on their own lines, also in lists and quotes, also right below a
+line of text) use mdit-py-plugins' dollarmath block rule, which matches the garden's.
 """
 
 from __future__ import annotations
@@ -15,20 +15,34 @@ from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.dollarmath.index import math_block_dollar
 
 if TYPE_CHECKING:
     from markdown_it.renderer import RendererProtocol
     from markdown_it.utils import EnvType, OptionsDict
 
 
+_DOLLAR_BLOCK = math_block_dollar(allow_labels=False, allow_blank_lines=True)
+
+
 def math_plugin(md: MarkdownIt) -> None:
-    dollarmath_plugin(md, allow_labels=False, allow_space=False, allow_digits=False)
-    md.inline.ruler.at("math_inline", _math_inline)
+    md.inline.ruler.before("escape", "math_inline", _math_inline)
+    md.block.ruler.before("fence", "math_block", _math_block,
+                          {"alt": ["paragraph", "reference", "blockquote", "list"]})
     md.add_render_rule("math_inline", _render_inline)
     md.add_render_rule("math_block", _render_block)
+
+
+def _math_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """dollarmath's block rule, made safe to ask whether a `$$` line ends a paragraph (as it
+    does in the garden): asked silently, that rule would already push its token."""
+    if silent:
+        first = state.bMarks[start] + state.tShift[start]
+        return state.sCount[start] - state.blkIndent < 4 and state.src.startswith("$$", first)
+    return _DOLLAR_BLOCK(state, start, end, silent)
 
 
 def _math_inline(state: StateInline, silent: bool) -> bool:

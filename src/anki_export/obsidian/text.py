@@ -31,11 +31,13 @@ def comments_plugin(md: MarkdownIt) -> None:
     """`%%…%%`: removed from the card, whether inline, on lines of their own or spanning lines.
 
     Obsidian hides everything between two `%%`; an unclosed `%%` hides the rest of the note, here
-    the rest of what is being rendered (the paragraph, or the section for a `%%` line).
+    the rest of what is being rendered (the paragraph, or the section for a `%%` line). A comment
+    that starts a line may span blank lines and headings; it ends with the line that holds the
+    closing `%%`.
     """
     md.block.ruler.before("fence", "comment_block", _comment_block,
                           {"alt": ["paragraph", "reference", "blockquote", "list"]})
-    md.inline.ruler.before("text", "comment_inline", _comment_inline)
+    md.inline.ruler.after("text", "comment_inline", _comment_inline)
 
 
 def _comment_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
@@ -81,8 +83,9 @@ def _mark(state: StateInline, silent: bool) -> bool:
     if start + 2 >= end or src[start + 2].isspace():
         return False
     close = src.find("==", start + 3, end)
-    while close >= 0 and src[close - 1].isspace():
-        close = src.find("==", close + 2, end)
+    while close >= 0 and (src[close - 1].isspace() or src[close - 1] == "="
+                          or src.startswith("=", close + 2)):
+        close = src.find("==", close + 1, end)
     if close < 0:
         return False
     if not silent:
