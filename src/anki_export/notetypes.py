@@ -14,7 +14,7 @@ from importlib.resources import files
 from .ids import object_id
 from .package import CardTemplate, NoteType
 
-REVISION = 1795566000  # 2026-11-25: bump (to the release date) with every template or CSS change
+REVISION = 1795566600  # 2026-11-25: bump (to the release date) with every template or CSS change
 BASIC_FIELDS = ("Question", "Answer", "Source", "Breadcrumb")
 
 

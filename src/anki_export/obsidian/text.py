@@ -101,7 +101,7 @@ def _mark(state: StateInline, silent: bool) -> bool:
 def tags_plugin(md: MarkdownIt) -> None:
     """Inline `#tag` (Obsidian's rule: after a space or at the start, at least one letter):
     shown as a tag on the card and collected in `RenderState.tags` as an Anki tag (`a/b` →
-    `a::b`). Code, URLs and headings never reach this rule."""
+    `a::b`). Code spans, link URLs and the `#` of headings never reach this rule."""
     md.inline.ruler.before("link", "tag", _tag)
     md.add_render_rule("obsidian_tag", _render_tag)
 

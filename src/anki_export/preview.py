@@ -1,0 +1,141 @@
+"""One static HTML page with every card, front and back, as Anki will show it.
+
+For checking a vault in a browser before importing: the cards are made exactly as `build` makes
+them and filled into the notetype's own templates and CSS. Images point at the files in the vault
+(relative to the page), so nothing is copied; a small script toggles Anki's night-mode classes
+and marks images that fail to load.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from .build import assign_identities, read_notes
+from .cards import Card, CardSettings, note_cards
+from .config import Config
+from .errors import Diagnostic, OutputError
+from .files import atomic_path
+from .render import LinkTargets
+from .vault import scan_vault
+
+PAGE_NAME = "preview.html"
+SECTION = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.S)
+FIELD = re.compile(r"\{\{(\w+)\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewResult:
+    page: Path
+    cards: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def write_preview(config: Config) -> PreviewResult:
+    """Render every card of the vault into `OUTPUT/preview.html`; problems are reported, not
+    fatal, since the page is where one goes to look at them."""
+    page = config.output / PAGE_NAME
+    index, diagnostics = scan_vault(config.vault)
+    notes, _, problems = read_notes(index, config)
+    identities, id_problems = assign_identities(notes)
+    settings = CardSettings(config.question_format, config.root_deck, config.tags,
+                            config.folder_tags)
+    targets = LinkTargets(index, {note.rel: note for note in notes}, config.site_url,
+                          media_src=partial(_file_src, index.root, page.parent))
+    cards: list[Card] = []
+    diagnostics += problems + id_problems
+    for note in notes:
+        made, note_problems = note_cards(note, identities[note.rel], settings, targets, {})
+        cards += made
+        diagnostics += note_problems
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(page) as tmp:
+            tmp.write_text(preview_page(cards, config.vault.name), encoding="utf-8")
+    except OSError as e:
+        raise OutputError(f"cannot write the preview ({e.strerror or e})", path=page) from e
+    return PreviewResult(page, len(cards), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+
+
+def _file_src(root: Path, page_folder: Path, rel: PurePosixPath) -> str:
+    """An image's URL from the page: the vault file itself, relative, percent-encoded."""
+    path = os.path.relpath((root / rel).resolve(), page_folder.resolve())
+    return quote(Path(path).as_posix())
+
+
+def fill_template(template: str, fields: Mapping[str, str], front_side: str = "") -> str:
+    """Anki's template forms that the shipped notetypes use: `{{Field}}`,
+    `{{#Field}}…{{/Field}}` (kept only when the field is not empty) and `{{FrontSide}}`."""
+    values = {**fields, "FrontSide": front_side}
+    shown = SECTION.sub(lambda m: m.group(2) if values.get(m.group(1), "").strip() else "",
+                        template)
+    return FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), shown)
+
+
+def preview_page(cards: Sequence[Card], vault_name: str) -> str:
+    """The page: the notetypes' CSS once each, then one block per card."""
+    css = "\n".join(dict.fromkeys(card.notetype.css for card in cards))
+    blocks = "\n".join(_card_block(n, card) for n, card in enumerate(cards, 1))
+    title = html.escape(f"{vault_name}: {len(cards)} cards")
+    return _PAGE.format(title=title, css=css, chrome=_asset("preview.css"), cards=blocks,
+                        count=len(cards), script=_asset("preview.js"))
+
+
+def _card_block(number: int, card: Card) -> str:
+    fields = dict(zip(card.notetype.fields, card.fields, strict=True))
+    faces = []
+    for template in card.notetype.templates:
+        front = fill_template(template.front, fields)
+        back = fill_template(template.back, fields, front)
+        faces += [_face("Front", front), _face("Back", back)]
+    tags = " ".join(f"<span>{html.escape(t)}</span>" for t in card.tags)
+    return (f'<article class="ae-preview-card" id="card-{number}">\n'
+            f'<p class="ae-preview-meta"><b>{html.escape(card.deck)}</b> · '
+            f"<code>{html.escape(card.source.as_posix())}:{card.line}</code>"
+            f'{" · " + tags if tags else ""}</p>\n'
+            f'<div class="ae-preview-faces">\n{"".join(faces)}</div>\n</article>')
+
+
+def _asset(name: str) -> str:
+    return files("anki_export").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _face(side: str, content: str) -> str:
+    return (f'<section class="ae-preview-face"><h2>{side}</h2>\n'
+            f'<div class="card">\n{content}\n</div></section>\n')
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>anki-export preview · {title}</title>
+<style>
+{css}
+</style>
+<style>
+{chrome}
+</style>
+</head>
+<body class="ae-preview" data-cards="{count}">
+<header class="ae-preview-bar">
+<span><b>{title}</b> · math shows as TeX here, Anki typesets it</span>
+<label><input type="checkbox" id="ae-night"> Night mode</label>
+</header>
+<main>
+{cards}
+</main>
+<script>
+{script}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,157 @@
+"""Markdown in, card HTML and media out: `render_markdown` as the cards get it.
+
+The golden cases live in `tests/fixtures/render/*.md`, in markdown-it-py's fixture format
+(title, `.`, Markdown, `.`, expected, `.`). Each renders as a section of `Topic/Note.md` in the
+vault `tests/fixtures/render/vault/`, with the garden at `https://garden.example.org` (none for
+`no-site-url.md`), starting at line 1. The expected text is the HTML, then one line per media
+file, warning and tag list. `UPDATE_GOLDEN=1 pytest tests/test_render.py` rewrites the expected
+parts (and the Pygments block of `card.css`); review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+
+import pytest
+from markdown_it.utils import read_fixture_file
+
+from anki_export.cards import CardSettings, note_cards
+from anki_export.obsidian import pygments_css
+from anki_export.parse import HeadingRules, parse_note
+from anki_export.render import LinkTargets, Rendered, RenderState, render_markdown, sanitise
+from anki_export.vault import SourceFile, read_note, scan_vault
+
+FIXTURES = Path(__file__).parent / "fixtures" / "render"
+SITE_URL = "https://garden.example.org"
+NOTE = PurePosixPath("Topic/Note.md")
+UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
+CARD_CSS = Path(str(files("anki_export").joinpath("templates", "card.css")))
+PYGMENTS_BLOCK = re.compile(r"(/\* pygments: start \*/\n).*?(/\* pygments: end \*/)", re.S)
+
+
+@cache
+def vault_targets(site_url: str | None) -> LinkTargets:
+    index, _ = scan_vault(FIXTURES / "vault")
+    notes = [parse_note(read_note(index.root, rel), HeadingRules())[0] for rel in index.notes]
+    return LinkTargets(index, {n.rel: n for n in notes if n.published}, site_url)
+
+
+def shown(result: Rendered) -> str:
+    """What a golden file holds for one rendering."""
+    lines = [result.html]
+    lines += [f"media: {m}" for m in result.media]
+    lines += [f"warning: line {d.line}: {d.code}: {d.message}" for d in result.diagnostics]
+    lines += [f"tags: {' '.join(result.tags)}"] if result.tags else []
+    return "\n".join(lines) + "\n"
+
+
+def golden_cases() -> list[object]:
+    return [pytest.param(path, n, markdown, expected, id=f"{path.stem}: {title}")
+            for path in sorted(FIXTURES.glob("*.md"))
+            for n, (_, title, markdown, expected) in enumerate(read_fixture_file(path))]
+
+
+@pytest.mark.parametrize(("path", "number", "markdown", "expected"), golden_cases())
+def test_golden(path: Path, number: int, markdown: str, expected: str) -> None:
+    site_url = None if path.stem == "no-site-url" else SITE_URL
+    actual = shown(render_markdown(markdown, RenderState(NOTE, 1, vault_targets(site_url))))
+    if UPDATE and actual != expected:
+        _rewrite_case(path, number, actual)
+        return
+    assert actual == expected
+
+
+def _rewrite_case(path: Path, number: int, expected: str) -> None:
+    cases = read_fixture_file(path)
+    cases[number][3] = expected
+    path.write_text("\n".join(f"{title}\n.\n{markdown}.\n{output}.\n"
+                              for _, title, markdown, output in cases), encoding="utf-8")
+
+
+DANGEROUS = """\
+<script>alert(1)</script> plain words stay
+<img src="attachments/scan.png" onerror="alert(2)"> and <b onclick="alert(3)">bold</b> stays
+[click](javascript:alert(4)) and <a href="JaVaScRiPt:alert(5)">x</a> and
+<a href="&#106;avascript:alert(6)">y</a> <a href=" javascript:alert(7)">z</a>
+<iframe src="https://example.org"></iframe><svg><script>alert(8)</script></svg>
+<object data="x.swf"></object><embed src="x.swf"><form action="https://x"><input type="text"></form>
+<span style="background: url(https://tracker.example/p.gif); color: red">red</span>
+<img src="https://tracker.example/pixel.gif"> <img src="//tracker.example/p.gif">
+<style>body { background: url(https://tracker.example/s.gif) }</style>
+<math><mi xlink:href="javascript:alert(9)">m</mi></math> <a href="data:text/html,x">d</a>
+"""
+
+
+def test_dangerous_html_never_reaches_a_card() -> None:
+    html = render_markdown(DANGEROUS, RenderState(NOTE, 1, vault_targets(None))).html.lower()
+    for bad in ("<script", "alert(", "onerror", "onclick", "javascript:", "<iframe", "<object",
+                "<embed", "<form", "<svg", "<style", "url(", "data:"):
+        assert bad not in html, bad
+    assert re.search(r'<img[^>]*src="[^"]*//', html) is None, "a remote image would load"
+    for kept in ("plain words stay", "<b>bold</b>", "color:red", "<a>click</a>", "<img src="):
+        assert kept in html.replace(" ", "") or kept in html, kept
+
+
+def test_sanitise_keeps_what_notes_write() -> None:
+    kept = ('<p align="center"><u>u</u> <sub>2</sub> <kbd>K</kbd> <font color="red">f</font> '
+            '<span style="color:red">s</span><br><input checked="" disabled="" type="checkbox">'
+            '</p><details open=""><summary>S</summary>x</details>')
+    assert sanitise(kept) == kept
+
+
+def test_card_css_carries_the_pygments_colours() -> None:
+    css = CARD_CSS.read_text(encoding="utf-8")
+    block = PYGMENTS_BLOCK.search(css)
+    assert block is not None, "card.css lost its `pygments: start` / `pygments: end` markers"
+    expected = block.group(1) + pygments_css() + block.group(2)
+    if UPDATE and block.group(0) != expected:
+        CARD_CSS.write_text(css.replace(block.group(0), expected), encoding="utf-8")
+        return
+    assert block.group(0) == expected
+
+
+RAW = {"[[": r"\[\[", "%%": "%%", "==x==": r"==[^=\s][^=]*==", "[!x]": r"\[!\w+\]",
+       "$$": r"\$\$", "\\|": r"\\\|"}
+NOTE_TEXT = """\
+---
+{"dg-publish":true,"permalink":"/topic/note/"}
+---
+## Everything at once
+See [[Topic/Sibling\\|the sibling]] and [[Nowhere]]. ==Key== point %%private%% #exam/part-1
+%%
+a comment
+over lines
+%%
+> [!warning]- Careful
+> Math $a^2$ and a price of $5 and $10.
+
+| A | B |
+|---|---|
+| [[Other note\\|other]] | $x$ |
+
+$$
+\\frac{1}{2}
+$$
+
+![[scan.png|100]]
+![[missing.png]]
+`[[code stays]]` and `==this==`
+"""
+
+
+def test_note_cards_carry_inline_tags_media_and_file_lines() -> None:
+    targets = vault_targets(SITE_URL)
+    note, _ = parse_note(SourceFile(NOTE, NOTE_TEXT), HeadingRules())
+    (card,), diagnostics = note_cards(note, "/topic/note/", CardSettings("{heading}", None),
+                                      targets, {})
+    assert card.tags == ("exam::part-1",)
+    assert card.media == (PurePosixPath("attachments/scan.png"),)
+    assert [(d.line, d.code) for d in diagnostics] == [(5, "broken-link"), (22, "missing-image")]
+    outside_code = re.sub(r"<(pre|code)\b.*?</\1>", " ", " ".join(card.fields), flags=re.S)
+    leaks = [name for name, pattern in RAW.items() if re.search(pattern, outside_code)]
+    assert leaks == []
+    assert "[[code stays]]" in card.fields[1]
