@@ -126,3 +126,17 @@ def test_malformed_frontmatter_names_the_line(text: str, line: int) -> None:
         parse(text)
     assert raised.value.line == line
     assert "frontmatter" in raised.value.message
+
+
+def test_setext_headings_and_headings_in_lists_or_quotes() -> None:
+    note, _ = parse("Setext one\n----------\nbody 1\n- item\n  ## in a list\n> ## in a quote\n"
+                    "## ATX closed ##\nbody 2\n")
+    assert [(s.heading, s.body) for s in note.sections] == [
+        ("Setext one", "body 1\n- item\n  ## in a list\n> ## in a quote"),
+        ("ATX closed", "body 2")]
+
+
+def test_heading_inside_a_comment_splits_nothing() -> None:
+    note, _ = parse("## A\nvisible\n%%\n## hidden draft\nmore\n%%\n## B\n`%%` in code\n")
+    assert [s.heading for s in note.sections] == ["A", "B"]
+    assert note.sections[1].line == 7

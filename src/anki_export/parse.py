@@ -8,18 +8,20 @@ follows a blockquote without a blank line is still a heading (CommonMark). Line 
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple
 
+import pyromark
 import yaml
 from frontmatter.default_handlers import JSONHandler, YAMLHandler
-from markdown_it import MarkdownIt
 
+from .cloze import HIGHLIGHTS, MODES, OFF
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
 from .vault import SourceFile
@@ -59,6 +61,7 @@ class Note:
     sections: tuple[Section, ...]
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
+    cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not
 
 
 def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
@@ -117,6 +120,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     meta, body, offset = split_frontmatter(source)
     diagnostics: list[Diagnostic] = []
     level = _heading_level(meta, rules.level, source.rel)
+    body = mask_comments(body)
     lines = body.split("\n")
     headings = _headings(body)
     title = _title(meta, headings, level, source.rel)
@@ -124,15 +128,15 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     sections: list[Section] = []
     skipped: list[str] = []
     parents: dict[int, str] = {}
-    starts = [i for i, (lvl, _, _) in enumerate(headings) if lvl <= level]
+    starts = [i for i, h in enumerate(headings) if h.level <= level]
     for n, i in enumerate(starts):
-        lvl, first, text = headings[i]
+        lvl, first, after, text = headings[i]
         parents = {k: v for k, v in parents.items() if k < lvl}
         parents[lvl] = text
         if lvl < level:
             continue
-        end = headings[starts[n + 1]][1] if n + 1 < len(starts) else len(lines)
-        section_body, body_start = _section_body(lines, first + 1, end)
+        end = headings[starts[n + 1]].line if n + 1 < len(starts) else len(lines)
+        section_body, body_start = _section_body(lines, after, end)
         pinned = PINNED_ID.search(text)
         heading = _clean_heading(PINNED_ID.sub("", text))
         path = (*(_clean_heading(PINNED_ID.sub("", parents[k]))
@@ -150,7 +154,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
                 tags, is_published(meta), meta.get("anki") is False, tuple(sections),
-                tuple(skipped), level)
+                tuple(skipped), level, _cloze_mode(meta, source.rel))
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
@@ -165,22 +169,77 @@ def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]
     return "\n".join(lines[start:end]), start
 
 
-@cache
-def _block_parser() -> MarkdownIt:
-    """Block rules only: splitting needs headings and their lines, not inline parsing."""
-    md = MarkdownIt("commonmark").enable("table")
-    md.core.ruler.disable(["inline", "text_join"])
-    return md
+class _Heading(NamedTuple):
+    level: int
+    line: int  # 0-based first line in the body
+    end: int  # 0-based line after the heading (a setext heading spans two lines or more)
+    text: str  # raw inline Markdown
 
 
-def _headings(body: str) -> list[tuple[int, int, str]]:
-    """(level, 0-based line, raw inline Markdown) of every top-level heading of the body."""
-    tokens = _block_parser().parse(body)
+_ATX = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)")
+_ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+
+
+def _headings(body: str) -> list[_Heading]:
+    """Every top-level heading of the body, from pulldown-cmark's event stream (pyromark).
+
+    pyromark follows CommonMark like markdown-it does, and is over ten times faster than
+    markdown-it's block parser here, where only the headings are wanted: splitting a large
+    vault is then a small part of a build (see benchmarks/README.md).
+    """
+    data = body.encode("utf-8")
+    newlines: list[int] | None = None
     found = []
-    for i, token in enumerate(tokens):
-        if token.type == "heading_open" and token.level == 0 and token.map is not None:
-            found.append((int(token.tag[1]), token.map[0], tokens[i + 1].content.strip()))
+    depth = 0
+    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(body, options=_SPLIT_OPTIONS)
+    for event, span in events:  # ({"Start": {"Heading": {"level": "H2", ...}}}, {"start": 0, …})
+        kind = next(iter(event)) if isinstance(event, dict) else event
+        if kind == "Start":
+            inner = event["Start"]
+            if depth == 0 and isinstance(inner, dict) and "Heading" in inner:
+                start, stop = span["start"], span["end"]
+                if newlines is None:
+                    newlines = [m.start() for m in re.finditer(b"\n", data)]
+                line = bisect.bisect_right(newlines, start - 1)
+                end = bisect.bisect_right(newlines, stop - 1)
+                raw = data[start:stop].decode("utf-8").rstrip("\n")
+                found.append(_Heading(int(inner["Heading"]["level"][1]), line,
+                                      max(end, line + 1), _heading_text(raw)))
+            depth += 1
+        elif kind == "End":
+            depth -= 1
     return found
+
+
+_SPLIT_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES
+
+
+def _heading_text(raw: str) -> str:
+    """The inline Markdown of an ATX (`## Text ##`) or setext (`Text` over `---`) heading."""
+    if _ATX.match(raw):
+        return _ATX_CLOSING.sub("", _ATX.sub("", raw, count=1)).strip()
+    return " ".join(line.strip() for line in raw.split("\n")[:-1])
+
+
+def mask_comments(body: str) -> str:
+    """Blank out Obsidian `%%comments%%` outside code, keeping every newline, so that a heading
+    inside a comment splits nothing and line numbers stay true."""
+    if "%%" not in body:
+        return body
+    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(body)
+    code = [(span["start"], span["end"]) for event, span in events
+            if isinstance(event, dict) and (
+                "Code" in event or ("Start" in event and isinstance(event["Start"], dict)
+                                    and "CodeBlock" in event["Start"]))]
+    data = body.encode("utf-8")
+    marks = [m.start() for m in re.finditer(b"%%", data)
+             if not any(a <= m.start() < b for a, b in code)]
+    out = bytearray(data)
+    for opening, closing in zip(marks[::2], marks[1::2], strict=False):
+        for i in range(opening, closing + 2):
+            if out[i] != 10:
+                out[i] = 32
+    return out.decode("utf-8")
 
 
 def _heading_level(meta: Mapping[str, object], default: int, rel: PurePosixPath) -> int:
@@ -191,14 +250,25 @@ def _heading_level(meta: Mapping[str, object], default: int, rel: PurePosixPath)
                     path=Path(rel), line=2)
 
 
-def _title(meta: Mapping[str, object], headings: Sequence[tuple[int, int, str]], level: int,
+def _cloze_mode(meta: Mapping[str, object], rel: PurePosixPath) -> str | None:
+    """`anki-cloze: highlights` (or `true`), `highlights-together`, `off` (or `false`)."""
+    value = meta.get("anki-cloze")
+    if value is None or (isinstance(value, str) and value in MODES):
+        return value
+    if isinstance(value, bool):
+        return HIGHLIGHTS if value else OFF
+    raise NoteError(f"anki-cloze must be one of {', '.join(MODES)}, not {value!r}",
+                    path=Path(rel), line=2)
+
+
+def _title(meta: Mapping[str, object], headings: Sequence[_Heading], level: int,
            rel: PurePosixPath) -> str:
     if isinstance(meta.get("title"), str) and str(meta["title"]).strip():
         return str(meta["title"]).strip()
     if level > 1:
-        for lvl, _, text in headings:
-            if lvl == 1:
-                return text
+        for heading in headings:
+            if heading.level == 1:
+                return heading.text
     dg_path = meta.get("dg-path")
     if isinstance(dg_path, str) and dg_path.strip("/"):
         return _strip_md(PurePosixPath(dg_path.strip("/")).name)
@@ -281,9 +351,9 @@ def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
     return result
 
 
-def _no_card_diagnostic(note: Note, headings: Sequence[tuple[int, int, str]],
+def _no_card_diagnostic(note: Note, headings: Sequence[_Heading],
                         offset: int) -> Diagnostic:
-    levels = sorted({lvl for lvl, _, _ in headings})
+    levels = sorted({h.level for h in headings})
     marker = "#" * note.level
     if note.skipped:
         why = f"every {marker} section was skipped: {', '.join(note.skipped)}"
