@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, number_clozes, protect
 from .errors import Diagnostic
 from .ids import note_guid
-from .notetypes import basic_notetype
+from .notetypes import basic_notetype, cloze_notetype
 from .package import NoteType
 from .parse import Note, Section
 from .render import (
@@ -32,6 +33,7 @@ class CardSettings:
     root_deck: str | None
     tags: tuple[str, ...] = ()  # added to every card
     folder_tags: bool = False  # tag each card with its note's folder path
+    cloze: str | None = None  # `cloze.MODES`: ==highlights== as clozes; `anki-cloze` wins
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Card:
     media: tuple[PurePosixPath, ...]  # vault files the fields show
     source: PurePosixPath  # for file:line in messages
     line: int
+    cloze: ClozeText | None = None  # a cloze note's Text before numbering: `fields` hold the
+    # numbers a first build gives; the build manifest re-numbers the highlights (plan_release)
 
 
 def deck_name(note: Note, root_deck: str | None) -> str:
@@ -68,14 +72,16 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     breadcrumb = html.escape(" › ".join([*folders, note.title]))
     source = _source_html(note, targets.site_url if targets else None)
     tags = _note_tags(note, settings)
+    highlights = note.cloze or settings.cloze or OFF
     cards = []
     diagnostics: list[Diagnostic] = []
     for section in note.sections:
         question = _question(note, section, settings.question_format, targets)
-        answer = render_markdown(section.body, RenderState(note.rel, section.body_line, targets))
+        answer = render_markdown(section.body, RenderState(
+            note.rel, section.body_line, targets, clozes=ClozeScan(highlights)))
         diagnostics += [*question.diagnostics, *answer.diagnostics]
-        key, guid = card_guid(identity, section, pins)
-        cards.append(Card(
+        key, guid = card_guid(identity, section, pins, cloze=answer.clozes is not None)
+        card = Card(
             guid=guid,
             key=key,
             notetype=basic_notetype(),
@@ -85,8 +91,18 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             media=tuple(dict.fromkeys([*question.media, *answer.media])),
             source=note.rel,
             line=section.line,
-        ))
+        )
+        cards.append(card if answer.clozes is None else _cloze_card(card, answer.clozes))
     return tuple(cards), tuple(diagnostics)
+
+
+def _cloze_card(card: Card, text: ClozeText) -> Card:
+    """The basic card's content as a cloze note: the question (note title and heading) becomes
+    the context at the top of Text, and no field but Text may hold a cloze marker."""
+    question, _, source, breadcrumb = card.fields
+    text = replace(text, context=protect(f'<div class="ae-question">{question}</div>'))
+    fields = (text.fill(number_clozes(text).highlights), "", protect(source), protect(breadcrumb))
+    return replace(card, notetype=cloze_notetype(), fields=fields, cloze=text)
 
 
 def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
@@ -96,23 +112,28 @@ def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
     return tuple(sorted(tags))
 
 
-def card_guid(identity: str, section: Section, pins: Mapping[str, str]) -> tuple[str, str]:
+def card_guid(identity: str, section: Section, pins: Mapping[str, str], *,
+              cloze: bool = False) -> tuple[str, str]:
     """(card key, GUID). A pinned heading keeps the GUID its pin was first bound to, so the
     heading can be reworded; pinning an existing heading binds the pin to the GUID it already
     had. An unpinned heading whose GUID a pin still holds (the old wording of a pinned,
-    reworded heading, written again) gets a GUID of its own."""
-    from_heading = note_guid(identity, section.key)
+    reworded heading, written again) gets a GUID of its own. A cloze section has a key and
+    GUID apart from its basic form (`cloze.KEY_SUFFIX`): Anki never changes a note's notetype."""
+    suffix = KEY_SUFFIX if cloze else ""
+    from_heading = note_guid(identity, section.key + suffix)
     if section.pin is not None:
-        key = f"{identity}#^{section.pin}"
+        key = f"{identity}#^{section.pin}{suffix}"
         return key, pins.get(key, from_heading)
     if from_heading in pins.values():
-        return f"{identity}#{section.key}", note_guid(identity, section.key + "~unpinned")
-    return f"{identity}#{section.key}", from_heading
+        return (f"{identity}#{section.key}{suffix}",
+                note_guid(identity, section.key + suffix + "~unpinned"))
+    return f"{identity}#{section.key}{suffix}", from_heading
 
 
 def _question(note: Note, section: Section, question_format: str,
               targets: LinkTargets | None) -> Rendered:
-    heading = render_inline(" › ".join(section.path), RenderState(note.rel, section.line, targets))
+    heading = render_inline(" › ".join(section.path),
+                            RenderState(note.rel, section.line, targets, clozes=None))
     if section.heading.endswith("?"):
         return heading
     text = question_format.format(title=html.escape(note.title), heading=heading.html)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .cloze import MODES as CLOZE_MODES
 from .config import CONFIG_NAME, STARTER_CONFIG, Config, find_config, load_config
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
@@ -50,6 +51,9 @@ def vault_options(command: F) -> F:
         click.option("--tag", "tags", multiple=True, help="A tag for every card; repeat it."),
         click.option("--folder-tags/--no-folder-tags", default=None,
                      help="Also tag each card with its note's folder path."),
+        click.option("--cloze", type=click.Choice(CLOZE_MODES),
+                     help="Make each ==highlight== a cloze card, or hide a section's highlights "
+                          "together on one card [default: off; per note: anki-cloze]."),
         click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
                      help="Build manifest [default: OUTPUT/anki-export.lock]."),
         click.option("--strict/--no-strict", default=None, help="Fail on warnings too."),
@@ -228,6 +232,13 @@ def _print_summary(result: BuildResult, config: Config) -> None:
         if c.removed:
             click.echo("Removed sections are shipped tagged anki-export::removed: search "
                        "`tag:anki-export::removed` in Anki to delete their cards")
+        if c.emptied:
+            count = sum(len(numbers) for _, numbers in c.emptied)
+            which = "1 cloze card is" if count == 1 else f"{count} cloze cards are"
+            click.echo(f"{which} empty now, their cloze removed from the notes (in Anki, "
+                       "Tools → Empty Cards deletes them):")
+            for key, numbers in c.emptied:
+                click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
     if result.notes_without_cards:
         click.echo(f"{result.notes_without_cards} notes gave no card (the warnings above say "
                    "why; --heading-level changes the section level)")
@@ -271,7 +282,9 @@ def _write_report(path: Path, result: BuildResult) -> None:
                              level=d.level.value) for d in result.diagnostics],
         "changes": None if changes is None else {
             "added": list(changes.added), "changed": list(changes.changed),
-            "removed": list(changes.removed), "unchanged": changes.unchanged},
+            "removed": list(changes.removed), "unchanged": changes.unchanged,
+            "emptied_clozes": [{"card": key, "clozes": list(numbers)}
+                               for key, numbers in changes.emptied]},
     }
     try:
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",

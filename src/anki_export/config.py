@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
@@ -30,6 +31,7 @@ class Config:
     site_url: str | None = None  # garden's base URL: links and the Source field point there
     tags: tuple[str, ...] = ()  # added to every card
     folder_tags: bool = False  # also tag each card with its note's folder path (`Rad::MSK`)
+    cloze: str | None = None  # "highlights": each ==x== a cloze; per note `anki-cloze`
     package_name: str | None = None  # file name of the .apkg; default: the root deck or vault name
     split: bool = False  # one package per top-level deck instead of one for the vault
     manifest: Path | None = None  # build manifest; default `anki-export.lock` beside the package
@@ -87,6 +89,8 @@ KEYS: Mapping[str, _Key] = {
     "site-url": _Key("site_url", "a URL string", _is_str),
     "tags": _Key("tags", "a list of strings", _is_str_list),
     "folder-tags": _Key("folder_tags", "true or false", _is_bool),
+    "cloze": _Key("cloze", " or ".join(f'"{m}"' for m in CLOZE_MODES),
+                  lambda v: isinstance(v, str) and v in CLOZE_MODES),
     "package-name": _Key("package_name", "a file name", _is_str),
     "split": _Key("split", "true or false", _is_bool),
     "manifest": _Key("manifest", "a path", _is_str),
@@ -185,6 +189,11 @@ question-format = "{{title}} — {{heading}}"
 # Tags added to every card, and a tag from each note's folder path (`Rad::MSK::Bone`).
 tags = []
 folder-tags = false
+
+# Make each ==highlight== a cloze card ("highlights"), or hide all of a section's
+# highlights at once on one card ("highlights-together"). A note can choose with
+# `anki-cloze: highlights` in its frontmatter. Anki's own {{{{c1::…}}}} always makes clozes.
+# cloze = "highlights"
 
 # The package's file name (default: the root deck, else the vault folder's name),
 # and whether to write one package per top-level deck instead.

@@ -7,6 +7,8 @@ when its content changes and stay put otherwise, on every machine. The manifest 
 note's content digest and `mod`: unchanged content keeps its `mod`, changed content gets the
 build time (at least one second later than before), and a note that disappeared is shipped
 once more, tagged `anki-export::removed`, because an import can never delete a note.
+It also remembers the clozes of each cloze note, so a highlight keeps its number (and so its
+card) from build to build; see `cloze.number_clozes`.
 It is small, sorted JSON, meant to be committed next to the notes so CI runs share it.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .cards import Card
+from .cloze import ClozeMemory, Numbering, number_clozes
 from .errors import OutputError
 from .files import atomic_path
 from .notetypes import notetype_named
@@ -45,6 +48,17 @@ class Entry:
     fields: tuple[str, ...]  # as shipped, but the answer blanked: a removed card shows a notice
     tags: tuple[str, ...]
     removed: int | None = None  # build time when the section vanished from the notes
+    clozes: tuple[tuple[int, str], ...] = ()  # a cloze note's (number, text) in reading order
+    empty_clozes: tuple[tuple[int, str], ...] = ()  # numbers whose cloze is gone: their cards
+    # are empty in Anki and never go to another cloze
+
+    @property
+    def cloze_memory(self) -> ClozeMemory:
+        return ClozeMemory(self.clozes, self.empty_clozes)
+
+
+_OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when unset, so lock
+# files of notes without them read the same as before these fields existed
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +76,8 @@ class Changes:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     unchanged: int
+    emptied: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (key, cloze numbers) whose cloze
+    # left the note in this build: empty cards in Anki until Tools → Empty Cards
 
 
 def content_digest(notetype: NoteType, deck: str, fields: Iterable[str],
@@ -100,15 +116,23 @@ def read_manifest(path: Path) -> Manifest:
     for guid, raw in data.get("notes", {}).items():
         notes[guid] = Entry(raw["digest"], raw["mod"], raw["key"], raw["source"], raw["notetype"],
                             raw["deck"], tuple(raw["fields"]), tuple(raw["tags"]),
-                            raw.get("removed"))
+                            raw.get("removed"), _pairs(raw.get("clozes")),
+                            _pairs(raw.get("empty_clozes")))
     return Manifest(notes)
+
+
+def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
+    """`[[1, "il-6"], …]` as written by `write_manifest`; absent in older lock files."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple((int(number), str(text)) for number, text in raw)
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
     lines = []
     for guid, entry in sorted(manifest.notes.items()):
-        raw = {k: v for k, v in asdict(entry).items() if v is not None}
+        raw = {k: v for k, v in asdict(entry).items() if k not in _OPTIONAL or v not in (None, ())}
         line = json.dumps(raw, ensure_ascii=False, sort_keys=True)
         lines.append(f"    {json.dumps(guid)}: {line}")
     body = ",\n".join(lines)
@@ -139,10 +163,14 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
     entries: dict[str, Entry] = {}
     added: list[str] = []
     changed: list[str] = []
+    emptied: list[tuple[str, tuple[int, ...]]] = []
     unchanged = 0
     for card in cards:
-        digest = content_digest(card.notetype, card.deck, card.fields, card.tags)
         before = previous.notes.get(card.guid)
+        fields, numbering = _numbered(card, before)
+        if numbering is not None and numbering.emptied:
+            emptied.append((card.key, numbering.emptied))
+        digest = content_digest(card.notetype, card.deck, fields, card.tags)
         mod = stamp_mod(before, digest, now)
         if before is None or before.removed is not None:
             added.append(card.key)
@@ -150,12 +178,11 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
             changed.append(card.key)
         else:
             unchanged += 1
-        shipped.append(PackageNote(card.guid, card.notetype, card.deck, card.fields, card.tags,
-                                   mod))
-        blanked = tuple("" if name in _BLANKED_FIELDS else value
-                        for name, value in zip(card.notetype.fields, card.fields, strict=True))
+        shipped.append(PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod))
+        memory = numbering.memory if numbering is not None else ClozeMemory()
         entries[card.guid] = Entry(digest, mod, card.key, card.source.as_posix(),
-                                   card.notetype.name, card.deck, blanked, card.tags)
+                                   card.notetype.name, card.deck, _kept(card, fields, memory),
+                                   card.tags, clozes=memory.live, empty_clozes=memory.empty)
     removed: list[str] = []
     for guid, entry in sorted(previous.notes.items()):
         if guid in entries:
@@ -169,13 +196,33 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
             digest = content_digest(notetype_named(entry.notetype), entry.deck, entry.fields,
                                     tags)
             entry = Entry(digest, max(now, entry.mod + 1), entry.key, entry.source,
-                          entry.notetype, entry.deck, entry.fields, tags, removed=now)
+                          entry.notetype, entry.deck, entry.fields, tags, removed=now,
+                          clozes=entry.clozes, empty_clozes=entry.empty_clozes)
         elif now - entry.removed > REMOVED_RETENTION:
             continue
         entries[guid] = entry
         shipped.append(_tombstone(guid, entry))
     return shipped, Manifest(entries), Changes(tuple(added), tuple(changed), tuple(removed),
-                                              unchanged)
+                                              unchanged, tuple(emptied))
+
+
+def _numbered(card: Card, before: Entry | None) -> tuple[tuple[str, ...], Numbering | None]:
+    """The card's fields with its highlights numbered from what the last build shipped (a
+    retired entry's memory too: its cards are still in Anki)."""
+    if card.cloze is None:
+        return card.fields, None
+    numbering = number_clozes(card.cloze, before.cloze_memory if before else ClozeMemory())
+    return (card.cloze.fill(numbering.highlights), *card.fields[1:]), numbering
+
+
+def _kept(card: Card, fields: tuple[str, ...], memory: ClozeMemory) -> tuple[str, ...]:
+    """The fields the manifest keeps, to ship the note once more if its section goes: the
+    answer blanked (it shows a notice then), a cloze note's Text cut to its context and one
+    empty cloze per card, so every card of the note is shipped again."""
+    if card.cloze is not None:
+        fields = (card.cloze.outline(n for n, _ in memory.live), *fields[1:])
+    return tuple("" if name in _BLANKED_FIELDS else value
+                 for name, value in zip(card.notetype.fields, fields, strict=True))
 
 
 def _tombstone(guid: str, entry: Entry) -> PackageNote:

@@ -16,6 +16,14 @@ from .package import CardTemplate, NoteType
 
 REVISION = 1795566600  # 2026-11-25: bump (to the release date) with every template or CSS change
 BASIC_FIELDS = ("Question", "Answer", "Source", "Breadcrumb")
+CLOZE_FIELDS = ("Text", "Extra", "Source", "Breadcrumb")
+CLOZE_CSS = """
+/* Cloze notes: the note title and heading above the text, the hidden or revealed cloze. */
+.ae-cloze.ae-back { padding-top: 14px; }
+.ae-cloze .ae-question { margin-bottom: 0.45em; }
+.ae-cloze .cloze { font-weight: 600; color: var(--ae-link); }
+.ae-extra { margin-top: 1em; }
+"""
 
 
 def _template(name: str) -> str:
@@ -35,9 +43,26 @@ def basic_notetype() -> NoteType:
     )
 
 
+@cache
+def cloze_notetype() -> NoteType:
+    """Sections with clozes: `Text` holds the note title and heading, then the section with
+    its `{{cN::…}}` markers; `Extra` stays empty unless the section is retired. Its CSS is the
+    basic card's plus the cloze rules, so both follow `REVISION`."""
+    return NoteType(
+        id=object_id("notetype", "anki-export cloze"),
+        name="anki-export cloze",
+        fields=CLOZE_FIELDS,
+        templates=(CardTemplate("Cloze", _template("cloze-front.html"),
+                                _template("cloze-back.html")),),
+        css=_template("card.css") + CLOZE_CSS,
+        is_cloze=True,
+        revision=REVISION,
+    )
+
+
 def notetype_named(name: str) -> NoteType:
     """The shipped notetype of that name (manifest entries record notetypes by name)."""
-    for notetype in (basic_notetype(),):
+    for notetype in (basic_notetype(), cloze_notetype()):
         if notetype.name == name:
             return notetype
     raise KeyError(name)

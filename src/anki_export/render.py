@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_plugin, cloze_text, number_clozes
 from .errors import Diagnostic, Level
 from .ids import media_name
 from .obsidian import (
@@ -51,6 +52,8 @@ class Rendered:
     media: tuple[PurePosixPath, ...]  # vault files the HTML refers to
     diagnostics: tuple[Diagnostic, ...]
     tags: tuple[str, ...] = ()  # Anki tags (`a::b`) from inline `#tags`
+    clozes: ClozeText | None = None  # set when the text holds clozes: it is a cloze note's
+    # text, and `html` shows the clozes numbered as a first build would number them
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +78,25 @@ class RenderState:
     media: list[PurePosixPath] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    clozes: ClozeScan | None = field(default_factory=ClozeScan)  # `{{c1::x}}` (and, if the
+    # section asks, `==x==`) become clozes; None where a cloze cannot work: a heading
 
     def warn(self, code: str, message: str, line_in_markdown: int = 0) -> None:
         self.diagnostics.append(Diagnostic(Path(self.note), self.line + line_in_markdown,
                                            Level.WARNING, code, message))
 
     def result(self, html: str) -> Rendered:
-        """The rendering as the card gets it: sanitised, media and tags listed once each."""
-        return Rendered(sanitise(html).strip(), tuple(dict.fromkeys(self.media)),
-                        tuple(self.diagnostics), tuple(dict.fromkeys(self.tags)))
+        """The rendering as the card gets it: sanitised, media and tags listed once each; with
+        clozes, every other `{{`, `}}` and `::` escaped so that Anki reads only those."""
+        clean = sanitise(html).strip()
+        clozes = None
+        if self.clozes is not None and self.clozes.found:
+            clozes = cloze_text(clean, self.clozes.found,
+                                together=self.clozes.highlights == TOGETHER)
+            if clozes is not None:
+                clean = clozes.fill(number_clozes(clozes).highlights)
+        return Rendered(clean, tuple(dict.fromkeys(self.media)), tuple(self.diagnostics),
+                        tuple(dict.fromkeys(self.tags)), clozes)
 
 
 class _Markdown(MarkdownIt):
@@ -100,7 +113,7 @@ def _markdown() -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     for plugin in (comments_plugin, math_plugin, mark_plugin, footnote_plugin, tasklists_plugin,
                    wikilinks_plugin, tags_plugin, callouts_plugin, block_ids_plugin,
-                   inline_fields_plugin):
+                   inline_fields_plugin, cloze_plugin):
         md.use(plugin)
     md.add_render_rule("footnote_ref", _footnote_ref)
     md.add_render_rule("footnote_anchor", lambda *_: "")

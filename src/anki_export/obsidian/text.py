@@ -18,6 +18,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from ..cloze import record_highlight
+
 if TYPE_CHECKING:
     from markdown_it.renderer import RendererProtocol
     from markdown_it.utils import EnvType, OptionsDict
@@ -71,7 +73,8 @@ def _comment_inline(state: StateInline, silent: bool) -> bool:
 
 
 def mark_plugin(md: MarkdownIt) -> None:
-    """`==text==` → `<mark>`, as Obsidian and markdown-it-mark do (not `===`, not `== x ==`)."""
+    """`==text==` → `<mark>`, as Obsidian and markdown-it-mark do (not `===`, not `== x ==`);
+    a cloze instead where the note or the config opted in (`anki-cloze: highlights`)."""
     md.inline.ruler.before("strikethrough", "mark", _mark)
 
 
@@ -88,7 +91,7 @@ def _mark(state: StateInline, silent: bool) -> bool:
         close = src.find("==", close + 1, end)
     if close < 0:
         return False
-    if not silent:
+    if not silent and not record_highlight(state, start + 2, close):
         state.push("mark_open", "mark", 1).markup = "=="
         state.pos, state.posMax = start + 2, close
         state.md.inline.tokenize(state)  # the highlighted text keeps its own markup
