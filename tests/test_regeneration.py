@@ -216,7 +216,8 @@ def test_bad_input_is_named_and_the_good_package_survives(case: str, vault: Path
     assert (f"{name}:{line}:" if line else name) in result.output
     assert "Traceback" not in result.output
     assert package(out).read_bytes() == good
-    assert sorted(p.name for p in out.iterdir()) == ["anki-export.lock", "vault.apkg"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".anki-export-cache", "anki-export.lock", "vault.apkg"]  # no temp file
 
 
 def test_all_problems_are_listed_and_keep_going_builds_the_rest(vault: Path,

@@ -219,11 +219,14 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
 
 
 def _print_summary(result: BuildResult, config: Config) -> None:
-    if not result.packages:
-        click.echo(f"Read {len(result.notes)} notes: no cards, nothing written")
+    where = ", ".join(str(p) for p in result.packages)
+    if result.up_to_date:
+        click.echo(f"Nothing changed since the last build: {where} is current "
+                   f"({result.note_count} notes, {result.cards} cards)")
+    elif not result.packages:
+        click.echo(f"Read {result.note_count} notes: no cards, nothing written")
     else:
-        where = ", ".join(str(p) for p in result.packages)
-        click.echo(f"Read {len(result.notes)} notes, wrote {result.cards} cards in "
+        click.echo(f"Read {result.note_count} notes, wrote {result.cards} cards in "
                    f"{result.decks} decks to {where}")
     if result.changes is not None:
         c = result.changes

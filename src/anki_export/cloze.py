@@ -331,16 +331,17 @@ def number_clozes(text: ClozeText, memory: ClozeMemory = ClozeMemory()) -> Numbe
     kept = [n in taken for n, _ in memory.live]  # remembered clozes still in the note
     _same_text(text.clozes, numbers, memory, kept, taken)
     _same_place(text.clozes, numbers, memory.live, kept, taken)
-    highest = max([0, *taken, *(n for n, _ in (*memory.live, *memory.empty))])
+    used = {n for n, _ in (*memory.live, *memory.empty)}  # cards the note has in Anki
+    highest = max([0, *taken, *used])
     highlights = [i for i, c in enumerate(text.clozes) if c.number is None]
     if text.together and highlights:
         matched = [n for i in highlights if (n := numbers[i]) is not None]
-        shared = min(matched) if matched else _unused(highest, taken)
+        shared = min(matched) if matched else _unused(highest, taken | used)
         for i in highlights:
             numbers[i] = shared
     for i in highlights:
         if numbers[i] is None:
-            numbers[i] = fresh = _unused(highest, taken)
+            numbers[i] = fresh = _unused(highest, taken | used)
             taken.add(fresh)
             highest = max(highest, fresh)
     final = [n for n in numbers if n is not None]
@@ -431,8 +432,9 @@ def _alike(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def _unused(highest: int, taken: set[int]) -> int:
-    """The next number after every one the note ever used; past c500, the lowest free one."""
+def _unused(highest: int, avoid: set[int]) -> int:
+    """The next number after every one the note ever used; past c500, the lowest one not in
+    `avoid` (numbers in use, and those of the note's cards in Anki), else c500 shared."""
     if highest < MAX_NUMBER:
         return highest + 1
-    return next((n for n in range(1, MAX_NUMBER + 1) if n not in taken), MAX_NUMBER)
+    return next((n for n in range(1, MAX_NUMBER + 1) if n not in avoid), MAX_NUMBER)

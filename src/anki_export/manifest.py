@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .cards import Card
@@ -57,6 +57,7 @@ class Entry:
         return ClozeMemory(self.clozes, self.empty_clozes)
 
 
+_ENTRY_FIELDS = fields(Entry)  # shallow: `asdict` would copy every nested tuple, slowly
 _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when unset, so lock
 # files of notes without them read the same as before these fields existed
 
@@ -132,7 +133,8 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
     lines = []
     for guid, entry in sorted(manifest.notes.items()):
-        raw = {k: v for k, v in asdict(entry).items() if k not in _OPTIONAL or v not in (None, ())}
+        raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
+               if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
         line = json.dumps(raw, ensure_ascii=False, sort_keys=True)
         lines.append(f"    {json.dumps(guid)}: {line}")
     body = ",\n".join(lines)

@@ -151,76 +151,156 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _unique_ids(keys: Iterable[str], salt: str, low: int, span: int, taken: set[int]
-                ) -> dict[str, int]:
-    """Hash each key into ``low .. low+span-1``.  A clash (astronomically unlikely)
-    takes the next free value, in sorted key order, so the result stays deterministic."""
-    ids = {}
-    for key in sorted(keys):
-        offset = _hash_int(salt, key) % span
-        while low + offset in taken:
-            offset = (offset + 1) % span
-        ids[key] = low + offset
-        taken.add(low + offset)
-    return ids
+def _free_id(key: str, salt: str, low: int, span: int, taken: set[int]) -> int:
+    """Hash `key` into ``low .. low+span-1``; a clash (astronomically unlikely) takes the next
+    free value. Keys arrive in a deterministic order, so the result is deterministic too."""
+    offset = _hash_int(salt, key) % span
+    while low + offset in taken:
+        offset = (offset + 1) % span
+    taken.add(low + offset)
+    return low + offset
 
 
-def _check(notes: list[PackageNote]) -> tuple[dict[int, NoteType], dict[str, str]]:
-    """Validate; return notetypes by id and decks (with ancestors) by case-folded name: Anki
-    would import ``A::b`` and ``A::B`` as ``A::B`` and ``A::b_``; we keep the first spelling."""
-    notetypes: dict[int, NoteType] = {}
-    decks = {"default": "Default"}
-    guids: set[str] = set()
-    seen_decks: set[str] = set()
-    for note in notes:
-        nt = notetypes.setdefault(note.notetype.id, note.notetype)
+class PackageWriter:
+    """Streams notes into a package: rows go to SQLite in batches as they arrive, so memory
+    stays flat however large the vault; decks and notetypes are written once, at the end
+    (genanki rewrites the whole decks JSON for every deck, which is quadratic)."""
+
+    _BATCH = 2000
+
+    def __init__(self, path: Path, *, timestamp: int | None = None) -> None:
+        """`timestamp` stands in for "now" everywhere; by default the newest note's `mod` (or
+        notetype revision), so the same notes always give the same bytes."""
+        if timestamp is not None and timestamp < 0:
+            raise ValueError("timestamp must be >= 0")
+        self.path = Path(path)
+        self._timestamp = timestamp
+        self._newest = 0
+        self._work = tempfile.TemporaryDirectory()
+        self._db_path = Path(self._work.name) / "collection.anki2"
+        self._db = sqlite3.connect(self._db_path, isolation_level=None)
+        self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
+                               + APKG_SCHEMA)
+        self._db.execute("BEGIN")
+        self._notetypes: dict[int, NoteType] = {}
+        self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
+        self._deck_ids: set[int] = {1}
+        self._guids: set[str] = set()
+        self._note_blocks: set[int] = set()
+        self._media: dict[str, Path] = {}
+        self._note_rows: list[tuple[Any, ...]] = []
+        self._card_rows: list[tuple[Any, ...]] = []
+        self._position = 0  # `due` of new cards = input order, so they are studied in order
+
+    def __enter__(self) -> PackageWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> None:
+        """Add one note, and the media files (name in package → file) its fields show."""
+        nt = self._notetypes.setdefault(note.notetype.id, note.notetype)
         if nt != note.notetype:
             raise ValueError(f"two different notetypes share id {nt.id}")
-        if note.guid in guids or not note.guid:
+        if note.guid in self._guids or not note.guid:
             raise ValueError(f"duplicate or empty guid {note.guid!r}")
-        guids.add(note.guid)
+        self._guids.add(note.guid)
         if len(note.fields) != len(nt.fields) or any("\x1f" in f for f in note.fields):
             raise ValueError(f"note {note.guid!r}: fields do not fit notetype {nt.name!r}")
         if any(not t or any(c.isspace() for c in t) for t in note.tags):
             raise ValueError(f"note {note.guid!r}: tags must be non-empty, without spaces")
-        if note.deck not in seen_decks:
-            seen_decks.add(note.deck)
-            for name in _deck_names(note.deck):
-                decks.setdefault(name.casefold(), name)
-    return notetypes, decks
-
-
-def _write_collection(db_path: Path, notes: list[PackageNote], timestamp: int) -> None:
-    notetypes, decks = _check(notes)
-    deck_ids = {"default": 1} | _unique_ids(decks.keys() - {"default"}, "deck", 2, _MAX_ID - 2, {1})
-    blocks = _unique_ids((n.guid for n in notes), "note", 0, (_MAX_ID - _ID_BASE) // _BLOCK, set())
-    note_rows: list[tuple[Any, ...]] = []
-    card_rows: list[tuple[Any, ...]] = []
-    for position, note in enumerate(notes):  # `due` = input order, if scheduling is imported
-        nid = _ID_BASE + blocks[note.guid] * _BLOCK
+        self.add_media(media or {})
+        did = self._deck_id(note.deck)
+        nid = _ID_BASE + _BLOCK * _free_id(note.guid, "note", 0, (_MAX_ID - _ID_BASE) // _BLOCK,
+                                           self._note_blocks)
         first = _strip_html(note.fields[0])
         csum = int.from_bytes(hashlib.sha1(first.encode()).digest()[:4], "big")
         tags = f" {' '.join(note.tags)} " if note.tags else ""
-        note_rows.append((nid, note.guid, note.notetype.id, note.mod, -1, tags,
-                          "\x1f".join(note.fields), first, csum, 0, ""))
-        did = deck_ids[note.deck.casefold()]
-        card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, position, 0, 0, 0, 0, 0,
-                          0, 0, 0, "") for o in _card_ords(note))
-    col = _genanki_col()
-    default_deck = json.loads(col[10])["1"]
-    decks_json = {str(deck_ids[k]): {**default_deck, "id": deck_ids[k], "name": name,
-                                     "mod": timestamp} for k, name in decks.items()}
-    models_json = {str(i): _model_json(nt) for i, nt in notetypes.items()}
-    with closing(sqlite3.connect(db_path, isolation_level=None)) as db:
-        db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;" + APKG_SCHEMA)
-        db.execute("BEGIN")
-        db.execute("INSERT INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
-                   (timestamp, timestamp * 1000, timestamp * 1000, _dumps(json.loads(col[8])),
-                    _dumps(models_json), _dumps(decks_json), col[11]))
-        db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", sorted(note_rows))
-        db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       sorted(card_rows))
-        db.execute("COMMIT")
+        self._note_rows.append((nid, note.guid, nt.id, note.mod, -1, tags,
+                                "\x1f".join(note.fields), first, csum, 0, ""))
+        self._card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, self._position, 0, 0,
+                                0, 0, 0, 0, 0, 0, "") for o in _card_ords(note))
+        self._position += 1
+        self._newest = max(self._newest, note.mod, nt.revision)
+        if len(self._note_rows) >= self._BATCH:
+            self._flush()
+
+    def add_media(self, media: Mapping[str, Path]) -> None:
+        """Media files to ship: name in the package (flat) → file on disk."""
+        for name, file in media.items():
+            if not name or name in {".", ".."} or any(c in name for c in "/\\\0"):
+                raise ValueError(f"media name {name!r} must be a plain file name")
+            self._media[name] = file
+
+    def _deck_id(self, name: str) -> int:
+        """Decks (and every ancestor, written explicitly) by case-folded name: Anki would
+        import `A::b` and `A::B` as `A::B` and `A::b_`; the first spelling wins."""
+        found = self._decks.get(name.casefold())
+        if found is not None:
+            return found[0]
+        for ancestor in _deck_names(name):
+            key = ancestor.casefold()
+            if key not in self._decks:
+                self._decks[key] = (_free_id(key, "deck", 2, _MAX_ID - 2, self._deck_ids),
+                                    ancestor)
+        return self._decks[name.casefold()][0]
+
+    def _flush(self) -> None:
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._note_rows)
+        self._db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             self._card_rows)
+        self._note_rows, self._card_rows = [], []
+
+    def close(self) -> Path:
+        """Finish the collection, zip it with the media, and put it at `path` atomically."""
+        try:
+            self._flush()
+            timestamp = self._timestamp if self._timestamp is not None else self._newest
+            col = _genanki_col()
+            default_deck = json.loads(col[10])["1"]
+            decks_json = {str(did): {**default_deck, "id": did, "name": name, "mod": timestamp}
+                          for did, name in self._decks.values()}
+            models_json = {str(i): _model_json(nt) for i, nt in self._notetypes.items()}
+            self._db.execute("INSERT INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
+                             (timestamp, timestamp * 1000, timestamp * 1000,
+                              _dumps(json.loads(col[8])), _dumps(models_json),
+                              _dumps(decks_json), col[11]))
+            self._db.execute("COMMIT")
+            self._db.close()
+            _zip_package(self.path, self._db_path, self._media, timestamp)
+            return self.path
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop everything written so far; the package at `path` is left as it was."""
+        self._db.close()
+        self._work.cleanup()
+
+
+def _zip_package(path: Path, db_path: Path, media: Mapping[str, Path], timestamp: int) -> None:
+    media_names = sorted(media)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+                _add_file(zf, "collection.anki2", db_path, timestamp)
+                data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
+                zf.writestr(_zip_info("media", timestamp, len(data)), data)
+                for i, name in enumerate(media_names):
+                    _add_file(zf, str(i), Path(media[name]), timestamp)
+            raw.flush()
+            os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        tmp.replace(path)  # atomic (os.replace)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
@@ -247,31 +327,8 @@ def write_package(
     ``timestamp`` (seconds) stands in for "now" everywhere, so identical inputs give identical
     bytes.  The zip is built next to ``path`` and ``os.replace``d over it: readers see the old
     or the new package, never half of one, and a failed build leaves the old one in place."""
-    path = Path(path)
-    if timestamp < 0:
-        raise ValueError("timestamp must be >= 0")
-    for name in media:
-        if not name or name in {".", ".."} or any(c in name for c in "/\\\0"):
-            raise ValueError(f"media name {name!r} must be a plain file name")
-    media_names = sorted(media)
-    note_list = list(notes)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw, tempfile.TemporaryDirectory() as work:
-            db_path = Path(work) / "collection.anki2"
-            _write_collection(db_path, note_list, timestamp)
-            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-                _add_file(zf, "collection.anki2", db_path, timestamp)
-                data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
-                zf.writestr(_zip_info("media", timestamp, len(data)), data)
-                for i, name in enumerate(media_names):
-                    _add_file(zf, str(i), Path(media[name]), timestamp)
-            raw.flush()
-            os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
-        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        tmp.replace(path)  # atomic (os.replace)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    with PackageWriter(path, timestamp=timestamp) as writer:
+        for note in notes:
+            writer.add(note)
+        writer.add_media(media)
+    return Path(path)

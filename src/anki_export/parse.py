@@ -58,6 +58,7 @@ class Note:
     tags: tuple[str, ...]  # Anki tags (`a::b`), from frontmatter
     published: bool
     excluded: bool  # `anki: false` in the frontmatter leaves a published note out of the deck
+    embeds: bool  # may show other notes' text (`![[Other]]`): its cards change with theirs
     sections: tuple[Section, ...]
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
@@ -153,11 +154,25 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     sections = _dedupe_keys(sections, source.rel, diagnostics)
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
-                tags, is_published(meta), meta.get("anki") is False, tuple(sections),
+                tags, is_published(meta), meta.get("anki") is False,
+                _embeds_notes(body), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel))
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
+
+
+_EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
+
+
+def _embeds_notes(body: str) -> bool:
+    """Whether the note shows another note's text (`![[Other]]`, `![x](Other.md)`); embedded
+    images and other files do not count."""
+    for match in _EMBED.finditer(body):
+        target = (match.group(1) or match.group(2) or "").strip()
+        if PurePosixPath(target).suffix.lower() in ("", ".md"):
+            return True
+    return False
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:

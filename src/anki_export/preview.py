@@ -18,8 +18,8 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from .build import assign_identities, read_notes
-from .cards import Card, CardSettings, note_cards
+from .build import load_vault, make_cards
+from .cards import Card
 from .config import Config
 from .errors import Diagnostic, OutputError
 from .files import atomic_path
@@ -42,19 +42,12 @@ def write_preview(config: Config) -> PreviewResult:
     """Render every card of the vault into `OUTPUT/preview.html`; problems are reported, not
     fatal, since the page is where one goes to look at them."""
     page = config.output / PAGE_NAME
-    index, diagnostics = scan_vault(config.vault)
-    notes, _, problems = read_notes(index, config)
-    identities, id_problems = assign_identities(notes)
-    settings = CardSettings(config.question_format, config.root_deck, config.tags,
-                            config.folder_tags)
-    targets = LinkTargets(index, {note.rel: note for note in notes}, config.site_url,
+    index, scan_problems = scan_vault(config.vault)
+    vault = load_vault(index, config, scan_problems)
+    targets = LinkTargets(index, {note.rel: note for note in vault.notes}, config.site_url,
                           media_src=partial(_file_src, index.root, page.parent))
-    cards: list[Card] = []
-    diagnostics += problems + id_problems
-    for note in notes:
-        made, note_problems = note_cards(note, identities[note.rel], settings, targets, {})
-        cards += made
-        diagnostics += note_problems
+    cards, _, card_problems = make_cards(vault, config, targets, {})
+    diagnostics = (*vault.diagnostics, *card_problems)
     try:
         page.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(page) as tmp:

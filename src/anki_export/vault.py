@@ -33,6 +33,7 @@ class VaultIndex:
     """Read-only lookups over every file in the vault, for links, embeds and images."""
 
     root: Path
+    files: tuple[PurePosixPath, ...]  # every visible file, sorted
     notes: tuple[PurePosixPath, ...]  # every *.md file, sorted
     by_path: Mapping[str, PurePosixPath] = field(repr=False)  # casefolded path (no .md) → file
     by_name: Mapping[str, tuple[PurePosixPath, ...]] = field(repr=False)  # casefolded name → files
@@ -86,7 +87,8 @@ def scan_vault(root: Path) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
     for p in files:
         by_name.setdefault(p.name.casefold(), []).append(p)
     notes = tuple(p for p in files if p.suffix.lower() == ".md")
-    index = VaultIndex(root, notes, by_path, {k: tuple(v) for k, v in by_name.items()})
+    index = VaultIndex(root, tuple(files), notes, by_path,
+                       {k: tuple(v) for k, v in by_name.items()})
     return index, tuple(diagnostics)
 
 

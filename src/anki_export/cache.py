@@ -1,0 +1,123 @@
+"""Cards of unchanged notes, kept between builds, so a rebuild renders only what changed.
+
+A note's cards depend on its own text and on its context: the settings, the code of
+anki-export itself, every file name in the vault (links and images resolve against them), the
+identity and title of every note (links show them), pinned GUIDs, and for a note that embeds
+others, the text of the whole vault. The cache key hashes all of that, so a hit is always the
+same cards a fresh render would give. The cache is disposable: a missing or unreadable one just
+means a full render. It lives beside the package (`OUTPUT/.anki-export-cache`), not in the
+vault, and is never committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import hashlib
+import pickle
+import sqlite3
+from collections.abc import Iterable
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .notetypes import notetype_named
+from .package import NoteType
+
+CACHE_NAME = ".anki-export-cache"
+
+# Cards name their notetype; pickling it by name keeps cache entries and the results that
+# worker processes send back small (the CSS would otherwise be copied into every card).
+copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
+
+
+@cache
+def code_digest() -> str:
+    """Of anki-export's own source and templates: a new version never serves old cards."""
+    digest = hashlib.sha256(__version__.encode())
+    package = files("anki_export")
+    for folder in (package, package / "obsidian", package / "templates"):
+        for item in sorted(folder.iterdir(), key=lambda p: p.name):
+            if item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
+                digest.update(item.name.encode() + b"\0" + item.read_bytes())
+    return digest.hexdigest()
+
+
+def digest_of(parts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
+    return digest.hexdigest()
+
+
+class RenderCache:
+    """Pickled (cards, diagnostics) of each note by key, in one SQLite file.
+
+    The file is opened only to read at the start and to write at the end, never across the
+    render step: worker processes are forked there, and an SQLite connection must not be
+    shared with a forked child.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._found: dict[str, bytes] = {}
+        self._new: dict[str, bytes] = {}
+        self._state: dict[str, str] = {}
+        self._used: set[str] = set()
+        if path is not None and path.exists():
+            with contextlib.suppress(sqlite3.Error), self._connect(path) as db:
+                self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
+
+    @staticmethod
+    def _connect(path: Path) -> contextlib.closing[sqlite3.Connection]:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, data BLOB)")
+        db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
+        return contextlib.closing(db)
+
+    def load(self, keys: Iterable[str]) -> None:
+        """Read the entries of these keys, in one pass."""
+        wanted = set(keys)
+        self._used |= wanted
+        if self.path is None or not self.path.exists():
+            return
+        with contextlib.suppress(sqlite3.Error), self._connect(self.path) as db:
+            for key, data in db.execute("SELECT key, data FROM notes"):
+                if key in wanted:
+                    self._found[key] = data
+
+    def get(self, key: str) -> Any | None:
+        data = self._found.get(key)
+        if data is None:
+            return None
+        try:
+            return pickle.loads(data)
+        except Exception:  # an entry from an incompatible version: render afresh
+            return None
+
+    def put(self, key: str, value: object) -> None:
+        self._used.add(key)
+        self._new[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def state(self, key: str) -> str | None:
+        return self._state.get(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        self._state[key] = value
+
+    def save(self) -> None:
+        """Write this build's new entries and state; drop entries no note used this time, so
+        the cache never outgrows the vault. Failing to save only costs speed next time."""
+        if self.path is None:
+            return
+        with contextlib.suppress(sqlite3.Error, OSError), self._connect(self.path) as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)", self._new.items())
+            db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
+            db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
+            db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
+            db.execute("DELETE FROM state")
+            db.executemany("INSERT INTO state VALUES (?, ?)", self._state.items())
+            db.execute("COMMIT")
