@@ -28,7 +28,7 @@ from .notetypes import REVISION
 from .package import PackageNote, write_package
 from .parse import HeadingRules, Note, parse_note
 from .render import LinkTargets
-from .vault import VaultIndex, read_note, scan_vault
+from .vault import SourceFile, VaultIndex, read_note, scan_vault
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     cache = RenderCache(config.output / CACHE_NAME if write else None)
     if write and (current := _up_to_date(cache, _fingerprint(index, config))) is not None:
         return current
-    vault = load_vault(index, config, scan_problems)
+    vault = load_vault(index, config, scan_problems, cache)
     targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
     cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
                                                  cache=cache, progress=progress)
@@ -117,10 +117,10 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     return result
 
 
-def load_vault(index: VaultIndex, config: Config,
-               scan_problems: tuple[Diagnostic, ...] = ()) -> Vault:
+def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnostic, ...] = (),
+               cache: RenderCache | None = None) -> Vault:
     """Read and split every note and give each its identity."""
-    notes, digests, left_out, read_problems = read_notes(index, config)
+    notes, digests, left_out, read_problems = read_notes(index, config, cache)
     identities, id_problems = assign_identities(notes)
     unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)
@@ -294,30 +294,54 @@ def _write(path: Path, notes: Sequence[PackageNote],
                           "output folder is writable and the disk has room", path=path) from e
 
 
-def read_notes(index: VaultIndex, config: Config
+def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = None
                ) -> tuple[list[Note], dict[PurePosixPath, str], int, tuple[Diagnostic, ...]]:
-    """Read and split every note; a bad note becomes an error diagnostic, never a traceback."""
+    """Read and split every note; a bad note becomes an error diagnostic, never a traceback.
+
+    A note whose text and heading rules are unchanged comes from the cache, not the parser."""
     rules = HeadingRules(config.heading_level, config.skipped_headings)
-    notes: list[Note] = []
-    digests: dict[PurePosixPath, str] = {}
+    sources: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
-    left_out = 0
     for rel in index.notes:
         try:
-            source = read_note(index.root, rel)
-            note, problems = parse_note(source, rules)
+            sources.append(read_note(index.root, rel))
         except NoteError as e:
-            skip = config.keep_going or isinstance(e, NotANote)
-            diagnostics.append(Diagnostic(e.path, e.line, Level.WARNING if skip else Level.ERROR,
-                                          "bad-note", e.message + (" (skipped)" if skip else "")))
-            continue
+            diagnostics.append(_bad_note(e, config))
+    digests = {s.rel: hashlib.sha256(s.text.encode("utf-8", "surrogatepass")).hexdigest()
+               for s in sources}
+    keys = {rel: digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
+            for rel, digest in digests.items()}
+    if cache is not None:
+        cache.load(keys.values())
+    notes: list[Note] = []
+    left_out = 0
+    for source in sources:
+        parsed: tuple[Note, tuple[Diagnostic, ...]] | None = (
+            cache.get(keys[source.rel]) if cache is not None else None)
+        if parsed is None:
+            try:
+                parsed = parse_note(source, rules)
+            except NoteError as e:
+                diagnostics.append(_bad_note(e, config))
+                del digests[source.rel]
+                continue
+            if cache is not None:
+                cache.put(keys[source.rel], parsed)
+        note, problems = parsed
         if note.excluded or (config.published_only and not note.published):
             left_out += 1
+            del digests[source.rel]
             continue
         notes.append(note)
-        digests[rel] = hashlib.sha256(source.text.encode("utf-8", "surrogatepass")).hexdigest()
         diagnostics += problems
     return notes, digests, left_out, tuple(diagnostics)
+
+
+def _bad_note(error: NoteError, config: Config) -> Diagnostic:
+    """An unreadable note fails the build, unless --keep-going (or it is not text at all)."""
+    skip = config.keep_going or isinstance(error, NotANote)
+    return Diagnostic(error.path, error.line, Level.WARNING if skip else Level.ERROR, "bad-note",
+                      error.message + (" (skipped)" if skip else ""))
 
 
 def assign_identities(notes: Sequence[Note]

@@ -78,15 +78,17 @@ class RenderCache:
         return contextlib.closing(db)
 
     def load(self, keys: Iterable[str]) -> None:
-        """Read the entries of these keys, in one pass."""
-        wanted = set(keys)
-        self._used |= wanted
+        """Read the entries of these keys (looked up by primary key, a few hundred at a time)."""
+        wanted = sorted(set(keys) - self._used)
+        self._used.update(wanted)
         if self.path is None or not self.path.exists():
             return
         with contextlib.suppress(sqlite3.Error), self._connect(self.path) as db:
-            for key, data in db.execute("SELECT key, data FROM notes"):
-                if key in wanted:
-                    self._found[key] = data
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                self._found.update(db.execute(
+                    f"SELECT key, data FROM notes WHERE key IN ({marks})", chunk).fetchall())
 
     def get(self, key: str) -> Any | None:
         data = self._found.get(key)

@@ -314,8 +314,15 @@ def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
     return info
 
 
+_COMPRESSED = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".mp3", ".m4a", ".ogg",
+               ".mp4", ".webm", ".pdf", ".zip"}  # deflating these again costs time, saves nothing
+
+
 def _add_file(zf: zipfile.ZipFile, name: str, src: Path, timestamp: int) -> None:
-    with src.open("rb") as f, zf.open(_zip_info(name, timestamp, src.stat().st_size), "w") as out:
+    info = _zip_info(name, timestamp, src.stat().st_size)
+    if src.suffix.lower() in _COMPRESSED:
+        info.compress_type = zipfile.ZIP_STORED
+    with src.open("rb") as f, zf.open(info, "w") as out:
         shutil.copyfileobj(f, out, 1 << 20)
 
 
