@@ -126,3 +126,16 @@ def _chromium(tmp_path: Path, *args: str) -> str:
                "--virtual-time-budget=2000", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
+
+
+def test_preview_shows_each_cloze_card_hidden_and_revealed(tmp_path: Path) -> None:
+    vault = tmp_path / "clozes"
+    vault.mkdir()
+    (vault / "C.md").write_text(published(
+        "/c/", "## Facts\nThe ==marrow== makes blood; {{c3::kappa::light}} chains.\n",
+        anki_cloze="highlights"))
+    result = write_preview(Config(vault=vault, output=tmp_path / "out"))
+    page = result.page.read_text()
+    assert page.count("<h2>Front c") == 2 and page.count("<h2>Back c") == 2
+    assert '<span class="cloze">[light]</span>' in page
+    assert '<span class="cloze">kappa</span>' in page and "{{cloze:" not in page

@@ -29,6 +29,8 @@ from .vault import scan_vault
 PAGE_NAME = "preview.html"
 SECTION = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.S)
 FIELD = re.compile(r"\{\{(\w+)\}\}")
+CLOZE = re.compile(r"\{\{c(\d+)::")
+CLOZE_MARKER = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,12 @@ def _card_block(number: int, card: Card) -> str:
     fields = dict(zip(card.notetype.fields, card.fields, strict=True))
     faces = []
     for template in card.notetype.templates:
+        if card.notetype.is_cloze:
+            for cloze in sorted({int(n) for n in CLOZE.findall(fields["Text"])}, key=int):
+                front = fill_template(_cloze_side(template.front, fields, cloze, False), fields)
+                back = fill_template(_cloze_side(template.back, fields, cloze, True), fields)
+                faces += [_face(f"Front c{cloze}", front), _face(f"Back c{cloze}", back)]
+            continue
         front = fill_template(template.front, fields)
         back = fill_template(template.back, fields, front)
         faces += [_face("Front", front), _face("Back", back)]
@@ -94,6 +102,19 @@ def _card_block(number: int, card: Card) -> str:
             f"<code>{html.escape(card.source.as_posix())}:{card.line}</code>"
             f'{" · " + tags if tags else ""}</p>\n'
             f'<div class="ae-preview-faces">\n{"".join(faces)}</div>\n</article>')
+
+
+def _cloze_side(template: str, fields: Mapping[str, str], number: int, back: bool) -> str:
+    """`{{cloze:Text}}` as Anki shows card `number`: its cloze hidden (front) or marked (back),
+    every other cloze as plain text."""
+    def show(match: re.Match[str]) -> str:
+        text, hint = match.group(2), match.group(3)
+        if int(match.group(1)) != number:
+            return text
+        shown = text if back else f"[{hint or '...'}]"
+        return f'<span class="cloze">{shown}</span>'
+
+    return template.replace("{{cloze:Text}}", CLOZE_MARKER.sub(show, fields["Text"]))
 
 
 def _asset(name: str) -> str:
