@@ -25,7 +25,7 @@ from .errors import BuildFailed, Diagnostic, Level, NotANote, NoteError, OutputE
 from .ids import media_name
 from .manifest import Changes, plan_release, read_manifest, write_manifest
 from .notetypes import REVISION
-from .package import PackageNote, write_package
+from .package import PackageNote, card_ords, write_package
 from .parse import HeadingRules, Note, parse_note
 from .render import LinkTargets
 from .vault import SourceFile, VaultIndex, read_note, scan_vault
@@ -105,7 +105,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
         packages=tuple(packages),
         notes=tuple(summaries),
         notes_left_out=vault.left_out,
-        cards=len(cards),
+        cards=sum(len(card_ords(c.notetype, c.fields)) for c in cards),
         decks=len({c.deck for c in cards}),
         changes=changes,
         diagnostics=diagnostics,

@@ -98,17 +98,21 @@ def _strip_html(text: str) -> str:
     return html.unescape(_HTML.sub("", text)).replace("\xa0", " ")
 
 
-def _card_ords(note: PackageNote) -> list[int]:
+def card_ords(notetype: NoteType, fields: Iterable[str]) -> list[int]:
     """Anki's card generation, which its importer does not redo: one card per template; for
     cloze, one per distinct N in ``{{cN::``/``{{cN,M::`` in any field, ord N-1 (0..499)."""
-    if not note.notetype.is_cloze:
-        return list(range(len(note.notetype.templates)))
-    ords = {min(max(int(num) - 1, 0), _MAX_CLOZE_ORD) for field in note.fields
-            for match in _CLOZE.finditer(field) for num in match.group(1).split(",")
-            if num and int(num) <= 0xFFFF}
+    if not notetype.is_cloze:
+        return list(range(len(notetype.templates)))
+    return sorted({min(max(int(num) - 1, 0), _MAX_CLOZE_ORD) for field in fields
+                   for match in _CLOZE.finditer(field) for num in match.group(1).split(",")
+                   if num and int(num) <= 0xFFFF})
+
+
+def _card_ords(note: PackageNote) -> list[int]:
+    ords = card_ords(note.notetype, note.fields)
     if not ords:
         raise ValueError(f"cloze note {note.guid!r} has no {{{{c1::...}}}} deletion")
-    return sorted(ords)
+    return ords
 
 
 def _deck_names(name: str) -> list[str]:
