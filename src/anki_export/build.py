@@ -35,7 +35,7 @@ from .vault import SourceFile, VaultIndex, read_note, scan_vault
 class NoteSummary:
     path: PurePosixPath
     title: str
-    cards: int
+    cards: int  # Anki cards: one per basic note, one per cloze number of a cloze note
     skipped: tuple[str, ...]  # sections that matched the rules but gave no card, and why
 
 
@@ -44,7 +44,7 @@ class BuildResult:
     packages: tuple[Path, ...]  # empty when nothing was written (`check`, or no cards)
     notes: tuple[NoteSummary, ...]  # every note in the build, in path order
     notes_left_out: int  # not published (`dg-publish`), or `anki: false`
-    cards: int
+    cards: int  # Anki cards: one per basic note, one per cloze number of a cloze note
     decks: int
     changes: Changes | None  # against the previous build's manifest; None when nothing written
     diagnostics: tuple[Diagnostic, ...]
