@@ -1,0 +1,63 @@
+"""Incremental builds give exactly what a fresh build gives, and skip all work when nothing
+changed: the render cache must never serve a stale card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from anki_export.cli import cli
+
+from .conftest import published, write_vault
+
+
+def build(vault: Path, out: Path, *extra: str) -> Result:
+    result = CliRunner().invoke(cli, ["build", str(vault), "-o", str(out), *extra],
+                                env={"SOURCE_DATE_EPOCH": "1700000000"},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fresh_package(vault: Path, out: Path) -> bytes:
+    """The same build without the render cache (the manifest is kept)."""
+    (out / ".anki-export-cache").unlink()
+    build(vault, out)
+    return next(out.glob("*.apkg")).read_bytes()
+
+
+def vault_in(tmp_path: Path) -> Path:
+    return write_vault(tmp_path / "v", {
+        "Bone/Lesion.md": published("/lesion/", "## Signs\nSee [[Marrow]] and ![[Marrow#Cells]]\n"),
+        "Bone/Marrow.md": published("/marrow/", "## Cells\nplasma cells\n## Fat\nyellow\n"),
+        "Bone/Other.md": published("/other/", "## Q\nLinks to [[Lesion]].\n"),
+    })
+
+
+def test_nothing_changed_means_nothing_rewritten(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    build(vault, out)
+    package = next(out.glob("*.apkg"))
+    before = package.stat().st_mtime_ns
+    again = build(vault, out)
+    assert "Nothing changed since the last build" in again.output
+    assert package.stat().st_mtime_ns == before
+    assert "Read 3 notes" in build(vault, out, "--deck", "New").output  # settings count
+
+
+def test_cached_rebuild_equals_a_fresh_one_after_edits(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    build(vault, out)
+    # An embedded section changes: the embedding note's card must change with it.
+    marrow = vault / "Bone/Marrow.md"
+    marrow.write_text(marrow.read_text().replace("plasma cells", "plasma and mast cells"))
+    build(vault, out)
+    cached = next(out.glob("*.apkg")).read_bytes()
+    assert cached == fresh_package(vault, out)
+
+    # A linked note is renamed: links to it show the new name.
+    (vault / "Bone/Lesion.md").rename(vault / "Bone/Lytic lesion.md")
+    result = build(vault, out)
+    assert "broken-link" in result.output  # [[Lesion]] no longer resolves
+    assert next(out.glob("*.apkg")).read_bytes() == fresh_package(vault, out)
