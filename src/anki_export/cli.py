@@ -276,7 +276,8 @@ def _write_report(path: Path, result: BuildResult) -> None:
     changes = result.changes
     report = {
         "packages": [str(p) for p in result.packages],
-        "counts": {"notes": len(result.notes), "cards": result.cards, "decks": result.decks,
+        "up_to_date": result.up_to_date,  # nothing changed: no per-note detail, no changes
+        "counts": {"notes": result.note_count, "cards": result.cards, "decks": result.decks,
                    "notes_left_out": result.notes_left_out,
                    "notes_without_cards": result.notes_without_cards},
         "notes": [{"path": n.path.as_posix(), "title": n.title, "cards": n.cards,
