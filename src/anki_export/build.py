@@ -11,6 +11,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -289,7 +290,7 @@ def _write(path: Path, notes: Sequence[PackageNote],
     newest = max([REVISION, *(n.mod for n in notes)])
     try:
         return write_package(path, notes, files, timestamp=newest)
-    except OSError as e:
+    except (OSError, sqlite3.Error) as e:
         raise OutputError(f"cannot write the package ({e.strerror or e}); check that the "
                           "output folder is writable and the disk has room", path=path) from e
 

@@ -155,6 +155,11 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_STATEMENTS = [s.strip() for s in APKG_SCHEMA.split(";") if s.strip()]
+_TABLES = ";\n".join(s for s in _STATEMENTS if not s.upper().startswith("CREATE INDEX")) + ";"
+_INDEXES = [s for s in _STATEMENTS if s.upper().startswith("CREATE INDEX")]
+
+
 def _free_id(key: str, salt: str, low: int, span: int, taken: set[int]) -> int:
     """Hash `key` into ``low .. low+span-1``; a clash (astronomically unlikely) takes the next
     free value. Keys arrive in a deterministic order, so the result is deterministic too."""
@@ -184,7 +189,7 @@ class PackageWriter:
         self._db_path = Path(self._work.name) / "collection.anki2"
         self._db = sqlite3.connect(self._db_path, isolation_level=None)
         self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
-                               + APKG_SCHEMA)
+                               + _TABLES)
         self._db.execute("BEGIN")
         self._notetypes: dict[int, NoteType] = {}
         self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
@@ -273,6 +278,8 @@ class PackageWriter:
                              (timestamp, timestamp * 1000, timestamp * 1000,
                               _dumps(json.loads(col[8])), _dumps(models_json),
                               _dumps(decks_json), col[11]))
+            for statement in _INDEXES:  # once, after the rows: faster than row by row
+                self._db.execute(statement)
             self._db.execute("COMMIT")
             self._db.close()
             _zip_package(self.path, self._db_path, self._media, timestamp)
