@@ -291,7 +291,8 @@ def _write(path: Path, notes: Sequence[PackageNote],
     try:
         return write_package(path, notes, files, timestamp=newest)
     except (OSError, sqlite3.Error) as e:
-        raise OutputError(f"cannot write the package ({e.strerror or e}); check that the "
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise OutputError(f"cannot write the package ({reason}); check that the "
                           "output folder is writable and the disk has room", path=path) from e
 
 
