@@ -106,7 +106,9 @@ class RenderCache:
                     f"SELECT key, data FROM notes WHERE key IN ({marks})", chunk).fetchall())
 
     def get(self, key: str) -> Any | None:
-        data = self._found.get(key)
+        """The entry of a loaded key, once: the bytes are dropped, so they never sit in memory
+        beside the cards made from them."""
+        data = self._found.pop(key, None)
         if data is None:
             return None
         try:
