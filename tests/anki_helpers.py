@@ -11,6 +11,17 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
 
 
+def import_package(col: Collection, package: Path) -> Any:
+    """Import with Anki desktop's default options: update notes and notetypes if newer."""
+    options = ImportAnkiPackageOptions(
+        with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
+        update_notes=IF_NEWER, update_notetypes=IF_NEWER)
+    log = col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=options)).log
+    col.models._clear_cache()  # the desktop app drops its notetype cache after an import
+    return log
+
+
 @dataclass(frozen=True)
 class SeenNote:
     id: int
@@ -41,13 +52,7 @@ class AnkiCollection:
         self.col.close()
 
     def import_package(self, package: Path) -> Any:
-        options = ImportAnkiPackageOptions(
-            with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
-            update_notes=IF_NEWER, update_notetypes=IF_NEWER)
-        request = ImportAnkiPackageRequest(package_path=str(package), options=options)
-        log = self.col.import_anki_package(request).log
-        self.col.models._clear_cache()  # the desktop app drops its notetype cache after an import
-        return log
+        return import_package(self.col, package)
 
     def notes(self) -> list[SeenNote]:
         seen = []

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from anki.collection import Collection
 from click.testing import CliRunner, Result
 
 from anki_export.cli import cli
@@ -36,6 +37,16 @@ def run_cli() -> Callable[..., Result]:
     def run(*args: str | Path) -> Result:
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return run
+
+
+@pytest.fixture
+def col(tmp_path: Path) -> Iterator[Collection]:
+    """A fresh, empty collection of real Anki, for tests at the package level."""
+    folder = tmp_path / "anki"
+    folder.mkdir()
+    collection = Collection(str(folder / "collection.anki2"))
+    yield collection
+    collection.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,13 @@ from typing import Any
 import genanki
 import pytest
 from anki.cards import CardId
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
+from anki.collection import Collection
 from anki.import_export_pb2 import PackageMetadata
 from anki.models import NotetypeId
 
 from anki_export.package import CardTemplate, NoteType, PackageNote, write_package
+
+from .anki_helpers import import_package
 
 T0 = 1_700_000_000  # the first build
 T1 = T0 + 3600  # a later build
@@ -36,23 +37,6 @@ CLOZE = NoteType(
     id=1_600_000_000_002, name="facts cloze", fields=("Text", "Extra"),
     templates=(CardTemplate("Cloze", "{{cloze:Text}}", "{{cloze:Text}}<br>{{Extra}}"),),
     css=".card { color: black; }", is_cloze=True, revision=T0)
-
-
-@pytest.fixture
-def col(tmp_path: Path) -> Iterator[Collection]:
-    folder = tmp_path / "anki"
-    folder.mkdir()
-    collection = Collection(str(folder / "collection.anki2"))
-    yield collection
-    collection.close()
-
-
-def import_package(col: Collection, package: Path) -> Any:
-    options = ImportAnkiPackageOptions(
-        with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
-        update_notes=IF_NEWER, update_notetypes=IF_NEWER)
-    return col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(package), options=options)).log
 
 
 def build(tmp_path: Path, *notes: PackageNote, timestamp: int = T0) -> Path:

@@ -7,15 +7,15 @@ import json
 import sqlite3
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER as IF_NEWER
+from anki.collection import Collection
 
 from anki_export.package import CardTemplate, NoteType, PackageNote, write_package
+
+from .anki_helpers import import_package
 
 STAMP = 1_700_000_000
 BASIC = NoteType(
@@ -29,26 +29,9 @@ CLOZE = NoteType(
     css=".cloze { color: blue; }", is_cloze=True, revision=STAMP)
 
 
-@pytest.fixture
-def col(tmp_path: Path) -> Iterator[Collection]:
-    folder = tmp_path / "anki"
-    folder.mkdir()
-    collection = Collection(str(folder / "collection.anki2"))
-    yield collection
-    collection.close()
-
-
 def rows(col: Collection, sql: str) -> list[Any]:
     assert col.db is not None
     return col.db.all(sql)
-
-
-def import_package(col: Collection, package: Path) -> Any:
-    options = ImportAnkiPackageOptions(
-        with_scheduling=False, with_deck_configs=False, merge_notetypes=False,
-        update_notes=IF_NEWER, update_notetypes=IF_NEWER)
-    return col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(package), options=options)).log
 
 
 @pytest.fixture
