@@ -171,3 +171,15 @@ def test_new_cards_come_in_reading_order(run_cli: Run, anki: AnkiCollection,
     queue = anki.col.sched.get_queued_cards(fetch_limit=20).cards
     shown = [anki.col.get_card(c.card.id).note()["Question"] for c in queue]
     assert shown == [f"Steps — Step {i}" for i in range(1, 9)]
+
+
+def test_folder_note_lands_in_its_folder_deck_without_a_repeated_breadcrumb(
+        run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Rad/Myeloma/Myeloma.md": published("/rad/myeloma/", "## Hallmark\nclonal\n"),
+        "Rad/Myeloma/MGUS.md": published("/rad/myeloma/mgus/", "## Hallmark\nsmall clone\n"),
+    })
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    crumbs = {n.fields["Question"]: (n.deck, n.fields["Breadcrumb"]) for n in anki.notes()}
+    assert crumbs == {"Myeloma — Hallmark": ("Rad::Myeloma", "Rad › Myeloma"),
+                      "MGUS — Hallmark": ("Rad::Myeloma", "Rad › Myeloma › MGUS")}

@@ -69,7 +69,9 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     """
     deck = deck_name(note, settings.root_deck)
     folders = deck.split("::") if deck != "Default" else []
-    breadcrumb = html.escape(" › ".join([*folders, note.title]))
+    # A folder note (`Myeloma/Myeloma.md`) is its folder's deck: its title is not repeated.
+    trail = folders if folders and folders[-1] == note.title else [*folders, note.title]
+    breadcrumb = html.escape(" › ".join(trail))
     source = _source_html(note, targets.site_url if targets else None)
     tags = _note_tags(note, settings)
     highlights = note.cloze or settings.cloze or OFF
