@@ -24,7 +24,8 @@ from .config import CONFIG_NAME, STARTER_CONFIG, Config, find_config, load_confi
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
 if TYPE_CHECKING:
-    from .build import BuildResult, Progress
+    from .build import BuildResult
+    from .collect import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 

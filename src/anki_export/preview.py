@@ -18,11 +18,12 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from .build import load_vault, make_cards
 from .cards import Card
+from .collect import make_cards
 from .config import Config
 from .errors import Diagnostic, OutputError
 from .files import atomic_path
+from .notes import load_vault
 from .render import LinkTargets
 from .vault import scan_vault
 

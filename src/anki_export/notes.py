@@ -1,0 +1,126 @@
+"""The vault as one build reads it: every note read, split and given its identity.
+
+Identity first: a card's GUID comes from its note's permalink, and when several notes share a
+permalink each gets a more specific one, so no card is merged into another note's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .cache import RenderCache, code_digest, digest_of
+from .config import Config
+from .errors import Diagnostic, Level, NotANote, NoteError
+from .parse import HeadingRules, Note, parse_note
+from .vault import SourceFile, VaultIndex, read_note
+
+
+@dataclass(frozen=True, slots=True)
+class Vault:
+    """The vault as read for one build: every note in it, before any card is made."""
+
+    index: VaultIndex
+    notes: tuple[Note, ...]  # the notes this build takes, in path order
+    digests: Mapping[PurePosixPath, str]  # each note's text, hashed: the cache key's core
+    identities: Mapping[PurePosixPath, str]  # each note's GUID seed (permalink, or more)
+    left_out: int  # not published (`dg-publish`), or `anki: false`
+    unreadable: frozenset[str]  # notes skipped for an error: their cards are kept as they were
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnostic, ...] = (),
+               cache: RenderCache | None = None) -> Vault:
+    """Read and split every note and give each its identity."""
+    notes, digests, left_out, read_problems = read_notes(index, config, cache)
+    identities, id_problems = assign_identities(notes)
+    unreadable = frozenset(d.path.as_posix() for d in read_problems
+                           if d.code == "bad-note" and d.path is not None)
+    return Vault(index, tuple(notes), digests, identities, left_out, unreadable,
+                 (*scan_problems, *read_problems, *id_problems))
+
+
+def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = None
+               ) -> tuple[list[Note], dict[PurePosixPath, str], int, tuple[Diagnostic, ...]]:
+    """Read and split every note; a bad note becomes an error diagnostic, never a traceback.
+
+    A note whose text and heading rules are unchanged comes from the cache, not the parser."""
+    rules = HeadingRules(config.heading_level, config.skipped_headings)
+    sources: list[SourceFile] = []
+    diagnostics: list[Diagnostic] = []
+    for rel in index.notes:
+        try:
+            sources.append(read_note(index.root, rel))
+        except NoteError as e:
+            diagnostics.append(_bad_note(e, config))
+    digests = {s.rel: hashlib.sha256(s.text.encode("utf-8", "surrogatepass")).hexdigest()
+               for s in sources}
+    keys = {rel: digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
+            for rel, digest in digests.items()}
+    if cache is not None:
+        cache.load(keys.values())
+    notes: list[Note] = []
+    left_out = 0
+    for source in sources:
+        parsed: tuple[Note, tuple[Diagnostic, ...]] | None = (
+            cache.get(keys[source.rel]) if cache is not None else None)
+        if parsed is None:
+            try:
+                parsed = parse_note(source, rules)
+            except NoteError as e:
+                diagnostics.append(_bad_note(e, config))
+                del digests[source.rel]
+                continue
+            if cache is not None:
+                cache.put(keys[source.rel], parsed)
+        note, problems = parsed
+        if note.excluded or (config.published_only and not note.published):
+            left_out += 1
+            del digests[source.rel]
+            continue
+        notes.append(note)
+        diagnostics += problems
+    return notes, digests, left_out, tuple(diagnostics)
+
+
+def _bad_note(error: NoteError, config: Config) -> Diagnostic:
+    """An unreadable note fails the build, unless --keep-going (or it is not text at all)."""
+    skip = config.keep_going or isinstance(error, NotANote)
+    return Diagnostic(error.path, error.line, Level.WARNING if skip else Level.ERROR, "bad-note",
+                      error.message + (" (skipped)" if skip else ""))
+
+
+def assign_identities(notes: Sequence[Note]
+                      ) -> tuple[dict[PurePosixPath, str], tuple[Diagnostic, ...]]:
+    """Each note's identity is its permalink; notes sharing one get a more specific identity
+    (permalink + dg-path, else + vault path) so no card is merged into another note's."""
+    by_permalink: dict[str, list[Note]] = defaultdict(list)
+    for note in notes:
+        by_permalink[note.permalink].append(note)
+    identities: dict[PurePosixPath, str] = {}
+    diagnostics: list[Diagnostic] = []
+    for permalink, group in by_permalink.items():
+        if len(group) == 1:
+            identities[group[0].rel] = permalink
+            if group[0].permalink_from == "path":
+                diagnostics.append(Diagnostic(
+                    Path(group[0].rel), None, Level.WARNING, "no-permalink",
+                    "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the "
+                    "file path, so moving or renaming it makes new cards; add a `permalink`"))
+            continue
+        names = ", ".join(n.rel.as_posix() for n in group)
+        dg_paths = [str(n.meta.get("dg-path", "")) for n in group]
+        for note, dg_path in zip(group, dg_paths, strict=True):
+            unique = dg_path and dg_paths.count(dg_path) == 1
+            identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
+            diagnostics.append(Diagnostic(
+                Path(note.rel), None, Level.WARNING, "duplicate-permalink",
+                f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "
+                "own cards, but give them distinct permalinks (or dg-permalink) so their IDs "
+                "do not depend on their paths"))
+    return identities, tuple(diagnostics)
+
+
