@@ -17,15 +17,8 @@ from pathlib import Path, PurePosixPath
 from click.testing import CliRunner, Result
 
 from anki_export.cli import cli
-from anki_export.cloze import (
-    HIGHLIGHTS,
-    TOGETHER,
-    Cloze,
-    ClozeMemory,
-    ClozeScan,
-    ClozeText,
-    number_clozes,
-)
+from anki_export.cloze import HIGHLIGHTS, TOGETHER, Cloze, ClozeScan, ClozeText
+from anki_export.cloze_numbers import ClozeMemory, number_clozes
 from anki_export.manifest import read_manifest, write_manifest
 from anki_export.notetypes import CLOZE_FIELDS, REVISION, cloze_notetype
 from anki_export.render import RenderState, render_markdown

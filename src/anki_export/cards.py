@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, number_clozes, protect
+from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, protect
+from .cloze_numbers import number_clozes
 from .errors import Diagnostic
 from .ids import note_guid
 from .notetypes import basic_notetype, cloze_notetype

@@ -8,7 +8,7 @@ note's content digest and `mod`: unchanged content keeps its `mod`, changed cont
 build time (at least one second later than before), and a note that disappeared is shipped
 once more, tagged `anki-export::removed`, because an import can never delete a note.
 It also remembers the clozes of each cloze note, so a highlight keeps its number (and so its
-card) from build to build; see `cloze.number_clozes`.
+card) from build to build; see `cloze_numbers.number_clozes`.
 It is small, sorted JSON, meant to be committed next to the notes so CI runs share it.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .cards import Card
-from .cloze import ClozeMemory, Numbering, number_clozes
+from .cloze_numbers import ClozeMemory, Numbering, number_clozes
 from .errors import OutputError
 from .files import atomic_path
 from .notetypes import notetype_named

@@ -19,7 +19,8 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_plugin, cloze_text, number_clozes
+from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_plugin, cloze_text
+from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
 from .ids import media_name
 from .obsidian import (
