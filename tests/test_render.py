@@ -11,7 +11,9 @@ parts (and the Pygments block of `card.css`); review the diff like code.
 from __future__ import annotations
 
 import os
+import random
 import re
+import string
 from functools import cache
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
@@ -22,7 +24,16 @@ from markdown_it.utils import read_fixture_file
 from anki_export.cards import CardSettings, note_cards
 from anki_export.obsidian import pygments_css
 from anki_export.parse import HeadingRules, parse_note
-from anki_export.render import LinkTargets, Rendered, RenderState, render_markdown, sanitise
+from anki_export.render import (
+    _MARKUP,
+    LinkTargets,
+    Rendered,
+    RenderState,
+    _markdown,
+    render_inline,
+    render_markdown,
+    sanitise,
+)
 from anki_export.vault import SourceFile, read_note, scan_vault
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
@@ -155,3 +166,19 @@ def test_note_cards_carry_inline_tags_media_and_file_lines() -> None:
     leaks = [name for name, pattern in RAW.items() if re.search(pattern, outside_code)]
     assert leaks == []
     assert "[[code stays]]" in card.fields[1]
+
+
+def test_plain_headings_skip_the_parser_with_the_same_result() -> None:
+    """The fast path for headings without markup renders exactly what markdown-it renders."""
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + " ().,-/?'\"–—é→+;@:"
+    checked = 0
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))).strip()
+        if not text or _MARKUP.search(text):
+            continue
+        state = RenderState(PurePosixPath("x.md"), 1)
+        parsed = state.result(_markdown().renderInline(text, {"render": state})).html
+        assert render_inline(text, RenderState(PurePosixPath("x.md"), 1)).html == parsed
+        checked += 1
+    assert checked > 1000
