@@ -16,18 +16,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
-from .collect import NoteSummary, Progress, make_cards
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
-from .ids import media_name
-from .manifest import Changes, plan_release, read_manifest, write_manifest
-from .notes import load_vault
-from .notetypes import REVISION
-from .package import PackageNote, card_ords, write_package
-from .render import LinkTargets
 from .vault import VaultIndex, scan_vault
+
+if TYPE_CHECKING:
+    from .collect import NoteSummary, Progress
+    from .manifest import Changes
+    from .package import PackageNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +52,20 @@ class BuildResult:
 
 def build(config: Config, *, write: bool = True, now: int | None = None,
           progress: Progress | None = None) -> BuildResult:
-    """Build the vault into its package(s); raise `BuildFailed` listing every problem found."""
+    """Build the vault into its package(s); raise `BuildFailed` listing every problem found.
+
+    When nothing changed since the last build, it returns before loading the parser at all."""
     index, scan_problems = scan_vault(config.vault)
-    previous = read_manifest(config.manifest_path)
     cache = RenderCache(config.output / CACHE_NAME if write else None)
     if write and (current := _up_to_date(cache, _fingerprint(index, config))) is not None:
         return current
+    from .collect import make_cards
+    from .manifest import plan_release, read_manifest, write_manifest
+    from .notes import load_vault
+    from .package import card_ords
+    from .render import LinkTargets
+
+    previous = read_manifest(config.manifest_path)
     vault = load_vault(index, config, scan_problems, cache)
     targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
     cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
@@ -145,6 +152,10 @@ def _packages(config: Config, shipped: Sequence[PackageNote]) -> dict[Path, list
 
 def _write(path: Path, notes: Sequence[PackageNote],
            media: Mapping[str, tuple[PurePosixPath, ...]], index: VaultIndex) -> Path:
+    from .ids import media_name
+    from .notetypes import REVISION
+    from .package import write_package
+
     files = {media_name(rel): index.root / rel
              for note in notes for rel in media.get(note.guid, ())}
     newest = max([REVISION, *(n.mod for n in notes)])

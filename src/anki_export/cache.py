@@ -12,8 +12,6 @@ vault, and is never committed.
 from __future__ import annotations
 
 import contextlib
-import copyreg
-import dataclasses
 import hashlib
 import pickle
 import sqlite3
@@ -24,29 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cards import Card
-from .errors import Diagnostic
-from .notetypes import notetype_named
-from .package import NoteType
-from .parse import Note, Section
 
 CACHE_NAME = ".anki-export-cache"
-
-# Cards name their notetype; pickling it by name keeps cache entries and the results that
-# worker processes send back small (the CSS would otherwise be copied into every card).
-copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
-
-
-def _pickle_positionally(cls: type[Any]) -> None:
-    """Pickle a frozen, slotted dataclass as its constructor's arguments: several times faster
-    to load than the default, which looks up the class's fields for every object."""
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    copyreg.pickle(cls, lambda obj: (cls, tuple(getattr(obj, n) for n in names)))
-
-
-for _cls in (Card, Diagnostic, Note, Section):
-    _pickle_positionally(_cls)
-
 
 @cache
 def code_digest() -> str:

@@ -17,7 +17,10 @@ from .config import Config
 from .errors import Diagnostic
 from .notes import Vault
 from .parse import Note
+from .pickling import register_picklers
 from .render import LinkTargets
+
+register_picklers()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,10 @@ from .cache import RenderCache, code_digest, digest_of
 from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parse import HeadingRules, Note, parse_note
+from .pickling import register_picklers
 from .vault import SourceFile, VaultIndex, read_note
+
+register_picklers()
 
 
 @dataclass(frozen=True, slots=True)
