@@ -57,7 +57,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     When nothing changed since the last build, it returns before loading the parser at all."""
     index, scan_problems = scan_vault(config.vault)
     cache = RenderCache(config.output / CACHE_NAME if write else None)
-    if write and (current := _up_to_date(cache, _fingerprint(index, config))) is not None:
+    stats = _file_stats(index)
+    if write and (current := _up_to_date(cache, _fingerprint(stats, config))) is not None:
         return current
     from .collect import make_cards
     from .manifest import plan_release, read_manifest, write_manifest
@@ -92,22 +93,29 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
         diagnostics=diagnostics,
     )
     if write and packages:
-        cache.set_state("fingerprint", _fingerprint(index, config))
+        cache.set_state("fingerprint", _fingerprint(stats, config))
         cache.set_state("result", _result_json(result))
         cache.save()
     return result
 
 
-def _fingerprint(index: VaultIndex, config: Config) -> str:
-    """Cheap: names, sizes and modification times of every file, the settings, the manifest
-    and the code. Equal to the last successful build's, the package is current."""
+def _file_stats(index: VaultIndex) -> tuple[str, ...] | None:
+    """Name, size and modification time of every file; None if one cannot be read."""
     stats = []
     for rel in index.files:
         try:
             st = (index.root / rel).stat()
         except OSError:
-            return ""  # a file that cannot be read: never call this build current
+            return None
         stats.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}")
+    return tuple(stats)
+
+
+def _fingerprint(stats: tuple[str, ...] | None, config: Config) -> str:
+    """Cheap: the files' stats, the settings, the manifest and the code. Equal to the last
+    successful build's, the package is current. A file that cannot be read never is."""
+    if stats is None:
+        return ""
     try:
         manifest = config.manifest_path.read_bytes()
     except OSError:

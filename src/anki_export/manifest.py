@@ -57,6 +57,7 @@ class Entry:
         return ClozeMemory(self.clozes, self.empty_clozes)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one, not one per line
 _ENTRY_FIELDS = fields(Entry)  # shallow: `asdict` would copy every nested tuple, slowly
 _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when unset, so lock
 # files of notes without them read the same as before these fields existed
@@ -135,8 +136,7 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
     for guid, entry in sorted(manifest.notes.items()):
         raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
                if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
-        line = json.dumps(raw, ensure_ascii=False, sort_keys=True)
-        lines.append(f"    {json.dumps(guid)}: {line}")
+        lines.append(f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}")
     body = ",\n".join(lines)
     text = f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n{body}\n  }}\n}}\n'
     try:
@@ -218,13 +218,12 @@ def _numbered(card: Card, before: Entry | None) -> tuple[tuple[str, ...], Number
 
 
 def _kept(card: Card, fields: tuple[str, ...], memory: ClozeMemory) -> tuple[str, ...]:
-    """The fields the manifest keeps, to ship the note once more if its section goes: the
-    answer blanked (it shows a notice then), a cloze note's Text cut to its context and one
-    empty cloze per card, so every card of the note is shipped again."""
-    if card.cloze is not None:
-        fields = (card.cloze.outline(n for n, _ in memory.live), *fields[1:])
-    return tuple("" if name in _BLANKED_FIELDS else value
-                 for name, value in zip(card.notetype.fields, fields, strict=True))
+    """The fields the manifest keeps, to ship the note once more if its section goes: only the
+    first (the question; a cloze note's Text cut to its context and one empty cloze per card,
+    so every card of the note is shipped again), the others blanked: the answer then shows a
+    notice, and the manifest stays small enough to read and write in a blink."""
+    first = card.cloze.outline(n for n, _ in memory.live) if card.cloze else fields[0]
+    return (first, *("" for _ in fields[1:]))
 
 
 def _tombstone(guid: str, entry: Entry) -> PackageNote:
