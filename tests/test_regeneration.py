@@ -7,6 +7,7 @@ checks what a user would see: edits arrive, reviews stay, nothing is duplicated 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -257,12 +258,16 @@ def test_strict_fails_on_warnings(vault: Path, tmp_path: Path) -> None:
 
 
 def test_unreadable_file_and_symlink_loop(vault: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    build(vault, out, 1_700_000_000)
+    good = package(out).read_bytes()
     (vault / "Gone.md").symlink_to(tmp_path / "nowhere.md")  # unreadable: a dangling link
     (vault / "Rad" / "loop").symlink_to(vault / "Rad")
-    result = build(vault, tmp_path / "dist", 1_700_000_000)
+    result = build(vault, out, 1_700_000_100)
     assert result.exit_code == 1
     assert "Gone.md: error: cannot read the file" in result.output
-    assert "Rad/loop" in result.output and "symlink" in result.output
+    assert "Rad/loop" in result.output and "links back into the vault" in result.output
+    assert package(out).read_bytes() == good
 
 
 def test_unwritable_output_is_a_clear_error(vault: Path, tmp_path: Path) -> None:
@@ -271,3 +276,21 @@ def test_unwritable_output_is_a_clear_error(vault: Path, tmp_path: Path) -> None
     result = build(vault, blocker / "dist", 1_700_000_000)
     assert result.exit_code == 1
     assert "cannot create the output folder" in result.output and "Traceback" not in result.output
+    assert f"{blocker / 'dist'}" in result.output
+
+
+def test_a_read_only_output_folder_keeps_the_previous_package(vault: Path,
+                                                              tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders; the check needs an ordinary user")
+    out = tmp_path / "dist"
+    build(vault, out, 1_700_000_000)
+    good = package(out).read_bytes()
+    edit(vault / "Rad/Lesion.md", "curettage", "curettage and grafting")
+    out.chmod(0o555)
+    try:
+        result = build(vault, out, 1_700_000_100)
+    finally:
+        out.chmod(0o755)
+    assert result.exit_code == 1 and "cannot write" in result.output
+    assert package(out).read_bytes() == good
