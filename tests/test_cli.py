@@ -59,6 +59,7 @@ def test_config_inside_the_vault_is_found_and_paths_are_relative_to_it(
     ('strict = "yes"\n', "anki-export.toml:1: 'strict' must be true or false"),
     ('tags = "one"\n', "anki-export.toml:1: 'tags' must be a list of strings"),
     ('question-format = "{title}"\n', "'question-format' must be a string with {heading}"),
+    ('question-format = "{deck}: {heading}"\n', "'question-format' must be a string with"),
     ('deck = \n', "anki-export.toml:1: not valid TOML"),
 ])
 def test_config_errors_name_file_line_and_key(run_cli: Run, vault: Path, text: str,
@@ -67,6 +68,11 @@ def test_config_errors_name_file_line_and_key(run_cli: Run, vault: Path, text: s
     result = run_cli("build", vault)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_bad_question_format_option_is_a_usage_error(run_cli: Run, vault: Path) -> None:
+    result = run_cli("build", vault, "--question-format", "{deck}: {heading}")
+    assert result.exit_code == 2 and "--question-format" in result.output
 
 
 def test_missing_vault_is_a_usage_error(run_cli: Run, tmp_path: Path) -> None:

@@ -20,7 +20,14 @@ import click
 
 from . import __version__
 from .cloze import MODES as CLOZE_MODES
-from .config import CONFIG_NAME, STARTER_CONFIG, Config, find_config, load_config
+from .config import (
+    CONFIG_NAME,
+    STARTER_CONFIG,
+    Config,
+    find_config,
+    is_question_format,
+    load_config,
+)
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
 if TYPE_CHECKING:
@@ -47,7 +54,8 @@ def vault_options(command: F) -> F:
         click.option("--skip-heading", "skipped_headings", multiple=True, metavar="TEXT",
                      help="A heading that gives no card; repeat it [default: Related, "
                           "References, See also, Sources, Links]."),
-        click.option("--question-format", help="The question, from {title} and {heading}."),
+        click.option("--question-format", callback=_check_question_format,
+                     help="The question, from {title} and {heading}."),
         click.option("--site-url", help="Your garden's base URL: cards then link to its pages."),
         click.option("--tag", "tags", multiple=True, help="A tag for every card; repeat it."),
         click.option("--folder-tags/--no-folder-tags", default=None,
@@ -66,6 +74,14 @@ def vault_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _check_question_format(ctx: click.Context, param: click.Parameter,
+                           value: str | None) -> str | None:
+    if value is not None and not is_question_format(value):
+        raise click.BadParameter("must contain {heading}, and no placeholder but {title} and "
+                                 "{heading} (write {{ and }} for literal braces)")
+    return value
 
 
 def _config(params: dict[str, Any]) -> Config:

@@ -84,8 +84,8 @@ KEYS: Mapping[str, _Key] = {
     "published-only": _Key("published_only", "true or false", _is_bool),
     "heading-level": _Key("heading_level", "a number from 1 to 6", _is_level),
     "skip-headings": _Key("skipped_headings", "a list of strings", _is_str_list),
-    "question-format": _Key("question_format", "a string with {heading}",
-                            lambda v: isinstance(v, str) and "{heading}" in v),
+    "question-format": _Key("question_format", "a string with {heading} (and maybe {title})",
+                            lambda v: isinstance(v, str) and is_question_format(v)),
     "site-url": _Key("site_url", "a URL string", _is_str),
     "tags": _Key("tags", "a list of strings", _is_str_list),
     "folder-tags": _Key("folder_tags", "true or false", _is_bool),
@@ -98,6 +98,15 @@ KEYS: Mapping[str, _Key] = {
     "keep-going": _Key("keep_going", "true or false", _is_bool),
 }
 _PATHS = {"vault", "output", "manifest"}
+
+
+def is_question_format(text: str) -> bool:
+    """Whether `text` names {heading}, and nothing but {title} and {heading}."""
+    try:
+        text.format(title="", heading="")
+    except (KeyError, IndexError, ValueError):
+        return False
+    return "{heading}" in text
 
 
 def find_config(explicit: Path | None, vault: Path | None) -> Path | None:
