@@ -20,7 +20,7 @@ MARKDOWN_PIECES = [
     "## ", "# ", "### ", "\n", "\n\n", "- ", "\t- ", "    - ", "1. ", "> ", "> [!note] ",
     "> [!tip]- ", "```", "`", "**", "_", "==", "%%", "$", "$$", "[[", "]]", "|", "\\|", "![[",
     "#tag ", "^pin", "<b>", "</b>", "<script>", "{{c1::", "}}", "[^1]", "| a | b |\n|---|---|\n",
-    "---\n", "Hallmark", "Imaging", ":", "?", "é", "🦴", "\x00", "\r\n", " ", "x",
+    "---\n", "Hallmark", "Imaging", ":", "?", "é", "🦴", "\x00", "\x1f", "\r\n", " ", "x",
 ]
 FRONTMATTER = st.one_of(
     st.just(""),
@@ -38,9 +38,11 @@ NOTE = st.builds(lambda fm, body: fm + "".join(body), FRONTMATTER,
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(notes=st.lists(NOTE, min_size=1, max_size=4), all_notes=st.booleans(),
-       keep_going=st.booleans())
-def test_random_notes_never_crash_the_build(notes: list[str], all_notes: bool,
-                                            keep_going: bool) -> None:
+       keep_going=st.booleans(), root_deck=st.sampled_from([None, "Med", "Med::", " A :: B "]),
+       tags=st.sampled_from([(), ("",), ("a b", "x/y")]))
+def test_random_notes_never_crash_the_build(notes: list[str], all_notes: bool, keep_going: bool,
+                                            root_deck: str | None,
+                                            tags: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         vault = Path(tmp) / "vault"
         for i, text in enumerate(notes):
@@ -48,7 +50,7 @@ def test_random_notes_never_crash_the_build(notes: list[str], all_notes: bool,
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8", "surrogatepass"))
         config = Config(vault=vault, output=Path(tmp) / "out", published_only=not all_notes,
-                        keep_going=keep_going)
+                        keep_going=keep_going, root_deck=root_deck, tags=tags)
         try:
             build(config)
         except AnkiExportError as e:

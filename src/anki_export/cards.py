@@ -7,6 +7,7 @@ note can sit side by side.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -57,7 +58,7 @@ def deck_name(note: Note, root_deck: str | None) -> str:
     would nest, so it is written as a single colon."""
     parts = [p.replace("::", ":") for p in note.folders]
     if root_deck:
-        parts.insert(0, root_deck)
+        parts[:0] = [p.strip() for p in root_deck.split("::") if p.strip()]
     return "::".join(parts) or "Default"
 
 
@@ -89,7 +90,8 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             key=key,
             notetype=basic_notetype(),
             deck=deck,
-            fields=(question.html, answer.html, source, breadcrumb),
+            fields=tuple(_CONTROL.sub("", f) for f in (question.html, answer.html, source,
+                                                         breadcrumb)),
             tags=tuple(sorted({*tags, *question.tags, *answer.tags})),
             media=tuple(dict.fromkeys([*question.media, *answer.media])),
             source=note.rel,
@@ -108,8 +110,13 @@ def _cloze_card(card: Card, text: ClozeText) -> Card:
     return replace(card, notetype=cloze_notetype(), fields=fields, cloze=text)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters: invisible in a card, and \x1f would split Anki's fields."""
+
+
 def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
-    tags = {*note.tags, *(t.replace("/", "::").replace(" ", "_") for t in settings.tags)}
+    tags = {*note.tags, *(t.strip().replace("/", "::").replace(" ", "_")
+                          for t in settings.tags if t.strip())}
     if settings.folder_tags and note.folders:
         tags.add("::".join(f.replace(" ", "_") for f in note.folders))
     return tuple(sorted(tags))
