@@ -139,3 +139,10 @@ def test_preview_shows_each_cloze_card_hidden_and_revealed(tmp_path: Path) -> No
     assert page.count("<h2>Front c") == 2 and page.count("<h2>Back c") == 2
     assert '<span class="cloze">[light]</span>' in page
     assert '<span class="cloze">kappa</span>' in page and "{{cloze:" not in page
+
+
+def test_preview_output_may_name_the_page(run_cli: Callable[..., Result], vault: Path,
+                                          tmp_path: Path) -> None:
+    result = run_cli("preview", vault, "-o", tmp_path / "look.html")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "look.html").read_text().startswith("<!DOCTYPE html>")

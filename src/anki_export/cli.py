@@ -317,11 +317,14 @@ def _write_report(path: Path, result: BuildResult) -> None:
 @cli.command(epilog="""\b
 Examples:
   anki-export preview                    # notes/ → dist/preview.html
-  anki-export preview ~/garden -o /tmp/look --all
+  anki-export preview ~/garden -o /tmp/look.html --all
 """)
 @vault_options
 def preview(quiet: bool, verbose: bool, **params: Any) -> None:
-    """Write every card of VAULT, front and back, to OUTPUT/preview.html for a browser."""
+    """Write every card of VAULT, front and back, to one page for a browser.
+
+    The page is OUTPUT/preview.html, or OUTPUT itself when it ends in .html.
+    """
     from .preview import write_preview
 
     with _reporting():

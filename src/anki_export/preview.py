@@ -42,9 +42,11 @@ class PreviewResult:
 
 
 def write_preview(config: Config) -> PreviewResult:
-    """Render every card of the vault into `OUTPUT/preview.html`; problems are reported, not
-    fatal, since the page is where one goes to look at them."""
-    page = config.output / PAGE_NAME
+    """Render every card of the vault into `OUTPUT/preview.html` (or into OUTPUT itself when it
+    ends in `.html`); problems are reported, not fatal, since the page is where one goes to
+    look at them."""
+    # `-o look.html` names the page itself; any other `-o` is the folder it goes in.
+    page = config.output if config.output.suffix == ".html" else config.output / PAGE_NAME
     index, scan_problems = scan_vault(config.vault)
     vault = load_vault(index, config, scan_problems)
     targets = LinkTargets(index, {note.rel: note for note in vault.notes}, config.site_url,
