@@ -69,34 +69,37 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     previous = read_manifest(config.manifest_path)
     vault = load_vault(index, config, scan_problems, cache)
     targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
-    cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
-                                                 cache=cache, progress=progress)
-    diagnostics = tuple(sorted((*vault.diagnostics, *card_problems), key=lambda d: d.sort_key))
-    _fail_on(diagnostics, config)
-    packages: list[Path] = []
-    changes = None
-    if write and cards:
-        _make_folder(config.output)
-        stamp = now if now is not None else _build_time()
-        shipped, manifest, changes = plan_release(cards, previous, stamp, vault.unreadable)
-        media = {card.guid: card.media for card in cards}
-        for path, group in _packages(config, shipped).items():
-            packages.append(_write(path, group, media, index))
-        write_manifest(config.manifest_path, manifest)
-    result = BuildResult(
-        packages=tuple(packages),
-        notes=tuple(summaries),
-        notes_left_out=vault.left_out,
-        cards=sum(len(card_ords(c.notetype, c.fields)) for c in cards),
-        decks=len({c.deck for c in cards}),
-        changes=changes,
-        diagnostics=diagnostics,
-    )
-    if write and packages:
-        cache.set_state("fingerprint", _fingerprint(stats, config))
-        cache.set_state("result", _result_json(result))
-        cache.save()
-    return result
+    try:
+        cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
+                                                     cache=cache, progress=progress)
+        diagnostics = tuple(sorted((*vault.diagnostics, *card_problems),
+                                   key=lambda d: d.sort_key))
+        _fail_on(diagnostics, config)
+        packages: list[Path] = []
+        changes = None
+        if write and cards:
+            _make_folder(config.output)
+            stamp = now if now is not None else _build_time()
+            shipped, manifest, changes = plan_release(cards, previous, stamp, vault.unreadable)
+            media = {card.guid: card.media for card in cards}
+            for path, group in _packages(config, shipped).items():
+                packages.append(_write(path, group, media, index))
+            write_manifest(config.manifest_path, manifest)
+        result = BuildResult(
+            packages=tuple(packages),
+            notes=tuple(summaries),
+            notes_left_out=vault.left_out,
+            cards=sum(len(card_ords(c.notetype, c.fields)) for c in cards),
+            decks=len({c.deck for c in cards}),
+            changes=changes,
+            diagnostics=diagnostics,
+        )
+        if packages:
+            cache.set_state("fingerprint", _fingerprint(stats, config))
+            cache.set_state("result", _result_json(result))
+        return result
+    finally:
+        cache.save()  # also after a failed build: the notes it rendered need no render again
 
 
 def _file_stats(index: VaultIndex) -> tuple[str, ...] | None:
