@@ -55,7 +55,7 @@ class RenderCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._found: dict[str, bytes] = {}
-        self._new: dict[str, bytes] = {}
+        self._new: dict[str, object] = {}  # pickled only when saved: no second copy in memory
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
         if path is not None and path.exists():
@@ -95,7 +95,7 @@ class RenderCache:
 
     def put(self, key: str, value: object) -> None:
         self._used.add(key)
-        self._new[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._new[key] = value
 
     def state(self, key: str) -> str | None:
         return self._state.get(key)
@@ -110,7 +110,9 @@ class RenderCache:
             return
         with contextlib.suppress(sqlite3.Error, OSError), self._connect(self.path) as db:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)", self._new.items())
+            db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
+                           ((key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                            for key, value in self._new.items()))
             db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
             db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
             db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
