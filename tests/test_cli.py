@@ -161,6 +161,12 @@ def test_quiet_hides_warnings_and_no_color_outputs_plain_text(
     assert "\x1b[" not in run_cli("check", vault).output
 
 
+def test_verbose_lists_the_sections_that_gave_no_card(run_cli: Run, vault: Path,
+                                                      tmp_path: Path) -> None:
+    result = run_cli("build", vault, "-o", tmp_path / "out", "-v")
+    assert "Lesion.md: no card for Related (skipped heading)" in result.output
+
+
 def test_every_command_has_help_with_an_example(run_cli: Run) -> None:
     for command in ("build", "check", "init", "preview"):
         result = run_cli(command, "--help")

@@ -135,6 +135,11 @@ def build(report: Path | None, quiet: bool, verbose: bool, **params: Any) -> Non
             _print_diagnostics(e.diagnostics, config.vault, quiet=quiet, verbose=verbose)
             raise
         _print_diagnostics(result.diagnostics, config.vault, quiet=quiet, verbose=verbose)
+        if verbose:
+            for note in result.notes:
+                if note.skipped:
+                    where = (config.vault / note.path).as_posix()
+                    click.echo(f"{where}: no card for {', '.join(note.skipped)}", err=True)
         _print_summary(result, config)
         if report is not None:
             _write_report(report, result)
