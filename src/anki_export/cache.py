@@ -17,6 +17,7 @@ import pickle
 import sqlite3
 from collections.abc import Iterable
 from functools import cache
+from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,16 @@ from typing import Any
 from . import __version__
 
 CACHE_NAME = ".anki-export-cache"
+_RENDERING_DEPENDENCIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "pygments", "pyromark",
+                           "python-frontmatter", "pyyaml")
 
 @cache
 def code_digest() -> str:
     """Of anki-export's own source and templates: a new version never serves old cards."""
     digest = hashlib.sha256(__version__.encode())
+    for dependency in _RENDERING_DEPENDENCIES:  # an upgraded parser may render differently
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{dependency}={metadata.version(dependency)}".encode())
     package = files("anki_export")
     for folder in (package, package / "obsidian", package / "templates"):
         for item in sorted(folder.iterdir(), key=lambda p: p.name):

@@ -44,8 +44,8 @@ def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping
                             config.folder_tags, config.cloze)
     context = _context_digest(vault, config, pins)
     everything = digest_of(vault.digests[n.rel] for n in vault.notes)
-    keys = [digest_of((context, vault.digests[n.rel], everything if n.embeds else ""))
-            for n in vault.notes]
+    keys = [digest_of((context, n.rel.as_posix(), vault.digests[n.rel],
+                       everything if n.embeds else "")) for n in vault.notes]
     if cache is not None:
         cache.load(keys)
     results: list[NoteCards | None] = [cache.get(k) if cache else None for k in keys]

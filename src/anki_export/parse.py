@@ -149,6 +149,8 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
             skipped.append(f"{heading} (empty)")
             continue
         key = " / ".join(_normalise(p) for p in path)
+        if key.startswith("^"):
+            key = "\\" + key  # `## ^C to stop` is a heading; `^id` keys are for pins alone
         sections.append(Section(heading, path, section_body, offset + first + 1,
                                 offset + body_start + 1, key, pinned.group(1) if pinned else None))
     sections = _dedupe_keys(sections, source.rel, diagnostics)
@@ -170,9 +172,14 @@ def _embeds_notes(body: str) -> bool:
     images and other files do not count."""
     for match in _EMBED.finditer(body):
         target = (match.group(1) or match.group(2) or "").strip()
-        if PurePosixPath(target).suffix.lower() in ("", ".md"):
-            return True
+        if PurePosixPath(target).suffix.lower() not in _ATTACHMENT_SUFFIXES:
+            return True  # `![[Dr. Smith]]` is a note too: only known file types are not
     return False
+
+
+_ATTACHMENT_SUFFIXES = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif", ".pdf", ".mp3", ".m4a",
+    ".ogg", ".wav", ".mp4", ".webm", ".mov"})
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:
@@ -344,11 +351,15 @@ def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
     """Two sections with the same heading get `key`, `key~2`, ... and a warning, since the
     second one's identity then depends on order; a repeated pin is dropped with a warning."""
     seen: dict[str, int] = {}
+    taken = {s.key for s in sections}
     pins: set[str] = set()
     result = []
     for s in sections:
         count = seen[s.key] = seen.get(s.key, 0) + 1
         if count > 1:
+            while f"{s.key}~{count}" in taken:  # `## Step`, `## Step`, `## Step~2`
+                count += 1
+            taken.add(f"{s.key}~{count}")
             diagnostics.append(Diagnostic(
                 Path(rel), s.line, Level.WARNING, "duplicate-heading",
                 f"a second section headed '{s.heading}' in this note; its card keeps its "
