@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .vault import VaultIndex, scan_vault
 
 if TYPE_CHECKING:
+    from .cards import Card
     from .collect import NoteSummary, Progress
     from .manifest import Changes
     from .package import PackageNote
@@ -58,7 +59,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     index, scan_problems = scan_vault(config.vault)
     cache = RenderCache(config.output / CACHE_NAME if write else None)
     stats = _file_stats(index)
-    if write and (current := _up_to_date(cache, _fingerprint(stats, config))) is not None:
+    stamp = now if now is not None else _build_time()
+    if write and (current := _up_to_date(cache, _fingerprint(stats, config), stamp)):
         return current
     from .collect import make_cards
     from .manifest import plan_release, read_manifest, write_manifest
@@ -67,23 +69,24 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     from .render import LinkTargets
 
     previous = read_manifest(config.manifest_path)
-    vault = load_vault(index, config, scan_problems, cache)
+    vault = load_vault(index, config, scan_problems, cache, previous.owners())
     targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
     try:
         cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
                                                      cache=cache, progress=progress)
-        diagnostics = tuple(sorted((*vault.diagnostics, *card_problems),
+        diagnostics = tuple(sorted((*vault.diagnostics, *card_problems, *_shared_ids(cards)),
                                    key=lambda d: d.sort_key))
         _fail_on(diagnostics, config)
         packages: list[Path] = []
         changes = None
-        if write and cards:
+        if write and (cards or previous.notes):  # the last note unpublished: retire its cards
             _make_folder(config.output)
-            stamp = now if now is not None else _build_time()
-            shipped, manifest, changes = plan_release(cards, previous, stamp, vault.unreadable)
+            shipped, manifest, changes = plan_release(cards, previous, stamp, vault.unreadable,
+                                                      _media_digests(index))
             media = {card.guid: card.media for card in cards}
             for path, group in _packages(config, shipped).items():
-                packages.append(_write(path, group, media, index))
+                if group:
+                    packages.append(_write(path, group, media, index))
             write_manifest(config.manifest_path, manifest)
         result = BuildResult(
             packages=tuple(packages),
@@ -97,9 +100,41 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
         if packages:
             cache.set_state("fingerprint", _fingerprint(stats, config))
             cache.set_state("result", _result_json(result))
+            cache.set_state("expires", str(manifest.expiry() or ""))
         return result
     finally:
         cache.save()  # also after a failed build: the notes it rendered need no render again
+
+
+def _shared_ids(cards: Sequence[Card]) -> list[Diagnostic]:
+    """Two sections that would get one GUID (a pin moved onto another heading's card, say):
+    an error naming both, where Anki would otherwise merge them."""
+    first: dict[str, Card] = {}
+    found = []
+    for card in cards:
+        other = first.setdefault(card.guid, card)
+        if other is not card:
+            found.append(Diagnostic(
+                Path(card.source), card.line, Level.ERROR, "shared-id",
+                f"this section would get the same card ID as {other.source}:{other.line}; "
+                "reword one of the two headings, or give one a block id of its own"))
+    return found
+
+
+def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
+    """A card's media files, by content (each file read once)."""
+    seen: dict[PurePosixPath, str] = {}
+
+    def digest(card: Card) -> str:
+        for rel in card.media:
+            if rel not in seen:
+                try:
+                    seen[rel] = hashlib.sha256((index.root / rel).read_bytes()).hexdigest()
+                except OSError:
+                    seen[rel] = ""
+        return " ".join(seen[rel] for rel in card.media)
+
+    return digest
 
 
 def _file_stats(index: VaultIndex) -> tuple[str, ...] | None:
@@ -127,9 +162,13 @@ def _fingerprint(stats: tuple[str, ...] | None, config: Config) -> str:
                       os.environ.get("SOURCE_DATE_EPOCH", ""), *stats))
 
 
-def _up_to_date(cache: RenderCache, fingerprint: str) -> BuildResult | None:
-    """The last build's result when nothing changed since and its packages are still there."""
+def _up_to_date(cache: RenderCache, fingerprint: str, now: int) -> BuildResult | None:
+    """The last build's result when nothing changed since and its packages are still there,
+    and no removed section's 30 days ran out meanwhile (then it must stop being shipped)."""
     if not fingerprint or cache.state("fingerprint") != fingerprint:
+        return None
+    expires = cache.state("expires")
+    if expires and now >= int(expires):
         return None
     saved = json.loads(cache.state("result") or "null")
     if not saved or not all(Path(p).exists() for p in saved["packages"]):

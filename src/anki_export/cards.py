@@ -131,13 +131,13 @@ def card_guid(identity: str, section: Section, pins: Mapping[str, str], *,
     GUID apart from its basic form (`cloze.KEY_SUFFIX`): Anki never changes a note's notetype."""
     suffix = KEY_SUFFIX if cloze else ""
     from_heading = note_guid(identity, section.key + suffix)
-    if section.pin is not None:
-        key = f"{identity}#^{section.pin}{suffix}"
-        return key, pins.get(key, from_heading)
-    if from_heading in pins.values():
-        return (f"{identity}#{section.key}{suffix}",
-                note_guid(identity, section.key + suffix + "~unpinned"))
-    return f"{identity}#{section.key}{suffix}", from_heading
+    key = (f"{identity}#^{section.pin}{suffix}" if section.pin is not None
+           else f"{identity}#{section.key}{suffix}")
+    if key in pins:
+        return key, pins[key]
+    if from_heading in pins.values():  # held by another pin: the old wording, written again
+        return key, note_guid(identity, section.key + suffix + "~unpinned")
+    return key, from_heading
 
 
 def _question(note: Note, section: Section, question_format: str,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -67,6 +67,20 @@ _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when u
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
 
+    def owners(self) -> dict[str, frozenset[str]]:
+        """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
+        found: dict[str, set[str]] = {}
+        for entry in self.notes.values():
+            identity = entry.key.split("#", 1)[0]
+            if entry.removed is None and "|" not in identity:
+                found.setdefault(identity, set()).add(entry.source)
+        return {k: frozenset(v) for k, v in found.items()}
+
+    def expiry(self) -> int | None:
+        """When the oldest removed section stops being shipped (a build must notice)."""
+        removed = [e.removed for e in self.notes.values() if e.removed is not None]
+        return min(removed) + REMOVED_RETENTION if removed else None
+
     def pins(self) -> dict[str, str]:
         """Pinned card key (`<identity>#^<id>`) → the GUID it is bound to."""
         return {e.key: guid for guid, e in self.notes.items() if "#^" in e.key and not e.removed}
@@ -83,11 +97,11 @@ class Changes:
 
 
 def content_digest(notetype: NoteType, deck: str, fields: Iterable[str],
-                   tags: Iterable[str]) -> str:
+                   tags: Iterable[str], media: str = "") -> str:
     """Everything Anki stores for a note, and the notetype's revision: Anki applies a newer
     notetype only while importing notes that use it, so an upgraded template re-stamps them."""
     data = "\x1e".join((notetype.name, str(notetype.revision), deck, "\x1f".join(fields),
-                       " ".join(sorted(tags))))
+                       " ".join(sorted(tags)), media))
     return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -154,9 +168,13 @@ _BLANKED_FIELDS = ("Answer", "Extra")
 
 
 def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
-                 kept_sources: frozenset[str] = frozenset()
+                 kept_sources: frozenset[str] = frozenset(),
+                 media: Callable[[Card], str] = lambda card: ""
                  ) -> tuple[list[PackageNote], Manifest, Changes]:
     """Decide every note's `mod`, ship removed sections once more, and give the next manifest.
+
+    `media` digests the bytes of the files a card shows: an image edited in place changes no
+    field, but must reach Anki, which only takes a note whose `mod` moved.
 
     `kept_sources` are files that could not be read this time (skipped with --keep-going): their
     notes are neither shipped nor counted as removed, so one broken file cannot retire its cards.
@@ -172,7 +190,7 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
         fields, numbering = _numbered(card, before)
         if numbering is not None and numbering.emptied:
             emptied.append((card.key, numbering.emptied))
-        digest = content_digest(card.notetype, card.deck, fields, card.tags)
+        digest = content_digest(card.notetype, card.deck, fields, card.tags, media(card))
         mod = stamp_mod(before, digest, now)
         if before is None or before.removed is not None:
             added.append(card.key)

@@ -36,10 +36,11 @@ class Vault:
 
 
 def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnostic, ...] = (),
-               cache: RenderCache | None = None) -> Vault:
-    """Read and split every note and give each its identity."""
+               cache: RenderCache | None = None,
+               owners: Mapping[str, frozenset[str]] | None = None) -> Vault:
+    """Read and split every note and give each its identity (see `assign_identities`)."""
     notes, digests, left_out, read_problems = read_notes(index, config, cache)
-    identities, id_problems = assign_identities(notes)
+    identities, id_problems = assign_identities(notes, owners)
     unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)
     return Vault(index, tuple(notes), digests, identities, left_out, unreadable,
@@ -96,10 +97,14 @@ def _bad_note(error: NoteError, config: Config) -> Diagnostic:
                       error.message + (" (skipped)" if skip else ""))
 
 
-def assign_identities(notes: Sequence[Note]
+def assign_identities(notes: Sequence[Note], owners: Mapping[str, frozenset[str]] | None = None
                       ) -> tuple[dict[PurePosixPath, str], tuple[Diagnostic, ...]]:
     """Each note's identity is its permalink; notes sharing one get a more specific identity
-    (permalink + dg-path, else + vault path) so no card is merged into another note's."""
+    (permalink + dg-path, else + vault path) so no card is merged into another note's.
+
+    `owners` (from the last build's manifest: permalink → files that shipped cards under it)
+    lets the note that had the permalink first keep it, with its cards and their reviews: a
+    copy of a note (Obsidian's "Make a copy") does not retire the original's cards."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)
@@ -116,9 +121,12 @@ def assign_identities(notes: Sequence[Note]
             continue
         names = ", ".join(n.rel.as_posix() for n in group)
         dg_paths = [str(n.meta.get("dg-path", "")) for n in group]
+        had_it = [n for n in group if n.rel.as_posix() in (owners or {}).get(permalink, ())]
         for note, dg_path in zip(group, dg_paths, strict=True):
             unique = dg_path and dg_paths.count(dg_path) == 1
             identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
+            if had_it == [note]:
+                identities[note.rel] = permalink
             diagnostics.append(Diagnostic(
                 Path(note.rel), None, Level.WARNING, "duplicate-permalink",
                 f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "

@@ -1,0 +1,150 @@
+"""Regressions found in review: each reproduces a way a rebuild went wrong for a user."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from anki_export.build import build as run_build
+from anki_export.cli import cli
+from anki_export.config import Config
+
+from .anki_helpers import AnkiCollection
+from .conftest import published, write_vault
+
+DAY = 24 * 3600
+
+
+def build(vault: Path, out: Path, at: int = 1_700_000_000) -> Result:
+    return CliRunner().invoke(cli, ["build", str(vault), "-o", str(out)],
+                              env={"SOURCE_DATE_EPOCH": str(at)}, catch_exceptions=False)
+
+
+def package(out: Path) -> Path:
+    return next(out.glob("*.apkg"))
+
+
+def same_as_fresh(vault: Path, out: Path, at: int) -> bool:
+    """A cached rebuild gives the bytes a build without the render cache gives."""
+    fresh = out.parent / (out.name + "-fresh")
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(out, fresh)
+    (fresh / ".anki-export-cache").unlink()
+    build(vault, out, at)
+    build(vault, fresh, at)
+    return package(out).read_bytes() == package(fresh).read_bytes()
+
+
+def test_two_notes_with_the_same_text_keep_their_own_cards(tmp_path: Path) -> None:
+    text = "---\ndg-publish: true\n---\n## Summary\nTODO\n"
+    vault = write_vault(tmp_path / "v", {"Cardio/Overview.md": text, "Neuro/Overview.md": text})
+    out = tmp_path / "out"
+    assert build(vault, out).exit_code == 0
+    (vault / "Cardio/Overview.md").touch()
+    again = build(vault, out, 1_700_000_100)
+    assert again.exit_code == 0 and "wrote 2 cards" in again.output
+
+
+def test_an_embedded_note_with_a_dot_in_its_name_updates_the_embedding_card(
+        tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Main.md": published("/main/", "## Who\n![[Dr. Smith]]\n"),
+        "Dr. Smith.md": published("/dr-smith/", "## Bio\nfirst words\n"),
+    })
+    out = tmp_path / "out"
+    build(vault, out)
+    (vault / "Dr. Smith.md").write_text(published("/dr-smith/", "## Bio\nsecond words\n"))
+    assert same_as_fresh(vault, out, 1_700_000_100)
+
+
+def test_an_image_edited_in_place_reaches_anki(tmp_path: Path, anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## Scan\n![[scan.png]]\n")})
+    (vault / "scan.png").write_bytes(b"\x89PNG first")
+    out = tmp_path / "out"
+    build(vault, out)
+    anki.import_package(package(out))
+    (vault / "scan.png").write_bytes(b"\x89PNG second, edited")
+    result = build(vault, out, 1_700_000_100)
+    assert "1 changed" in result.output
+    log = anki.import_package(package(out))
+    assert len(log.updated) == 1
+    images = {p.read_bytes() for p in Path(anki.col.media.dir()).iterdir()}
+    assert b"\x89PNG second, edited" in images
+
+
+def test_a_heading_that_starts_with_a_caret_is_not_a_pin(tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Shell.md": published("/shell/", "## ^C to interrupt\nstops the job\n"),
+        "Other.md": published("/other/", "## Q\nA\n"),
+    })
+    out = tmp_path / "out"
+    build(vault, out)
+    for at in (1, 2, 3):
+        (vault / "Other.md").write_text(published("/other/", f"## Q\nA{at}\n"))
+        result = build(vault, out, 1_700_000_000 + at * 100)
+        assert "0 added, 1 changed, 0 removed" in result.output
+
+
+def test_pinning_the_old_wording_again_after_a_pinned_rename(tmp_path: Path) -> None:
+    note = tmp_path / "v" / "N.md"
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## Hallmark\nx\n")})
+    out = tmp_path / "out"
+    steps = ["## Hallmark ^hallmark\nx\n", "## Key finding ^hallmark\nx\n",
+             "## Key finding ^hallmark\nx\n## Hallmark ^hallmark2\ny\n"]
+    build(vault, out)
+    for i, body in enumerate(steps, 1):
+        note.write_text(published("/n/", body))
+        assert build(vault, out, 1_700_000_000 + i * 100).exit_code == 0
+
+
+def test_a_heading_named_like_a_deduplicated_one(tmp_path: Path) -> None:
+    body = "## Step\na\n## Step\nb\n## Step~2\nc\n"
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", body)})
+    result = build(vault, tmp_path / "out")
+    assert result.exit_code == 0 and "wrote 3 cards" in result.output
+
+
+def test_a_removed_section_expires_even_when_nothing_else_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anki: AnkiCollection) -> None:
+    """Nightly builds without SOURCE_DATE_EPOCH: the clock moves, the files do not."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n## B\ny\n")})
+    config = Config(vault=vault, output=tmp_path / "out")
+    start = 1_700_000_000
+    run_build(config, now=start)
+    (vault / "N.md").write_text(published("/n/", "## A\nx\n"))
+    changes = run_build(config, now=start + DAY).changes
+    assert changes is not None and len(changes.removed) == 1
+    assert run_build(config, now=start + 2 * DAY).up_to_date
+    late = run_build(config, now=start + 41 * DAY)
+    assert not late.up_to_date and late.cards == 1
+    anki.import_package(package(tmp_path / "out"))
+    assert [n.question for n in anki.notes()] == ["N — A"]  # the removed B is shipped no more
+
+
+def test_a_copy_of_a_note_does_not_retire_the_original_cards(tmp_path: Path) -> None:
+    note = published("/myeloma/", "## Hallmark\nx\n## Workup\ny\n")
+    vault = write_vault(tmp_path / "v", {"Myeloma.md": note})
+    out = tmp_path / "out"
+    build(vault, out)
+    (vault / "Myeloma copy.md").write_text(note)
+    result = build(vault, out, 1_700_000_100)
+    assert "duplicate-permalink" in result.output
+    assert "2 added, 0 changed, 0 removed, 2 unchanged" in result.output
+
+
+def test_unpublishing_the_last_note_retires_its_cards(tmp_path: Path,
+                                                     anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n")})
+    out = tmp_path / "out"
+    build(vault, out)
+    anki.import_package(package(out))
+    (vault / "N.md").write_text('---\n{"dg-publish":false,"permalink":"/n/"}\n---\n## A\nx\n')
+    result = build(vault, out, 1_700_000_100)
+    assert "1 removed" in result.output
+    anki.import_package(package(out))
+    (note,) = anki.notes()
+    assert "anki-export::removed" in note.tags
