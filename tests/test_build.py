@@ -83,7 +83,7 @@ def test_summary_names_counts_and_the_package(run_cli: Run, tmp_path: Path) -> N
     result = run_cli("build", vault, "-o", tmp_path / "out")
     assert result.exit_code == 0
     assert "Read 2 notes, wrote 3 cards in 2 decks to" in result.output
-    assert "1 notes left out" in result.output and "--all" in result.output
+    assert "1 note left out" in result.output and "--all" in result.output
 
 
 def test_plain_vault_with_all(run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_notes_without_h2_are_reported_and_heading_level_fixes_it(
         "Deep.md": published("/deep/", "# Deep\n### One\nx\n### Two\ny\n")})
     result = run_cli("build", vault, "-o", tmp_path / "out")
     assert "Deep.md" in result.output and "--heading-level 3" in result.output
-    assert "1 notes gave no card" in result.output
+    assert "1 note gave no card" in result.output
     anki.import_package(build(run_cli, vault, tmp_path / "out", "--heading-level", "3"))
     assert sorted(n.fields["Question"] for n in anki.notes()) == ["Deep — One", "Deep — Two"]
 

@@ -147,7 +147,7 @@ def test_per_note_overrides(run_cli: Run, tmp_path: Path, anki: AnkiCollection) 
                 "## Q\nB\n",
     })
     result = run_cli("build", vault, "-o", tmp_path / "out")
-    assert "1 notes left out" in result.output
+    assert "1 note left out" in result.output
     anki.import_package(next((tmp_path / "out").glob("*.apkg")))
     (note,) = anki.notes()
     assert note.deck == "Custom::Deck" and note.tags == ("extra::one",)

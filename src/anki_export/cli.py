@@ -265,12 +265,16 @@ def _print_summary(result: BuildResult, config: Config) -> None:
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
     if result.notes_without_cards:
-        click.echo(f"{result.notes_without_cards} notes gave no card (the warnings above say "
-                   "why; --heading-level changes the section level)")
+        click.echo(f"{_notes(result.notes_without_cards)} gave no card (the warnings above "
+                   "say why; --heading-level changes the section level)")
     if result.notes_left_out:
         hint = "; use --all to include them" if config.published_only else ""
-        click.echo(f"{result.notes_left_out} notes left out: no `dg-publish: true`, or "
+        click.echo(f"{_notes(result.notes_left_out)} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
+
+
+def _notes(count: int) -> str:
+    return f"{count} note" if count == 1 else f"{count} notes"
 
 
 def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_format: str,
