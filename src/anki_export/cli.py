@@ -246,10 +246,10 @@ def _print_summary(result: BuildResult, config: Config) -> None:
         click.echo(f"Nothing changed since the last build: {where} is current "
                    f"({result.note_count} notes, {result.cards} cards)")
     elif not result.packages:
-        click.echo(f"Read {result.note_count} notes: no cards, nothing written")
+        click.echo(f"Read {_count(result.note_count, 'note')}: no cards, nothing written")
     else:
-        click.echo(f"Read {result.note_count} notes, wrote {result.cards} cards in "
-                   f"{result.decks} decks to {where}")
+        click.echo(f"Read {_count(result.note_count, 'note')}, wrote "
+                   f"{_count(result.cards, 'card')} in {_count(result.decks, 'deck')} to {where}")
     if result.changes is not None:
         c = result.changes
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
@@ -265,16 +265,16 @@ def _print_summary(result: BuildResult, config: Config) -> None:
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
     if result.notes_without_cards:
-        click.echo(f"{_notes(result.notes_without_cards)} gave no card (the warnings above "
+        click.echo(f"{_count(result.notes_without_cards, 'note')} gave no card (the warnings above "
                    "say why; --heading-level changes the section level)")
     if result.notes_left_out:
         hint = "; use --all to include them" if config.published_only else ""
-        click.echo(f"{_notes(result.notes_left_out)} left out: no `dg-publish: true`, or "
+        click.echo(f"{_count(result.notes_left_out, 'note')} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
 
 
-def _notes(count: int) -> str:
-    return f"{count} note" if count == 1 else f"{count} notes"
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_format: str,
