@@ -148,3 +148,15 @@ def test_unpublishing_the_last_note_retires_its_cards(tmp_path: Path,
     anki.import_package(package(out))
     (note,) = anki.notes()
     assert "anki-export::removed" in note.tags
+
+
+def test_a_damaged_manifest_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n")})
+    out = tmp_path / "out"
+    build(vault, out)
+    lock = out / "anki-export.lock"
+    lock.write_text(lock.read_text().replace('"digest"', '"digestive"'))
+    (vault / "N.md").write_text(published("/n/", "## A\ny\n"))
+    result = build(vault, out, 1_700_000_100)
+    assert result.exit_code == 1 and "anki-export.lock" in result.output
+    assert "the build manifest is damaged" in result.output

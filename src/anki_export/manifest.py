@@ -66,6 +66,10 @@ _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when u
 @dataclass(frozen=True, slots=True)
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
+    lines: Mapping[str, tuple[Entry, str]] = field(default_factory=dict, compare=False,
+                                                   repr=False)
+    """Each entry as read and its line in the file: an unchanged entry is written back as the
+    same line instead of being encoded again (most of a big manifest, on most builds)."""
 
     def owners(self) -> dict[str, frozenset[str]]:
         """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
@@ -119,7 +123,8 @@ def read_manifest(path: Path) -> Manifest:
     """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
     (a reset would re-stamp every note and drop removal tags)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except (FileNotFoundError, NotADirectoryError):
         return Manifest()
     except (OSError, ValueError) as e:
@@ -129,12 +134,27 @@ def read_manifest(path: Path) -> Manifest:
         raise OutputError("this build manifest was written by another version of anki-export; "
                           "delete it to start afresh", path=path)
     notes = {}
-    for guid, raw in data.get("notes", {}).items():
-        notes[guid] = Entry(raw["digest"], raw["mod"], raw["key"], raw["source"], raw["notetype"],
-                            raw["deck"], tuple(raw["fields"]), tuple(raw["tags"]),
-                            raw.get("removed"), _pairs(raw.get("clozes")),
-                            _pairs(raw.get("empty_clozes")))
-    return Manifest(notes)
+    try:
+        for guid, raw in data.get("notes", {}).items():
+            notes[guid] = Entry(raw["digest"], int(raw["mod"]), raw["key"], raw["source"],
+                                raw["notetype"], raw["deck"], tuple(raw["fields"]),
+                                tuple(raw["tags"]), raw.get("removed"),
+                                _pairs(raw.get("clozes")), _pairs(raw.get("empty_clozes")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise OutputError(f"the build manifest is damaged ({type(e).__name__}: {e}); restore it "
+                          "from version control or delete it to start afresh", path=path) from e
+    return Manifest(notes, _lines_by_guid(text, notes))
+
+
+def _lines_by_guid(text: str, notes: Mapping[str, Entry]) -> dict[str, tuple[Entry, str]]:
+    """The file's line of each entry (`    "GUID": {…},`), as `write_manifest` writes them."""
+    found = {}
+    for line in text.split("\n"):
+        if line.startswith('    "') and (end := line.find('": ', 5)) > 0:
+            guid = line[5:end]
+            if guid in notes:
+                found[guid] = (notes[guid], line.removesuffix(","))
+    return found
 
 
 def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
@@ -148,6 +168,10 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
     lines = []
     for guid, entry in sorted(manifest.notes.items()):
+        known = manifest.lines.get(guid)
+        if known is not None and known[0] is entry:
+            lines.append(known[1])
+            continue
         raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
                if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
         lines.append(f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}")
@@ -200,9 +224,10 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
             unchanged += 1
         shipped.append(PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod))
         memory = numbering.memory if numbering is not None else ClozeMemory()
-        entries[card.guid] = Entry(digest, mod, card.key, card.source.as_posix(),
-                                   card.notetype.name, card.deck, _kept(card, fields, memory),
-                                   card.tags, clozes=memory.live, empty_clozes=memory.empty)
+        entry = Entry(digest, mod, card.key, card.source.as_posix(), card.notetype.name,
+                      card.deck, _kept(card, fields, memory), card.tags, clozes=memory.live,
+                      empty_clozes=memory.empty)
+        entries[card.guid] = before if entry == before else entry  # lets its line be reused
     removed: list[str] = []
     for guid, entry in sorted(previous.notes.items()):
         if guid in entries:
@@ -222,8 +247,8 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
             continue
         entries[guid] = entry
         shipped.append(_tombstone(guid, entry))
-    return shipped, Manifest(entries), Changes(tuple(added), tuple(changed), tuple(removed),
-                                              unchanged, tuple(emptied))
+    changes = Changes(tuple(added), tuple(changed), tuple(removed), unchanged, tuple(emptied))
+    return shipped, Manifest(entries, previous.lines), changes
 
 
 def _numbered(card: Card, before: Entry | None) -> tuple[tuple[str, ...], Numbering | None]:
