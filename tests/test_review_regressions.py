@@ -160,3 +160,41 @@ def test_a_damaged_manifest_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = build(vault, out, 1_700_000_100)
     assert result.exit_code == 1 and "anki-export.lock" in result.output
     assert "the build manifest is damaged" in result.output
+
+
+def test_question_formats_with_attribute_or_index_access_are_usage_errors(
+        tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", "## A\nx\n")})
+    for fmt in ("{heading.x}", "{heading[a]}"):
+        result = CliRunner().invoke(cli, ["build", str(vault), "--question-format", fmt])
+        assert result.exit_code == 2 and "--question-format" in result.output
+
+
+def test_noncharacters_in_a_note_are_dropped(tmp_path: Path) -> None:
+    body = "## S\nx \ufdd0#5\ufdd1 and {{c1::y}}\n"
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", body)})
+    result = build(vault, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+
+
+def test_footnotes_and_link_references_defined_elsewhere_in_the_note(
+        tmp_path: Path, anki: AnkiCollection) -> None:
+    body = ("## Hallmark\nLytic lesions[^1], see [the guide][guide].\n"
+            "## References\n[^1]: Smith 2020.\n[guide]: https://example.org/guide\n")
+    vault = write_vault(tmp_path / "v", {"N.md": published("/n/", body)})
+    build(vault, tmp_path / "out")
+    anki.import_package(package(tmp_path / "out"))
+    (note,) = anki.notes()
+    answer = note.fields["Answer"]
+    assert "Smith 2020." in answer and 'href="https://example.org/guide"' in answer
+    assert "[^1]" not in answer and "[guide]" not in answer
+
+
+def test_a_warning_after_an_embed_on_the_same_line_names_the_right_line(
+        tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Other.md": published("/other/", "# Other\n\n## A\none\n\n## B\ntwo\n"),
+        "N.md": published("/n/", "# N\n\n## H\n![[Other]] and [[Missing]]\n"),
+    })
+    result = CliRunner().invoke(cli, ["check", str(vault)])
+    assert "N.md:7: warning:" in result.output and "broken-link" in result.output

@@ -81,7 +81,10 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     diagnostics: list[Diagnostic] = []
     for section in note.sections:
         question = _question(note, section, settings.question_format, targets)
-        answer = render_markdown(section.body, RenderState(
+        body = section.body
+        if note.definitions and "[" in body:  # footnotes and links defined elsewhere in the note
+            body = f"{body}\n\n{note.definitions}"
+        answer = render_markdown(body, RenderState(
             note.rel, section.body_line, targets, clozes=ClozeScan(highlights)))
         diagnostics += [*question.diagnostics, *answer.diagnostics]
         key, guid = card_guid(identity, section, pins, cloze=answer.clozes is not None)

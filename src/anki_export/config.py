@@ -104,8 +104,8 @@ def is_question_format(text: str) -> bool:
     """Whether `text` names {heading}, and nothing but {title} and {heading}."""
     try:
         text.format(title="", heading="")
-    except (KeyError, IndexError, ValueError):
-        return False
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return False  # `{deck}`, `{heading.x}`, `{heading[0]}`, a lone `{`
     return "{heading}" in text
 
 

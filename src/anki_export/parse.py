@@ -59,6 +59,7 @@ class Note:
     published: bool
     excluded: bool  # `anki: false` in the frontmatter leaves a published note out of the deck
     embeds: bool  # may show other notes' text (`![[Other]]`): its cards change with theirs
+    definitions: str  # every footnote (`[^1]: …`) and link reference (`[x]: url`) of the note
     sections: tuple[Section, ...]
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
@@ -157,7 +158,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
                 tags, is_published(meta), meta.get("anki") is False,
-                _embeds_notes(body), tuple(sections),
+                _embeds_notes(body), _definitions(lines), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel))
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
@@ -165,6 +166,31 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
 
 
 _EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
+
+
+_DEFINITION = re.compile(r" {0,3}\[(?:\^[^\]\n]+|[^\]\n^][^\]\n]*)\]:")
+
+
+def _definitions(lines: Sequence[str]) -> str:
+    """The note's footnote and link reference definitions, wherever they stand (often all at
+    the end, under a skipped `## References`), so that every section's card can use them;
+    a blank line between any two, so that none reads as the continuation of another."""
+    found: list[str] = []
+    fence = ""
+    within = False
+    for line in lines:
+        stripped = line.lstrip()
+        if fence or stripped.startswith(("```", "~~~")):
+            fence = "" if fence and stripped.startswith(fence) else fence or stripped[:3]
+            within = False
+        elif _DEFINITION.match(line):
+            found.append(line)
+            within = True
+        elif within and line.strip() and line[:1] in " \t":  # a footnote's indented lines
+            found[-1] += "\n" + line
+        else:
+            within = False
+    return "\n\n".join(found)
 
 
 def _embeds_notes(body: str) -> bool:

@@ -135,4 +135,9 @@ def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
         line = data[: e.start].count(b"\n") + 1
         raise NoteError(f"not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8",
                         path=Path(rel), line=line) from e
-    return SourceFile(rel, text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_NONCHARACTERS)
+    return SourceFile(rel, text)
+
+
+_NONCHARACTERS = dict.fromkeys(range(0xFDD0, 0xFDF0))
+"""Unicode noncharacters: never text, and the renderer uses four of them as private markers."""

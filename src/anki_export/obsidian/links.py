@@ -75,6 +75,7 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
                     line: int) -> None:
     """Resolve each child; `line` follows the line breaks, so warnings name the right line."""
     for i, child in enumerate(children):
+        breaks = 1 if child.type in {"softbreak", "hardbreak"} else child.content.count("\n")
         if child.type == "link_open":
             _markdown_link(render, children, i, line)
         elif child.type == "wikilink":
@@ -94,10 +95,7 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
             _to_html(child, _image_html(render, src, *_label(label.split("|")), line))
         elif child.type == "html_inline":
             child.content = _raw_images(render, child.content, line)
-        if child.type in {"softbreak", "hardbreak"}:
-            line += 1
-        else:
-            line += child.content.count("\n")
+        line += breaks  # of the source: an embed's HTML has lines of its own
 
 
 def _to_html(token: Token, content: str) -> None:
