@@ -140,3 +140,11 @@ def test_heading_inside_a_comment_splits_nothing() -> None:
     note, _ = parse("## A\nvisible\n%%\n## hidden draft\nmore\n%%\n## B\n`%%` in code\n")
     assert [s.heading for s in note.sections] == ["A", "B"]
     assert note.sections[1].line == 7
+
+
+def test_odd_frontmatter_tags_and_anki_flags() -> None:
+    note, _ = parse("---\ntags: [[a, b], c, true, null, 3]\n---\n## A\nx\n")
+    assert note.tags == ("3", "a", "b", "c")
+    for value, excluded in (("false", True), ('"false"', True), ("0", True), ("no", True),
+                            ("true", False), ("1", False)):
+        assert parse(f"---\nanki: {value}\n---\n## A\nx\n")[0].excluded is excluded, value

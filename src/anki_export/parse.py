@@ -157,7 +157,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     sections = _dedupe_keys(sections, source.rel, diagnostics)
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
-                tags, is_published(meta), meta.get("anki") is False,
+                tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(lines), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel))
     if not sections:
@@ -350,12 +350,20 @@ def _tags(value: object) -> tuple[str, ...]:
     """Frontmatter tags as Anki tags: a list or an "a, b" string; Obsidian's `a/b` is `a::b`."""
     if isinstance(value, str):
         items: list[object] = re.split(r",\s*|\s+", value)
-    elif isinstance(value, list):
-        items = value
+    elif isinstance(value, list):  # YAML may nest (`[[a, b], c]`): flatten one level
+        items = [x for t in value for x in (t if isinstance(t, list) else [t])]
     else:
         return ()
-    tags = (str(t).strip().lstrip("#").replace("/", "::") for t in items if t is not None)
+    tags = (str(t).strip().lstrip("#").replace("/", "::") for t in items
+            if isinstance(t, str | int | float) and not isinstance(t, bool))
     return tuple(sorted({t.replace(" ", "_") for t in tags if t}))
+
+
+def _left_out(value: object) -> bool:
+    """`anki: false` (also `"false"`, `no`, `off`, `0`) leaves a published note out."""
+    if isinstance(value, str):
+        return value.strip().casefold() in {"false", "no", "off", "0"}
+    return value is False or (isinstance(value, int) and value == 0)
 
 
 def _clean_heading(text: str) -> str:
