@@ -12,13 +12,16 @@ from pathlib import Path
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename,
-    on any error it is removed, so readers only ever see the old file or the new one whole."""
+    on any error it is removed, so readers only ever see the old file or the new one whole.
+    The new file keeps the old one's permissions (else an ordinary file's); write it with
+    `os.fsync` before leaving the block where losing it to a crash would matter."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a package is an ordinary file
+        # mkstemp makes 0600: keep the replaced file's mode, or make an ordinary file
+        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

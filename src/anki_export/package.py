@@ -31,6 +31,8 @@ from genanki import Model
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
+from .files import atomic_path
+
 __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
 
 
@@ -297,23 +299,15 @@ class PackageWriter:
 
 def _zip_package(path: Path, db_path: Path, media: Mapping[str, Path], timestamp: int) -> None:
     media_names = sorted(media)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-                _add_file(zf, "collection.anki2", db_path, timestamp)
-                data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
-                zf.writestr(_zip_info("media", timestamp, len(data)), data)
-                for i, name in enumerate(media_names):
-                    _add_file(zf, str(i), Path(media[name]), timestamp)
-            raw.flush()
-            os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
-        tmp.chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        tmp.replace(path)  # atomic (os.replace)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as raw:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            _add_file(zf, "collection.anki2", db_path, timestamp)
+            data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
+            zf.writestr(_zip_info("media", timestamp, len(data)), data)
+            for i, name in enumerate(media_names):
+                _add_file(zf, str(i), Path(media[name]), timestamp)
+        raw.flush()
+        os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
 
 
 def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
