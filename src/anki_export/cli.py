@@ -230,13 +230,13 @@ _LEVEL_COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "blue"
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, *,
-                       quiet: bool, verbose: bool) -> None:
+                       quiet: bool, verbose: bool, err: bool = True) -> None:
     shown = {Level.ERROR} if quiet else {Level.ERROR, Level.WARNING}
     if verbose:
         shown.add(Level.INFO)
     for d in diagnostics:
         if d.level in shown:
-            click.echo(_styled(d.format(vault), _LEVEL_COLORS[d.level]), err=True,
+            click.echo(_styled(d.format(vault), _LEVEL_COLORS[d.level]), err=err,
                        color=_color())
 
 
@@ -288,10 +288,7 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
                                "warnings": counts[Level.WARNING], "cards": cards,
                                "ok": not failed}, indent=2))
     else:
-        for d in diagnostics:
-            if d.level is not Level.INFO:
-                click.echo(_styled(d.format(config.vault), _LEVEL_COLORS[d.level]),
-                           color=_color())
+        _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=False, err=False)
         click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
                    + (f", {cards} cards" if cards is not None else ""))
     if failed:
