@@ -24,13 +24,13 @@ from .config import Config
 from .errors import Diagnostic, OutputError
 from .files import atomic_path
 from .notes import load_vault
+from .package import card_ords
 from .render import LinkTargets
 from .vault import scan_vault
 
 PAGE_NAME = "preview.html"
 SECTION = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.S)
 FIELD = re.compile(r"\{\{(\w+)\}\}")
-CLOZE = re.compile(r"\{\{c(\d+)::")
 CLOZE_MARKER = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
 
 
@@ -91,7 +91,7 @@ def _card_block(number: int, card: Card) -> str:
     faces = []
     for template in card.notetype.templates:
         if card.notetype.is_cloze:
-            for cloze in sorted({int(n) for n in CLOZE.findall(fields["Text"])}, key=int):
+            for cloze in (ord_ + 1 for ord_ in card_ords(card.notetype, card.fields)):
                 front = fill_template(_cloze_side(template.front, fields, cloze, False), fields)
                 back = fill_template(_cloze_side(template.back, fields, cloze, True), fields)
                 faces += [_face(f"Front c{cloze}", front), _face(f"Back c{cloze}", back)]
