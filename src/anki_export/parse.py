@@ -239,23 +239,25 @@ def _headings(body: str) -> list[_Heading]:
     newlines: list[int] | None = None
     found = []
     depth = 0
-    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(body, options=_SPLIT_OPTIONS)
+    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
+        body, options=_SPLIT_OPTIONS, merge_text=True)
     for event, span in events:  # ({"Start": {"Heading": {"level": "H2", ...}}}, {"start": 0, …})
-        kind = next(iter(event)) if isinstance(event, dict) else event
-        if kind == "Start":
-            inner = event["Start"]
-            if depth == 0 and isinstance(inner, dict) and "Heading" in inner:
-                start, stop = span["start"], span["end"]
-                if newlines is None:
-                    newlines = [m.start() for m in re.finditer(b"\n", data)]
-                line = bisect.bisect_right(newlines, start - 1)
-                end = bisect.bisect_right(newlines, stop - 1)
-                raw = data[start:stop].decode("utf-8").rstrip("\n")
-                found.append(_Heading(int(inner["Heading"]["level"][1]), line,
-                                      max(end, line + 1), _heading_text(raw)))
-            depth += 1
-        elif kind == "End":
-            depth -= 1
+        if event.__class__ is not dict:
+            continue
+        inner = event.get("Start")
+        if inner is None:
+            depth -= "End" in event
+            continue
+        if depth == 0 and inner.__class__ is dict and "Heading" in inner:
+            start, stop = span["start"], span["end"]
+            if newlines is None:
+                newlines = [m.start() for m in re.finditer(b"\n", data)]
+            line = bisect.bisect_right(newlines, start - 1)
+            end = bisect.bisect_right(newlines, stop - 1)
+            raw = data[start:stop].decode("utf-8").rstrip("\n")
+            found.append(_Heading(int(inner["Heading"]["level"][1]), line,
+                                  max(end, line + 1), _heading_text(raw)))
+        depth += 1
     return found
 
 

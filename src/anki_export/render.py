@@ -1,9 +1,10 @@
 """Section Markdown in, sanitised card HTML and media references out.
 
-This module (with its markdown-it plugins in `obsidian/`) is the only one that knows the
-parser: everything else hands it Markdown text and gets HTML back, so the parser can be swapped
-without touching the pipeline, and the golden tests in `tests/fixtures/render/` guard whatever
-sits behind `render_markdown`. Everything that leaves here has been through `sanitise`.
+This module (with its markdown-it plugins in `obsidian/`, and `pulldown.py`, the fast path that
+writes the same HTML from pulldown-cmark's events) is the only one that knows the parsers:
+everything else hands it Markdown text and gets HTML back, and the golden tests in
+`tests/fixtures/render/` guard whatever sits behind `render_markdown`. Everything that leaves
+here has been through `sanitise`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .obsidian import (
     wikilinks_plugin,
 )
 from .parse import Note
+from .pulldown import Unsupported, render_events
 from .vault import VaultIndex
 
 if TYPE_CHECKING:
@@ -181,8 +183,12 @@ def sanitise(fragment: str) -> str:
 
 
 def render_markdown(markdown: str, state: RenderState) -> Rendered:
-    """Render block Markdown (a section body) to sanitised HTML."""
-    return state.result(_markdown().render(markdown, {"render": state}))
+    """Render block Markdown (a section body) to sanitised HTML: on pulldown-cmark's event
+    stream where `pulldown` covers all the section holds, else with markdown-it-py."""
+    try:
+        return state.result(render_events(markdown, state))
+    except Unsupported:
+        return state.result(_markdown().render(markdown, {"render": state}))
 
 
 _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")

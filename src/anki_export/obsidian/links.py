@@ -79,12 +79,12 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
         if child.type == "link_open":
             _markdown_link(render, children, i, line)
         elif child.type == "wikilink":
-            _to_html(child, _link_html(render, child.meta["target"], child.meta["options"], line))
+            _to_html(child, link_html(render, child.meta["target"], child.meta["options"], line))
         elif child.type == "embed":
             target, options = child.meta["target"], child.meta["options"]
             page = target.partition("#")[0]
             if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES:
-                _to_html(child, _image_html(render, page, *_label(options), line))
+                _to_html(child, image_html(render, page, *image_label(options), line))
             else:
                 embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
                                                             line)
@@ -92,7 +92,7 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
         elif child.type == "image":
             label = "".join(c.content for c in child.children or ())
             src = unquote(str(child.attrs.get("src", "")))
-            _to_html(child, _image_html(render, src, *_label(label.split("|")), line))
+            _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
         elif child.type == "html_inline":
             child.content = _raw_images(render, child.content, line)
         line += breaks  # of the source: an embed's HTML has lines of its own
@@ -138,8 +138,8 @@ def _blank(token: Token) -> bool:
         token.type == "text" and not token.content.strip())
 
 
-def _link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
-    return _link_markup(render, _linked_note(render, target, line, "link"), target, options)
+def link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
+    return link_markup(render, linked_note(render, target, line, "link"), target, options)
 
 
 def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line: int) -> None:
@@ -148,7 +148,7 @@ def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line:
     href = unquote(str(children[i].attrs.get("href", "")))
     if REMOTE.match(href):
         return
-    url = _note_url(render, _linked_note(render, href, line, "link"), href)
+    url = note_url(render, linked_note(render, href, line, "link"), href)
     if url is not None:
         children[i].attrs = {"class": "internal-link", "href": url}
         return
@@ -157,7 +157,7 @@ def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line:
     children[i].hidden = closing.hidden = True  # the link text stays, as plain text
 
 
-def _link_markup(render: RenderState, note: Note | None, target: str,
+def link_markup(render: RenderState, note: Note | None, target: str,
                  options: Sequence[str]) -> str:
     """A wiki-link reads as its alias, else as Obsidian shows it (`Note`, `Note > Heading`); it
     links to the target's garden page when a site URL is set, else it is plain text."""
@@ -166,11 +166,11 @@ def _link_markup(render: RenderState, note: Note | None, target: str,
         p for p in (PurePosixPath(page).name if page else "", heading.split("#")[0].lstrip("^"))
         if p)
     text = html.escape(shown or target)
-    url = _note_url(render, note, target)
+    url = note_url(render, note, target)
     return f'<a class="internal-link" href="{html.escape(url)}">{text}</a>' if url else text
 
 
-def _note_url(render: RenderState, note: Note | None, target: str) -> str | None:
+def note_url(render: RenderState, note: Note | None, target: str) -> str | None:
     """The garden page a link to `Note#Heading` goes to; None without a site URL."""
     site_url = render.targets.site_url if render.targets else None
     if note is None or not site_url:
@@ -184,14 +184,14 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
     """`![[Note]]`, `![[Note#Heading]]`, `![[Note#^block]]` as a box holding that content, and
     whether it is that box. One level deep: embeds inside an embed, an embed of the note into
     itself and embeds that do not resolve read as links."""
-    note = _linked_note(render, target, line, "embed")
+    note = linked_note(render, target, line, "embed")
     ref = target.partition("#")[2].split("#")[0]
     if note is None or render.depth > 0:
-        return _link_markup(render, note, target, options), False
+        return link_markup(render, note, target, options), False
     if note.rel == render.note and not ref:
         render.warn("embed-cycle", f"`![[{target}]]` embeds this note in itself; shown as a "
                     "link", line)
-        return _link_markup(render, note, target, options), False
+        return link_markup(render, note, target, options), False
     markdown = embedded_markdown(md, note, ref)
     if markdown is None:
         render.warn("broken-link", f"embed of `{target}`: {note.rel} has no heading or block "
@@ -203,11 +203,11 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
     render.media += nested.media
     shown = "|".join(options) or " › ".join(
         p for p in (note.title, "" if ref.startswith("^") else ref) if p)
-    title = _link_markup(render, note, target, [shown])
+    title = link_markup(render, note, target, [shown])
     return f'<div class="ae-embed"><div class="ae-embed-title">{title}</div>\n{body}</div>', True
 
 
-def _linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:
+def linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:
     """The note a link or embed points at, if it is in this build; a warning if it is not."""
     if render.targets is None:
         return None
@@ -231,7 +231,7 @@ def page_url(site_url: str, permalink: str, anchor: str = "") -> str:
     return f"{url}#{quote(anchor, safe='%')}" if anchor else url
 
 
-def _label(parts: Sequence[str]) -> tuple[str, str, str]:
+def image_label(parts: Sequence[str]) -> tuple[str, str, str]:
     """Alt text, width and height from `name|alt|300` or `alt|300x200`: the last part sizes the
     image when it is a number (Obsidian, and the garden's image rule)."""
     *alt, last = parts or [""]
@@ -241,7 +241,7 @@ def _label(parts: Sequence[str]) -> tuple[str, str, str]:
     return "|".join(alt).strip(), size.group(1), size.group(2) or ""
 
 
-def _image_html(render: RenderState, target: str, alt: str, width: str, height: str,
+def image_html(render: RenderState, target: str, alt: str, width: str, height: str,
                line: int) -> str:
     """An image as the card shows it: a vault file as `<img>` (and listed as media), a remote
     one as a link (loading it would tell its host who studies when), else a visible placeholder
@@ -275,6 +275,6 @@ def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | 
 
 def _raw_images(render: RenderState, fragment: str, line: int) -> str:
     """Raw HTML with each `<img>` resolved like a Markdown image."""
-    return rewrite_images(fragment, lambda attrs, offset: _image_html(
+    return rewrite_images(fragment, lambda attrs, offset: image_html(
         render, unquote(attrs.get("src", "")), attrs.get("alt", ""), attrs.get("width", ""),
         attrs.get("height", ""), line + offset))

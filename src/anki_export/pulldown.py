@@ -1,0 +1,675 @@
+"""Card HTML straight from pulldown-cmark's event stream (pyromark): the fast path of `render`.
+
+markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
+nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
+wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts) and writes exactly the HTML
+that the markdown-it path writes, tag for tag and newline for newline, so either path gives the
+same card. Anything else (clozes, comments, footnotes, raw HTML, note embeds, block ids, inline
+fields, task lists, any warning) raises `Unsupported` and `render.render_markdown` falls back
+to markdown-it-py, which stays the reference: `tests/test_pulldown.py` renders the golden cases
+and generated vaults both ways and requires the same bytes wherever this path answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cache
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import pyromark
+from markdown_it.common.normalize_url import normalizeLink
+
+from .obsidian import highlight_code
+from .obsidian.callouts import CALLOUT
+from .obsidian.links import (
+    IMAGE_SUFFIXES,
+    REMOTE,
+    image_html,
+    image_label,
+    link_html,
+    linked_note,
+    note_url,
+)
+from .obsidian.text import TAG
+
+if TYPE_CHECKING:
+    from .render import RenderState
+
+__all__ = ["Unsupported", "render_events", "supported"]
+
+
+class Unsupported(Exception):
+    """The section holds something only the markdown-it path renders (or warns about)."""
+
+
+_UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, footnotes
+_UNSUPPORTED_AFTER = {  # a character, then the pattern that makes it unsupported
+    "<": re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
+    "~": re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
+    "&": re.compile(r"&(?:#|\w+;)"),  # entities, which could hide `#`, `=` or `_`
+    "\\": re.compile(r"\\[-_/=#[]|\\[ \t]+$|\[\[[^\]\n]*\\(?!\|)", re.M),  # escapes beside tags and
+    # highlights; a backslash in a wiki-link other than the escaped pipe
+    "^": re.compile(r"(?:^|[ \t])\^[A-Za-z0-9-]+[ \t]*$", re.M),  # block ids
+    "$": re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
+    "\t": re.compile(r"\t[ \t]*$", re.M),  # a tab ending a line: markdown-it keeps it
+    "]": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # task list items
+    "\n": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty list item
+}
+
+
+def supported(markdown: str) -> bool:
+    """Whether the source is free of what this writer leaves to markdown-it (cheap `in` tests
+    first: this runs for every section)."""
+    return (not any(text in markdown for text in _UNSUPPORTED_TEXT)
+            and not any(char in markdown and pattern.search(markdown)
+                        for char, pattern in _UNSUPPORTED_AFTER.items())
+            and ("$$" not in markdown or _display_math_apart(markdown))
+            and ("|" not in markdown or _tables_apart(markdown))
+            and (">" not in markdown or _no_indented_lazy_lines(markdown))
+            and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
+
+
+def _no_indented_lazy_lines(markdown: str) -> bool:
+    """Whether no indented line follows a quote without a blank line between: markdown-it
+    reads such a line as code, pulldown-cmark as a lazy continuation of the quote."""
+    quoted = False
+    for line in markdown.split("\n"):
+        if line.lstrip(" ").startswith(">") and not line.startswith("    "):
+            quoted = True
+        elif not line.strip():
+            quoted = False
+        elif quoted and (line.startswith("    ") or line.lstrip(" ").startswith("\t")):
+            return False
+    return True
+
+
+def _spans_in_lines(markdown: str) -> bool:
+    """Whether no code span or math can run over a line break, where the parsers differ (a
+    line with an odd number of backticks, not a fence, or of dollars might start one)."""
+    return not any((line.count("`") % 2 and not line.lstrip(" >").startswith("```"))
+                   or (line.count("$") - line.count("\\$")) % 2
+                   for line in markdown.split("\n"))
+
+
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+
+
+def _tables_apart(markdown: str) -> bool:
+    """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
+    reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
+    does not."""
+    lines = markdown.split("\n")
+    for n, line in enumerate(lines):
+        if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
+                and (not lines[n - 1].startswith("|") or (n > 1 and lines[n - 2].strip()))):
+            return False
+    return True
+
+
+def _display_math_apart(markdown: str) -> bool:
+    """Whether every `$$` opens or closes a display block that starts a line at the margin,
+    with blank lines (or the section's ends) around it: the only display math both parsers
+    read alike (markdown-it's block rule also interrupts paragraphs and lists)."""
+    lines = markdown.split("\n")
+    inside = False
+    for n, line in enumerate(lines):
+        if "$$" not in line:
+            if inside and not line.strip():
+                return False  # markdown-it's block runs on over blank lines
+            continue
+        ends_block = inside or (line.startswith("$$") and line.rstrip().endswith("$$") \
+            and len(line.strip()) > 2)
+        if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
+            return False
+        if ends_block:
+            if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
+                return False
+            inside = False
+        else:
+            inside = line.count("$$") == 1
+            if not inside:
+                return False
+    return not inside
+
+
+_OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+            | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS)
+_ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
+          "Right": ' style="text-align:right"', "None": ""}
+_SIMPLE_INLINE = {"Emphasis": "em", "Strong": "strong", "Strikethrough": "s"}
+
+
+@cache
+def _parser() -> pyromark.Markdown:
+    return pyromark.Markdown(options=_OPTIONS)
+
+
+def render_events(markdown: str, state: RenderState) -> str:
+    """The section's HTML before sanitising; media and tags go into `state` only on success."""
+    if not supported(markdown) or (state.clozes and state.clozes.highlights != "off"):
+        raise Unsupported
+    scratch = replace(state, media=[], diagnostics=[], tags=[])
+    events = list(_parser().events(markdown))
+    if "==" in markdown:
+        events = _with_marks(events)
+    html = _Writer(events, scratch).document()
+    if scratch.diagnostics:
+        raise Unsupported  # markdown-it knows the line to name
+    state.media += scratch.media
+    state.tags += scratch.tags
+    return html
+
+
+def _escape(text: str) -> str:
+    """markdown-it's `escapeHtml`."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+# ----------------------------------------------------------------------------- highlights
+
+_CODE_BLOCK_END = ({"End": "CodeBlock"},)
+_MARK_OPEN = "MarkOpen"
+_MARK_CLOSE = "MarkClose"
+_BLOCK_ENDS = frozenset({"Paragraph", "Heading", "TableCell", "Item", "CodeBlock",
+                         "BlockQuote", "List"})
+
+
+def _with_marks(events: list[Any]) -> list[Any]:
+    """`==text==` as markdown-it-mark reads it in the source: an opener not next to another `=`
+    nor followed by a space, closed by the first `==` after it not preceded by a space. Where
+    that first `==` sits in another element (code, math, a link, other emphasis), the two
+    parsers disagree: Unsupported."""
+    out: list[Any] = []
+    in_code = False
+    i = 0
+    while i < len(events):
+        event = events[i]
+        if event in _CODE_BLOCK_END or (isinstance(event, dict) and "CodeBlock" in str(
+                event.get("Start", ""))):
+            in_code = not in_code
+        text = event.get("Text") if isinstance(event, dict) and not in_code else None
+        start = _opener(text, events, i) if text and "==" in text else -1
+        close = _closer(events, i, start + 3) if text and start >= 0 else None
+        if text is None or close is None:
+            out.append(event)
+            i += 1
+            continue
+        j, pos = close
+        out += [{"Text": text[:start]}, _MARK_OPEN]
+        if j == i:
+            out += [{"Text": text[start + 2 : pos]}, _MARK_CLOSE]
+        else:
+            out += [{"Text": text[start + 2 :]}, *events[i + 1 : j],
+                    {"Text": events[j]["Text"][:pos]}, _MARK_CLOSE]
+        rest = events[j]["Text"][pos + 2 :]
+        events[j] = {"Text": rest}
+        i = j if rest else j + 1
+    return [e for e in out if e != {"Text": ""}]
+
+
+def _opener(text: str, events: list[Any], i: int) -> int:
+    """The first position in `text` where markdown-it-mark opens a highlight, or -1."""
+    pos = text.find("==")
+    while pos >= 0:
+        before = text[pos - 1] if pos else ""
+        after = text[pos + 2 : pos + 3]
+        if before != "=" and after != "=":
+            if after and not after.isspace():
+                return pos
+            if not after and not _next_is_space(events, i):
+                return pos
+        pos = text.find("==", pos + 1)
+    return -1
+
+
+def _next_is_space(events: list[Any], i: int) -> bool:
+    """Whether the source character after event `i`'s text is a space or the end of the
+    inline content (markdown-it's `src[start + 2].isspace()` or `start + 2 >= end`)."""
+    following = events[i + 1] if i + 1 < len(events) else None
+    if following in ("SoftBreak", "HardBreak") or following is None:
+        return True
+    return isinstance(following, dict) and "End" in following and _tag_name(
+        following["End"]) in _BLOCK_ENDS
+
+
+def _closer(events: list[Any], i: int, first: int) -> tuple[int, int] | None:
+    """(event index, position) of the `==` closing a highlight opened in event `i` whose
+    text may close from `first` on; None when there is none (the `==` stays text)."""
+    depth, pos = 0, first
+    for j in range(i, len(events)):
+        event = events[j]
+        if event.__class__ is str:  # a line break
+            pos = 0
+            continue
+        (kind, value), = event.items()
+        if kind == "Text":
+            found = _closing_in(value, pos, events, j)
+            if found >= 0:
+                if depth:
+                    raise Unsupported  # markdown-it closes it inside another element
+                return j, found
+        elif kind in ("Start", "End"):
+            if _tag_name(value) in _BLOCK_ENDS:
+                return None
+            depth += 1 if kind == "Start" else -1
+            if depth < 0 or "==" in str(value):
+                raise Unsupported
+        elif "==" in str(value):
+            raise Unsupported  # code, math or HTML holding the closing `==`
+        pos = 0
+    return None
+
+
+def _closing_in(text: str, pos: int, events: list[Any], j: int) -> int:
+    close = text.find("==", pos)
+    while close >= 0:
+        before = text[close - 1] if close else _char_before(events, j)
+        if not before.isspace() and before != "=" and text[close + 2 : close + 3] != "=":
+            return close
+        close = text.find("==", close + 1)
+    return -1
+
+
+def _char_before(events: list[Any], j: int) -> str:
+    previous = events[j - 1] if j else None
+    return "\n" if previous in ("SoftBreak", "HardBreak") else "x"
+
+
+def _tag_name(value: Any) -> str:
+    return value if isinstance(value, str) else next(iter(value))
+
+
+# ----------------------------------------------------------------------------- the writer
+
+class _Writer:
+    """Writes HTML the way markdown-it's renderer does (`renderToken`'s newlines included)."""
+
+    def __init__(self, events: list[Any], state: RenderState) -> None:
+        self.events = events
+        self.state = state
+        self.out: list[str] = []
+        self.i = 0
+        self.loose_text = False  # inline content written straight into a tight list item
+        self.space_before = True  # the source character before the next text is a space
+        self.table: Sequence[str] = ()
+        self.cell = 0
+        self.in_head = False
+        self.quotes: list[str | None] = []  # per open blockquote: the callout's tag, or None
+
+    def document(self) -> str:  # noqa: C901 - one flat loop: it runs for every event
+        """The section's HTML (or an inline run's, for link texts and callout titles)."""
+        events, out = self.events, self.out
+        while self.i < len(events):
+            event = events[self.i]
+            self.i += 1
+            if event.__class__ is str:
+                self.bare(event)
+                continue
+            text = event.get("Text")
+            if text is not None:
+                if out and out[-1] == "<li>":
+                    self.loose_text = True
+                if "#" in text or "$$" in text:
+                    self.text(text)
+                else:
+                    out.append(_escape(text))
+                    self.space_before = text[-1:].isspace()
+                continue
+            tag = event.get("Start")
+            if tag is not None:
+                element = _SIMPLE_INLINE.get(tag) if tag.__class__ is str else None
+                if element is None:
+                    self.start(tag)
+                    continue
+                if out and out[-1] == "<li>":
+                    self.loose_text = True
+                out.append(f"<{element}>")
+                self.space_before = False
+                continue
+            tag = event.get("End")
+            if tag is not None:
+                element = _SIMPLE_INLINE.get(tag) if tag.__class__ is str else None
+                if element is None:
+                    self.end(tag)
+                    continue
+                out.append(f"</{element}>")
+                self.space_before = False
+                continue
+            (kind, value), = event.items()
+            self.inline_started()
+            if kind == "Code":
+                out.append(f"<code>{_escape(value)}</code>")
+            elif kind == "InlineMath":
+                out.append(f"\\({_escape(value)}\\)")
+            else:  # DisplayMath outside a paragraph of its own, HTML, footnotes, task lists
+                raise Unsupported
+            self.space_before = False
+        return "".join(out)
+
+    def bare(self, event: str) -> None:
+        if event in ("SoftBreak", "HardBreak"):
+            self.out.append("<br>\n")
+            self.space_before = True
+        elif event == "Rule":
+            self.block_started()
+            self.out.append("<hr>\n")
+        else:
+            self.inline_started()
+            self.out.append("<mark>" if event == _MARK_OPEN else "</mark>")
+            self.space_before = False
+
+    def inline_started(self) -> None:
+        if not self.loose_text and self.out and self.out[-1] == "<li>":
+            self.loose_text = True
+
+    def block_started(self) -> None:
+        """markdown-it puts a newline between a tight item's text and a block after it."""
+        if self.loose_text:
+            self.out.append("\n")
+            self.loose_text = False
+
+    def text(self, text: str) -> None:
+        if "$$" in text:
+            raise Unsupported  # display math pulldown-cmark did not read as such
+        if "#" not in text:
+            self.out.append(_escape(text))
+        else:
+            self.out.append(self.tags(text))
+        self.space_before = text[-1:].isspace()
+
+    def tags(self, text: str) -> str:
+        """Inline `#tags`, as `obsidian.text.tags_plugin` reads them."""
+        parts: list[str] = []
+        pos = 0
+        hash_at = text.find("#")
+        while hash_at >= 0:
+            before = text[hash_at - 1] if hash_at else (" " if self.space_before else "x")
+            match = TAG.match(text, hash_at) if before.isspace() else None
+            if match is None or not any(c.isalpha() for c in match.group(1)):
+                hash_at = text.find("#", hash_at + 1)
+                continue
+            parts.append(_escape(text[pos:hash_at]))
+            parts.append(f'<span class="ae-tag">#{_escape(match.group(1))}</span>')
+            self.state.tags.append(match.group(1).replace("/", "::"))
+            pos = match.end()
+            hash_at = text.find("#", pos)
+        parts.append(_escape(text[pos:]))
+        return "".join(parts)
+
+    # -- blocks and inline elements
+
+    def start(self, tag: Any) -> None:
+        name = _tag_name(tag)
+        handler = _STARTS.get(name)
+        if handler is None:
+            raise Unsupported  # footnotes, HTML blocks, definition lists
+        if name in _NOT_NEW_BLOCKS:
+            self.inline_started()
+        else:
+            self.block_started()
+        handler(self, tag if tag.__class__ is str else tag[name])
+
+    def end(self, tag: Any) -> None:
+        name = _tag_name(tag)
+        handler = _ENDS.get(name)
+        if handler is None:
+            raise Unsupported
+        handler(self, tag if tag.__class__ is str else tag[name])
+
+    def start_item(self, _: object) -> None:
+        following = self.events[self.i] if self.i < len(self.events) else None
+        self.out.append("<li>" if self.inline_next(following) else "<li>\n")
+        self.space_before = True
+
+    def end_item(self, _: object) -> None:
+        self.loose_text = False
+        self.out.append("</li>\n")
+
+    def start_list(self, first: int | None) -> None:
+        self.out.append("<ul>\n" if first is None else
+                        "<ol>\n" if first == 1 else f'<ol start="{first}">\n')
+
+    def start_heading(self, heading: Any) -> None:
+        self.out.append(f"<h{heading['level'][1]}>")
+        self.space_before = True
+
+    def start_table(self, alignments: Sequence[str]) -> None:
+        self.table = alignments
+        self.out.append("<table>\n")
+
+    def end_table(self, _: object) -> None:
+        self.out.append("</tbody>\n</table>\n" if not self.in_head else "</table>\n")
+        self.in_head = False
+
+    def start_table_head(self, _: object) -> None:
+        self.in_head, self.cell = True, 0
+        self.out.append("<thead>\n<tr>\n")
+
+    def start_table_row(self, _: object) -> None:
+        if self.in_head:
+            self.in_head = False
+            self.out.append("<tbody>\n")
+        self.cell = 0
+        self.out.append("<tr>\n")
+
+    def start_table_cell(self, _: object) -> None:
+        cell = "th" if self.in_head else "td"
+        align = _ALIGN[self.table[self.cell]] if self.cell < len(self.table) else ""
+        self.out.append(f"<{cell}{align}>")
+        self.space_before = True
+
+    def end_table_cell(self, _: object) -> None:
+        self.out.append("</th>\n" if self.in_head else "</td>\n")
+        self.cell += 1
+
+    @staticmethod
+    def inline_next(event: Any) -> bool:
+        """Whether a list item's first event is inline text (a tight item) or its end."""
+        if isinstance(event, str):
+            return event != "Rule"
+        (kind, value), = event.items()
+        if kind in ("Start", "End"):
+            name = _tag_name(value)
+            return name == "Item" or name in _SIMPLE_INLINE or name in ("Link", "Image")
+        return bool(kind != "DisplayMath")
+
+    def paragraph(self, _: object = None) -> None:
+        """`<p>`, or a display-math block where `$$…$$` is all the paragraph holds."""
+        events, i = self.events, self.i
+        if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
+                and events[i + 1] == {"End": "Paragraph"}):
+            tex = _escape(events[i]["DisplayMath"].strip())
+            self.out.append(f'<div class="ae-math">\\[{tex}\\]</div>\n')
+            self.i += 2
+            return
+        self.out.append("<p>")
+        self.space_before = True
+
+    def blockquote(self, _: object = None) -> None:
+        """A blockquote, or a callout (see `obsidian.callouts`) when its first line is
+        `[!type|meta]±? Title`."""
+        events, i = self.events, self.i
+        first = events[i + 1] if i + 1 < len(events) and events[i] == {"Start": "Paragraph"} \
+            else None
+        text = first.get("Text") if isinstance(first, dict) else None
+        marker = _CALLOUT_MARKER.match(text) if text else None
+        if marker is None or text is None:
+            self.quotes.append(None)
+            self.out.append("<blockquote>" if self._next_is_quote_end() else "<blockquote>\n")
+            return
+        kind, meta, fold = marker.group(1).lower(), (marker.group(2) or "").strip(), marker.group(3)
+        title_end = next((k for k in range(i + 1, len(events))
+                          if events[k] in ("SoftBreak", "HardBreak", {"End": "Paragraph"})),
+                         len(events))
+        title_events = [{"Text": text[marker.end():]}, *events[i + 2 : title_end]]
+        if title_end + 1 < len(events) and events[title_end] in ("SoftBreak", "HardBreak"):
+            rest_events: list[Any] = [{"Start": "Paragraph"}]
+            self.i = title_end + 1  # the paragraph goes on below the title
+        else:
+            rest_events = []
+            self.i = title_end + 1  # past the paragraph's end
+        tag = "details" if fold else "div"
+        attrs = f' class="callout" data-callout="{_escape(kind)}"'
+        if meta:
+            attrs += f' data-callout-metadata="{_escape(meta)}"'
+        if fold == "+":
+            attrs += ' open=""'
+        title_tag = "summary" if fold else "div"
+        self.out.append(f'<{tag}{attrs}>\n<{title_tag} class="callout-title">')
+        title = _Writer(self._trimmed(title_events), self.state).document()
+        self.out.append(title or _escape(kind.capitalize()))
+        self.out.append(f"</{title_tag}>\n")
+        self.quotes.append(tag)
+        if rest_events:
+            self.out.append('<div class="callout-content">\n<p>')
+            self.space_before = True
+        elif self._next_is_quote_end():
+            self.quotes[-1] = tag + "/"  # a title-only callout: no content box
+        else:
+            self.out.append('<div class="callout-content">\n')
+
+    def _next_is_quote_end(self) -> bool:
+        following = self.events[self.i] if self.i < len(self.events) else None
+        return isinstance(following, dict) and _tag_name(following.get("End", "")) == \
+            "BlockQuote"
+
+    @staticmethod
+    def _trimmed(events: list[Any]) -> list[Any]:
+        """The title's events with the space around it trimmed, as `str.strip` trims the
+        title in the markdown-it path; an empty title falls back to the type."""
+        events = [e for e in events if e != {"Text": ""}]
+        if events and isinstance(events[0], dict) and "Text" in events[0]:
+            events[0] = {"Text": events[0]["Text"].lstrip()}
+        if events and isinstance(events[-1], dict) and "Text" in events[-1]:
+            events[-1] = {"Text": events[-1]["Text"].rstrip()}
+        return [e for e in events if e != {"Text": ""}]
+
+    def close_quote(self, _: object = None) -> None:
+        tag = self.quotes.pop()
+        if tag is None:
+            self.out.append("</blockquote>\n")
+        elif tag.endswith("/"):
+            self.out.append(f"</{tag[:-1]}>\n")
+        else:
+            self.out.append(f"</div>\n</{tag}>\n")
+
+    def code_block(self, kind: Any) -> None:
+        code: list[str] = []
+        while not (isinstance(self.events[self.i], dict) and "End" in self.events[self.i]):
+            code.append(self.events[self.i]["Text"])
+            self.i += 1
+        self.i += 1
+        content = "".join(code)
+        if kind == "Indented":
+            self.out.append(f"<pre><code>{_escape(content)}</code></pre>\n")
+            return
+        info = kind["Fenced"].strip()
+        lang = info.split()[0] if info else ""
+        if not lang:
+            self.out.append(f"<pre><code>{_escape(content)}</code></pre>\n")
+            return
+        highlighted = highlight_code(content, lang, "") or _escape(content)
+        self.out.append(f'<pre><code class="language-{_escape(lang)}">{highlighted}'
+                        "</code></pre>\n")
+
+    def link_text(self) -> list[Any]:
+        """The events inside a link or image, the index moved past its end."""
+        depth, start = 0, self.i
+        while True:
+            event = self.events[self.i]
+            self.i += 1
+            if isinstance(event, dict):
+                if "Start" in event:
+                    depth += 1
+                elif "End" in event:
+                    if depth == 0:
+                        return self.events[start : self.i - 1]
+                    depth -= 1
+
+    def link(self, link: Any) -> None:
+        kind = link["link_type"]
+        if isinstance(kind, dict):  # a wiki-link
+            target, options = self.wiki_parts(link)
+            self.out.append(link_html(self.state, target, options, 0))
+            self.space_before = False
+            return
+        if kind not in ("Inline", "Reference", "Collapsed", "Shortcut"):
+            raise Unsupported
+        href = unquote(link["dest_url"])
+        opening = ""
+        if REMOTE.match(href):
+            title = f' title="{_escape(link["title"])}"' if link["title"] else ""
+            opening = f'<a href="{_escape(normalizeLink(link["dest_url"]))}"{title}>'
+        else:
+            url = note_url(self.state, linked_note(self.state, href, 0, "link"), href)
+            if url is not None:
+                opening = f'<a class="internal-link" href="{_escape(url)}">'
+        self.out.append(opening)
+        self.space_before = False
+        inner = self.link_text()
+        self.out.append(_Writer(inner, self.state).inline(self.space_before))
+        self.out.append("</a>" if opening else "")
+        self.space_before = False
+
+    def inline(self, space_before: bool) -> str:
+        self.space_before = space_before
+        return self.document()
+
+    def wiki_parts(self, link: Any) -> tuple[str, list[str]]:
+        """Target and `|` options of a wiki-link, as `obsidian.links` splits them."""
+        inner = self.link_text()
+        if not all(isinstance(e, dict) and "Text" in e for e in inner):
+            raise Unsupported  # Markdown in an alias: markdown-it shows it as typed
+        target = link["dest_url"].removesuffix("\\").strip()
+        has_alias = link["link_type"]["WikiLink"]["has_pothole"]
+        alias = "".join(e["Text"] for e in inner)
+        return target, [o.strip() for o in alias.split("|")] if has_alias else []
+
+    def image(self, image: Any) -> None:
+        if isinstance(image["link_type"], dict):
+            target, options = self.wiki_parts(image)
+            page = target.partition("#")[0]
+            if PurePosixPath(page).suffix.lower() not in IMAGE_SUFFIXES:
+                raise Unsupported  # a note embed
+            self.out.append(image_html(self.state, page, *image_label(options), 0))
+            self.space_before = False
+            return
+        inner = self.link_text()
+        if not all(isinstance(e, dict) and "Text" in e and "#" not in e["Text"]
+                   for e in inner):
+            raise Unsupported
+        label = "".join(e["Text"] for e in inner)
+        src = unquote(image["dest_url"])
+        self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
+        self.space_before = False
+
+
+_CALLOUT_MARKER = re.compile(CALLOUT.pattern.removesuffix(r"[ \t]*(.*)") + r"[ \t]*")
+
+
+def _append(html: str) -> Callable[[_Writer, object], None]:
+    return lambda writer, _: writer.out.append(html)
+
+
+_STARTS: dict[str, Callable[[_Writer, Any], None]] = {
+    "Paragraph": _Writer.paragraph, "Item": _Writer.start_item, "List": _Writer.start_list,
+    "Heading": _Writer.start_heading, "BlockQuote": _Writer.blockquote,
+    "CodeBlock": _Writer.code_block, "Table": _Writer.start_table,
+    "TableHead": _Writer.start_table_head, "TableRow": _Writer.start_table_row,
+    "TableCell": _Writer.start_table_cell, "Link": _Writer.link, "Image": _Writer.image,
+}
+_NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
+"""Elements that take no newline after a tight list item's text (see `block_started`)."""
+_ENDS: dict[str, Callable[[_Writer, Any], None]] = {
+    "Paragraph": _append("</p>\n"), "Item": _Writer.end_item,
+    "List": lambda writer, ordered: writer.out.append("</ol>\n" if ordered else "</ul>\n"),
+    "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
+    "BlockQuote": _Writer.close_quote, "Table": _Writer.end_table,
+    "TableHead": _append("</tr>\n</thead>\n"), "TableRow": _append("</tr>\n"),
+    "TableCell": _Writer.end_table_cell,
+}

@@ -1,0 +1,102 @@
+"""The fast path (`pulldown.py`) writes the same card as the markdown-it path, or declines.
+
+Every golden case and thousands of generated sections are rendered both ways; wherever the
+fast path answers, its HTML, media and tags must equal markdown-it's to the byte. A failure here
+names a construct the fast path must either learn exactly or leave to markdown-it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from anki_export import pulldown
+from anki_export.render import Rendered, RenderState, _markdown
+from tests.test_render import FIXTURES, NOTE, SITE_URL, golden_cases, shown, vault_targets
+
+
+def both_ways(markdown: str, site_url: str | None = SITE_URL) -> tuple[str | None, str]:
+    """(fast path's golden text, or None where it declines; markdown-it's golden text)."""
+    targets = vault_targets(site_url)
+    reference = RenderState(NOTE, 1, targets)
+    slow = shown(reference.result(_markdown().render(markdown, {"render": reference})))
+    state = RenderState(NOTE, 1, targets)
+    try:
+        html = pulldown.render_events(markdown, state)
+    except pulldown.Unsupported:
+        assert not state.media and not state.tags, "a declined section left media or tags"
+        return None, slow
+    return shown(state.result(html)), slow
+
+
+@pytest.mark.parametrize(("path", "number", "markdown", "expected"), golden_cases())
+def test_golden_case_same_on_both_paths(path: Path, number: int, markdown: str,
+                                        expected: str) -> None:
+    fast, slow = both_ways(markdown, None if path.stem == "no-site-url" else SITE_URL)
+    assert slow == expected
+    if fast is not None:
+        assert fast == slow
+
+
+def test_the_fast_path_answers_most_golden_cases() -> None:
+    """Guards against a fast path that silently declines everything."""
+    cases = [case.values[2] for case in golden_cases()]  # type: ignore[attr-defined]
+    answered = sum(both_ways(markdown)[0] is not None for markdown in cases)
+    print(f"fast path: {answered} of {len(cases)} golden cases")
+    assert answered >= len(cases) // 3
+
+
+WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"", "it's", "a&b",
+         "1.", "-", "+", "*", "**", "_", "__", "`", "``", "$", "$$", "==", "=", "#", "#tag",
+         "#a/b-c", "#1", "(", ")", "[", "]", "!", "|", "\\|", "\\", "~~", ":", "[!note]",
+         "[!tip]-", "[!warning|wide]+", "[[Other note]]", "[[Topic/Sibling|the sibling]]",
+         "[[Other note#Part two]]", "[[#Local]]", "[[Missing]]", "[[Other note\\|alias]]",
+         "![[scan.png]]", "![[scan.png|300]]", "![[my figure.png|a figure|200x100]]",
+         "![[missing.png]]", "[a link](https://example.org/a_b)", "[note](Other%20note.md)",
+         "![alt](attachments/scan.png)", "![](https://example.org/p.png)", "$x^2$",
+         "$\\frac{a}{b}$", "$5", "`code ==x== #t`", "*em*", "**strong**", "==mark==",
+         "~~gone~~", "a_b_c", "\t", "    "]
+LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
+               "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    "]
+
+
+@st.composite
+def sections(draw: st.DrawFn) -> str:
+    lines = []
+    for _ in range(draw(st.integers(1, 8))):
+        start = draw(st.sampled_from(LINE_STARTS))
+        words = draw(st.lists(st.sampled_from(WORDS), max_size=7))
+        joiner = draw(st.sampled_from([" ", "", " | "]))
+        lines.append(start + joiner.join(words))
+        if draw(st.booleans()):
+            lines.append("")
+    if draw(st.booleans()):
+        lines[1:1] = ["|---|---|"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections())
+def test_generated_sections_same_on_both_paths(markdown: str) -> None:
+    fast, slow = both_ways(markdown)
+    if fast is not None:
+        assert fast == slow
+
+
+def test_the_fixture_vault_renders_through_both(tmp_path: Path) -> None:
+    """The fixture notes themselves, section by section."""
+    for note in sorted((FIXTURES / "vault").rglob("*.md")):
+        for part in note.read_text(encoding="utf-8").split("\n## "):
+            fast, slow = both_ways(part.partition("\n")[2])
+            if fast is not None:
+                assert fast == slow, note
+
+
+def test_a_declined_section_renders_with_markdown_it() -> None:
+    from anki_export.render import render_markdown
+    result: Rendered = render_markdown("a %%hidden%% b\n", RenderState(NOTE, 1,
+                                                                         vault_targets(None)))
+    assert result.html == "<p>a  b</p>"
