@@ -61,7 +61,7 @@ class RenderCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._found: dict[str, bytes] = {}
-        self._new: dict[str, object] = {}  # pickled only when saved: no second copy in memory
+        self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
         if path is not None and path.exists():
@@ -100,6 +100,7 @@ class RenderCache:
             return None
 
     def put(self, key: str, value: object) -> None:
+        """Keep `value`; bytes are taken as its pickle already made (by a worker process)."""
         self._used.add(key)
         self._new[key] = value
 
@@ -117,7 +118,8 @@ class RenderCache:
         with contextlib.suppress(sqlite3.Error, OSError), self._connect(self.path) as db:
             db.execute("BEGIN")
             db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
-                           ((key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                           ((key, value if isinstance(value, bytes) else
+                             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
                             for key, value in self._new.items()))
             db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
             db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))

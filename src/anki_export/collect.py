@@ -4,10 +4,7 @@ it depends on are unchanged, else rendered, on every core when there is enough t
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -16,6 +13,7 @@ from .cards import Card, CardSettings, note_cards
 from .config import Config
 from .errors import Diagnostic
 from .notes import Vault
+from .parallel import forked_map
 from .parse import Note
 from .pickling import register_picklers
 from .render import LinkTargets
@@ -51,11 +49,14 @@ def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping
     results: list[NoteCards | None] = [cache.get(k) if cache else None for k in keys]
     missing = [i for i, r in enumerate(results) if r is None]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
-    for i, rendered in zip(missing, _render(job, missing, progress,
-                                            len(results) - len(missing)), strict=True):
+    done = len(results) - len(missing)
+    for i, (rendered, pickled) in zip(missing, forked_map(job.run, missing), strict=True):
         results[i] = rendered
         if cache is not None:
-            cache.put(keys[i], rendered)
+            cache.put(keys[i], pickled or rendered)
+        done += 1
+        if progress is not None and done % 20 == 0:
+            progress(done, len(results))
     cards: list[Card] = []
     summaries: list[NoteSummary] = []
     diagnostics: list[Diagnostic] = []
@@ -80,50 +81,10 @@ class _RenderJob:
     targets: LinkTargets
     pins: Mapping[str, str]
 
-    def run(self, indices: Sequence[int]) -> list[NoteCards]:
-        return [note_cards(self.notes[i], self.identities[self.notes[i].rel], self.settings,
-                           self.targets, self.pins) for i in indices]
-
-
-_PARALLEL_FROM = 150  # notes to render before worker processes pay for their start-up
-_CHUNK = 40
-_job_in_worker: _RenderJob | None = None  # set in each worker process by `_start_worker`
-
-
-def _start_worker(job: _RenderJob) -> None:
-    global _job_in_worker
-    _job_in_worker = job
-
-
-def _run_in_worker(indices: Sequence[int]) -> list[NoteCards]:
-    assert _job_in_worker is not None
-    return _job_in_worker.run(indices)
-
-
-def _render(job: _RenderJob, indices: Sequence[int], progress: Progress | None,
-            done: int) -> Iterator[NoteCards]:
-    """Render the given notes in order; with many of them, in forked worker processes (one per
-    core), which inherit the job instead of receiving it pickled."""
-    total = done + len(indices)
-    chunks = [indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(indices) < _PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        results: Iterable[list[NoteCards]] = map(job.run, chunks)
-        yield from _counted(results, progress, done, total)
-        return
-    context = mp.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(job,)) as pool:
-        yield from _counted(pool.map(_run_in_worker, chunks), progress, done, total)
-
-
-def _counted(chunks: Iterable[list[NoteCards]], progress: Progress | None, done: int,
-             total: int) -> Iterator[NoteCards]:
-    for chunk in chunks:
-        yield from chunk
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
+    def run(self, i: int) -> NoteCards:
+        note = self.notes[i]
+        return note_cards(note, self.identities[note.rel], self.settings, self.targets,
+                          self.pins)
 
 
 def _context_digest(vault: Vault, config: Config, pins: Mapping[str, str]) -> str:

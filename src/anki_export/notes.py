@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from .cache import RenderCache, code_digest, digest_of
 from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
+from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
 from .pickling import register_picklers
 from .vault import SourceFile, VaultIndex, read_note
@@ -64,23 +65,15 @@ def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = No
                for s in sources}
     keys = {rel: digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
             for rel, digest in digests.items()}
-    if cache is not None:
-        cache.load(keys.values())
+    parsed = _parse_all(sources, [keys[s.rel] for s in sources], rules, config, cache)
     notes: list[Note] = []
     left_out = 0
-    for source in sources:
-        parsed: tuple[Note, tuple[Diagnostic, ...]] | None = (
-            cache.get(keys[source.rel]) if cache is not None else None)
-        if parsed is None:
-            try:
-                parsed = parse_note(source, rules)
-            except NoteError as e:
-                diagnostics.append(_bad_note(e, config))
-                del digests[source.rel]
-                continue
-            if cache is not None:
-                cache.put(keys[source.rel], parsed)
-        note, problems = parsed
+    for source, result in zip(sources, parsed, strict=True):
+        if isinstance(result, Diagnostic):
+            diagnostics.append(result)
+            del digests[source.rel]
+            continue
+        note, problems = result
         if note.excluded or (config.published_only and not note.published):
             left_out += 1
             del digests[source.rel]
@@ -88,6 +81,32 @@ def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = No
         notes.append(note)
         diagnostics += problems
     return notes, digests, left_out, tuple(diagnostics)
+
+
+Parsed = tuple[Note, tuple[Diagnostic, ...]]
+
+
+def _parse_all(sources: Sequence[SourceFile], keys: Sequence[str], rules: HeadingRules,
+               config: Config, cache: RenderCache | None) -> list[Parsed | Diagnostic]:
+    """Each source split into its note, or the diagnostic that says why it cannot be: from
+    the cache where the text and rules are unchanged, else parsed, on every core."""
+    if cache is not None:
+        cache.load(keys)
+    parsed: list[Parsed | Diagnostic | None] = [
+        cache.get(key) if cache is not None else None for key in keys]
+
+    def parse(n: int) -> Parsed | Diagnostic:
+        try:
+            return parse_note(sources[n], rules)
+        except NoteError as e:
+            return _bad_note(e, config)
+
+    missing = [n for n, result in enumerate(parsed) if result is None]
+    for n, (result, pickled) in zip(missing, forked_map(parse, missing), strict=True):
+        parsed[n] = result
+        if cache is not None and not isinstance(result, Diagnostic):
+            cache.put(keys[n], pickled or result)
+    return [result for result in parsed if result is not None]
 
 
 def _bad_note(error: NoteError, config: Config) -> Diagnostic:

@@ -1,0 +1,44 @@
+"""Run a task over many items on every core, in forked worker processes.
+
+The workers are forked after the task is set, so they inherit it (and the vault it reads)
+instead of receiving it pickled. Each worker pickles its results itself, one pickle per item:
+the main process unpickles each once and can keep the bytes (the render cache stores them).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+PARALLEL_FROM = 150  # items before worker processes pay for their start-up
+_CHUNK = 40
+_task: Callable[[int], Any] | None = None  # inherited by the workers
+
+
+def forked_map(task: Callable[[int], Any], indices: Sequence[int]
+               ) -> Iterator[tuple[Any, bytes | None]]:
+    """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
+    core) when there are many, else here, without pickling."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(indices) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        yield from ((task(i), None) for i in indices)
+        return
+    global _task
+    _task = task
+    chunks = [indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            for data in pool.map(_run_chunk, chunks):
+                yield from ((pickle.loads(item), item) for item in pickle.loads(data))
+    finally:
+        _task = None
+
+
+def _run_chunk(indices: Sequence[int]) -> bytes:
+    assert _task is not None
+    return pickle.dumps([pickle.dumps(_task(i), protocol=pickle.HIGHEST_PROTOCOL)
+                         for i in indices], protocol=pickle.HIGHEST_PROTOCOL)
