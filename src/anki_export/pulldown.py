@@ -89,10 +89,14 @@ def _no_indented_lazy_lines(markdown: str) -> bool:
 
 def _spans_in_lines(markdown: str) -> bool:
     """Whether no code span or math can run over a line break, where the parsers differ (a
-    line with an odd number of backticks, not a fence, or of dollars might start one)."""
-    return not any((line.count("`") % 2 and not line.lstrip(" >").startswith("```"))
+    line with an odd number of backtick runs, not a fence, or of dollars might start one)."""
+    return not any((len(_BACKTICKS.findall(line)) % 2
+                    and not line.lstrip(" >").startswith(("```", "~~~")))
                    or (line.count("$") - line.count("\\$")) % 2
                    for line in markdown.split("\n"))
+
+
+_BACKTICKS = re.compile("`+")
 
 
 _DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")

@@ -89,17 +89,18 @@ class RenderState:
         self.diagnostics.append(Diagnostic(Path(self.note), self.line + line_in_markdown,
                                            Level.WARNING, code, message))
 
-    def result(self, html: str) -> Rendered:
-        """The rendering as the card gets it: sanitised, media and tags listed once each; with
-        clozes, every other `{{`, `}}` and `::` escaped so that Anki reads only those."""
-        clean = sanitise(html).strip()
+    def result(self, html: str, *, clean: bool = False) -> Rendered:
+        """The rendering as the card gets it: sanitised (unless `clean` says it is already as
+        nh3 would give it), media and tags listed once each; with clozes, every other `{{`,
+        `}}` and `::` escaped so that Anki reads only those."""
+        clean_html = (html if clean else sanitise(html)).strip()
         clozes = None
         if self.clozes is not None and self.clozes.found:
-            clozes = cloze_text(clean, self.clozes.found,
+            clozes = cloze_text(clean_html, self.clozes.found,
                                 together=self.clozes.highlights == TOGETHER)
             if clozes is not None:
-                clean = clozes.fill(number_clozes(clozes).highlights)
-        return Rendered(clean, tuple(dict.fromkeys(self.media)), tuple(self.diagnostics),
+                clean_html = clozes.fill(number_clozes(clozes).highlights)
+        return Rendered(clean_html, tuple(dict.fromkeys(self.media)), tuple(self.diagnostics),
                         tuple(dict.fromkeys(self.tags)), clozes)
 
 
@@ -198,9 +199,12 @@ _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")
 def render_inline(markdown: str, state: RenderState) -> Rendered:
     """Render one line of inline Markdown (a heading) without a wrapping paragraph.
 
-    Most headings are plain words: those skip the parser, with the same result (markdown-it
-    escapes only `"` in such text), since parsing every question costs more than its answer's
-    sanitising."""
+    Most headings are plain words: those skip the parser and the sanitiser, with the same
+    result (nh3 gives such text back as it is, but for a no-break space; carriage returns
+    never get here, `vault.read_note` drops them), since parsing every question costs more
+    than its answer's sanitising."""
     if not _MARKUP.search(markdown):
-        return state.result(markdown.replace('"', "&quot;"))
+        if "\xa0" in markdown:
+            return state.result(markdown.replace('"', "&quot;"))
+        return state.result(markdown, clean=True)
     return state.result(_markdown().renderInline(markdown, {"render": state}))
