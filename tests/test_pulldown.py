@@ -25,11 +25,11 @@ def both_ways(markdown: str, site_url: str | None = SITE_URL) -> tuple[str | Non
     slow = shown(reference.result(_markdown().render(markdown, {"render": reference})))
     state = RenderState(NOTE, 1, targets)
     try:
-        html = pulldown.render_events(markdown, state)
+        html, clean = pulldown.render_events(markdown, state)
     except pulldown.Unsupported:
         assert not state.media and not state.tags, "a declined section left media or tags"
         return None, slow
-    return shown(state.result(html)), slow
+    return shown(state.result(html, clean=clean)), slow
 
 
 @pytest.mark.parametrize(("path", "number", "markdown", "expected"), golden_cases())
@@ -58,7 +58,12 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "![[missing.png]]", "[a link](https://example.org/a_b)", "[note](Other%20note.md)",
          "![alt](attachments/scan.png)", "![](https://example.org/p.png)", "$x^2$",
          "$\\frac{a}{b}$", "$5", "`code ==x== #t`", "*em*", "**strong**", "==mark==",
-         "~~gone~~", "a_b_c", "\t", "    "]
+         "~~gone~~", "a_b_c", "\t", "    ", "\x00", "\x0b", "\xa0", "a\u2028b", "é",
+         "[x](javascript:alert(1))", "[y](JAVASCRIPT:x)", "[m](mailto:a@b.org)", "[r](//host/x)",
+         "![a](javascript:x.png)", "![a](https://e.org/i.png)",
+         '![q "a" <b>](attachments/scan.png)',
+         '[t](https://e.org/?a=1&b=2 "ti\\"tle")', "[t](<https://e.org/a b>)", "'", '"',
+         "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    "]
 

@@ -23,6 +23,8 @@ from urllib.parse import unquote
 import pyromark
 from markdown_it.common.normalize_url import normalizeLink
 
+from .escape import attribute
+from .escape import text as text_html
 from .obsidian import highlight_code
 from .obsidian.callouts import CALLOUT
 from .obsidian.links import (
@@ -47,6 +49,7 @@ class Unsupported(Exception):
 
 
 _UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, footnotes
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = {  # a character, then the pattern that makes it unsupported
     "<": re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
     "~": re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
@@ -54,8 +57,11 @@ _UNSUPPORTED_AFTER = {  # a character, then the pattern that makes it unsupporte
     "\\": re.compile(r"\\[-_/=#[]|\\[ \t]+$|\[\[[^\]\n]*\\(?!\|)", re.M),  # escapes beside tags and
     # highlights; a backslash in a wiki-link other than the escaped pipe
     "^": re.compile(r"(?:^|[ \t])\^[A-Za-z0-9-]+[ \t]*$", re.M),  # block ids
+    "\xa0": re.compile(r"^[ \t>*+\-\d.)]*\xa0|\xa0[ \t]*$", re.M),  # markdown-it strips a line's
+    # outer no-break spaces (also after a list or quote marker), pulldown-cmark keeps them
     "$": re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
-    "\t": re.compile(r"\t[ \t]*$", re.M),  # a tab ending a line: markdown-it keeps it
+    "\t": re.compile(r"\t[ \t]*(?:#+[ \t]*)?$", re.M),  # a tab ending a line (or a heading
+    # before its closing `#`s): markdown-it keeps it
     "]": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # task list items
     "\n": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty list item
 }
@@ -65,6 +71,7 @@ def supported(markdown: str) -> bool:
     """Whether the source is free of what this writer leaves to markdown-it (cheap `in` tests
     first: this runs for every section)."""
     return (not any(text in markdown for text in _UNSUPPORTED_TEXT)
+            and not _CONTROL.search(markdown)
             and not any(char in markdown and pattern.search(markdown)
                         for char, pattern in _UNSUPPORTED_AFTER.items())
             and ("$$" not in markdown or _display_math_apart(markdown))
@@ -109,7 +116,8 @@ def _tables_apart(markdown: str) -> bool:
     lines = markdown.split("\n")
     for n, line in enumerate(lines):
         if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
-                and (not lines[n - 1].startswith("|") or (n > 1 and lines[n - 2].strip()))):
+                and (not lines[n - 1].startswith("|") or lines[n - 1].rstrip().endswith("\\")
+                     or (n > 1 and lines[n - 2].strip()))):
             return False
     return True
 
@@ -152,26 +160,29 @@ def _parser() -> pyromark.Markdown:
     return pyromark.Markdown(options=_OPTIONS)
 
 
-def render_events(markdown: str, state: RenderState) -> str:
-    """The section's HTML before sanitising; media and tags go into `state` only on success."""
-    if not supported(markdown) or (state.clozes and state.clozes.highlights != "off"):
+def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
+    """The section's HTML, and whether it is clean already: written only here, in the form
+    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media and
+    tags go into `state` only when the section renders here."""
+    site_url = state.targets.site_url if state.targets else None
+    if (not supported(markdown) or (state.clozes and state.clozes.highlights != "off")
+            or (site_url and not _SAFE_URL.match(site_url))):
         raise Unsupported
     scratch = replace(state, media=[], diagnostics=[], tags=[])
     events = list(_parser().events(markdown))
     if "==" in markdown:
         events = _with_marks(events)
-    html = _Writer(events, scratch).document()
+    writer = _Writer(events, scratch)
+    html = writer.document()
     if scratch.diagnostics:
         raise Unsupported  # markdown-it knows the line to name
     state.media += scratch.media
     state.tags += scratch.tags
-    return html
+    return html, not writer.foreign
 
 
-def _escape(text: str) -> str:
-    """markdown-it's `escapeHtml`."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+_SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
+"""What `render.sanitise` lets through as a link (`url_schemes`; `//host` is relative)."""
 
 
 # ----------------------------------------------------------------------------- highlights
@@ -304,6 +315,7 @@ class _Writer:
         self.cell = 0
         self.in_head = False
         self.quotes: list[str | None] = []  # per open blockquote: the callout's tag, or None
+        self.foreign = False  # holds HTML not written here, which still needs the sanitiser
 
     def document(self) -> str:  # noqa: C901 - one flat loop: it runs for every event
         """The section's HTML (or an inline run's, for link texts and callout titles)."""
@@ -321,7 +333,7 @@ class _Writer:
                 if "#" in text or "$$" in text:
                     self.text(text)
                 else:
-                    out.append(_escape(text))
+                    out.append(text_html(text))
                     self.space_before = text[-1:].isspace()
                 continue
             tag = event.get("Start")
@@ -347,9 +359,9 @@ class _Writer:
             (kind, value), = event.items()
             self.inline_started()
             if kind == "Code":
-                out.append(f"<code>{_escape(value)}</code>")
+                out.append(f"<code>{text_html(value)}</code>")
             elif kind == "InlineMath":
-                out.append(f"\\({_escape(value)}\\)")
+                out.append(f"\\({text_html(value)}\\)")
             else:  # DisplayMath outside a paragraph of its own, HTML, footnotes, task lists
                 raise Unsupported
             self.space_before = False
@@ -381,7 +393,7 @@ class _Writer:
         if "$$" in text:
             raise Unsupported  # display math pulldown-cmark did not read as such
         if "#" not in text:
-            self.out.append(_escape(text))
+            self.out.append(text_html(text))
         else:
             self.out.append(self.tags(text))
         self.space_before = text[-1:].isspace()
@@ -397,12 +409,12 @@ class _Writer:
             if match is None or not any(c.isalpha() for c in match.group(1)):
                 hash_at = text.find("#", hash_at + 1)
                 continue
-            parts.append(_escape(text[pos:hash_at]))
-            parts.append(f'<span class="ae-tag">#{_escape(match.group(1))}</span>')
+            parts.append(text_html(text[pos:hash_at]))
+            parts.append(f'<span class="ae-tag">#{text_html(match.group(1))}</span>')
             self.state.tags.append(match.group(1).replace("/", "::"))
             pos = match.end()
             hash_at = text.find("#", pos)
-        parts.append(_escape(text[pos:]))
+        parts.append(text_html(text[pos:]))
         return "".join(parts)
 
     # -- blocks and inline elements
@@ -487,7 +499,7 @@ class _Writer:
         events, i = self.events, self.i
         if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
                 and events[i + 1] == {"End": "Paragraph"}):
-            tex = _escape(events[i]["DisplayMath"].strip())
+            tex = text_html(events[i]["DisplayMath"].strip())
             self.out.append(f'<div class="ae-math">\\[{tex}\\]</div>\n')
             self.i += 2
             return
@@ -518,15 +530,15 @@ class _Writer:
             rest_events = []
             self.i = title_end + 1  # past the paragraph's end
         tag = "details" if fold else "div"
-        attrs = f' class="callout" data-callout="{_escape(kind)}"'
+        attrs = f' class="callout" data-callout="{attribute(kind)}"'
         if meta:
-            attrs += f' data-callout-metadata="{_escape(meta)}"'
+            attrs += f' data-callout-metadata="{attribute(meta)}"'
         if fold == "+":
             attrs += ' open=""'
         title_tag = "summary" if fold else "div"
         self.out.append(f'<{tag}{attrs}>\n<{title_tag} class="callout-title">')
         title = _Writer(self._trimmed(title_events), self.state).document()
-        self.out.append(title or _escape(kind.capitalize()))
+        self.out.append(title or text_html(kind.capitalize()))
         self.out.append(f"</{title_tag}>\n")
         self.quotes.append(tag)
         if rest_events:
@@ -570,15 +582,17 @@ class _Writer:
         self.i += 1
         content = "".join(code)
         if kind == "Indented":
-            self.out.append(f"<pre><code>{_escape(content)}</code></pre>\n")
+            self.out.append(f"<pre><code>{text_html(content)}</code></pre>\n")
             return
         info = kind["Fenced"].strip()
         lang = info.split()[0] if info else ""
         if not lang:
-            self.out.append(f"<pre><code>{_escape(content)}</code></pre>\n")
+            self.out.append(f"<pre><code>{text_html(content)}</code></pre>\n")
             return
-        highlighted = highlight_code(content, lang, "") or _escape(content)
-        self.out.append(f'<pre><code class="language-{_escape(lang)}">{highlighted}'
+        highlighted = highlight_code(content, lang, "")
+        self.foreign = self.foreign or bool(highlighted)  # Pygments escapes its own way
+        highlighted = highlighted or text_html(content)
+        self.out.append(f'<pre><code class="language-{attribute(lang)}">{highlighted}'
                         "</code></pre>\n")
 
     def link_text(self) -> list[Any]:
@@ -606,13 +620,15 @@ class _Writer:
             raise Unsupported
         href = unquote(link["dest_url"])
         opening = ""
+        if REMOTE.match(href) and not _SAFE_URL.match(link["dest_url"]):
+            raise Unsupported  # `javascript:` and the like: the sanitiser drops the link
         if REMOTE.match(href):
-            title = f' title="{_escape(link["title"])}"' if link["title"] else ""
-            opening = f'<a href="{_escape(normalizeLink(link["dest_url"]))}"{title}>'
+            title = f' title="{attribute(link["title"])}"' if link["title"] else ""
+            opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
             url = note_url(self.state, linked_note(self.state, href, 0, "link"), href)
             if url is not None:
-                opening = f'<a class="internal-link" href="{_escape(url)}">'
+                opening = f'<a class="internal-link" href="{attribute(url)}">'
         self.out.append(opening)
         self.space_before = False
         inner = self.link_text()
@@ -649,6 +665,8 @@ class _Writer:
             raise Unsupported
         label = "".join(e["Text"] for e in inner)
         src = unquote(image["dest_url"])
+        if REMOTE.match(src) and not _SAFE_URL.match(src):
+            raise Unsupported
         self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
         self.space_before = False
 

@@ -187,9 +187,10 @@ def render_markdown(markdown: str, state: RenderState) -> Rendered:
     """Render block Markdown (a section body) to sanitised HTML: on pulldown-cmark's event
     stream where `pulldown` covers all the section holds, else with markdown-it-py."""
     try:
-        return state.result(render_events(markdown, state))
+        html, clean = render_events(markdown, state)
     except Unsupported:
         return state.result(_markdown().render(markdown, {"render": state}))
+    return state.result(html, clean=clean)
 
 
 _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")

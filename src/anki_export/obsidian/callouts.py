@@ -94,7 +94,7 @@ def _open(callout: _Callout, tokens: list[Token], i: int) -> list[Token]:
               _token("callout_content_open", "div", 1, attrs={"class": "callout-content"})]
     rest = inline.content.partition("\n")[2]
     if rest.strip():
-        inline.content = rest
+        inline.content = rest.lstrip(" \t")  # a lazy line's indent is not text
         inline.map = [line + 1, inline.map[1]] if inline.map else None
         opened += [paragraph_open, inline, paragraph_close]
     return opened

@@ -8,7 +8,6 @@ resolved token is replaced by the HTML it stands for.
 
 from __future__ import annotations
 
-import html
 import posixpath
 import re
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from .. import escape
 from ..slugify import slugify
 from .embeds import embedded_markdown
 from .rawhtml import rewrite_images
@@ -165,9 +165,9 @@ def link_markup(render: RenderState, note: Note | None, target: str,
     shown = "|".join(options) or " > ".join(
         p for p in (PurePosixPath(page).name if page else "", heading.split("#")[0].lstrip("^"))
         if p)
-    text = html.escape(shown or target)
+    text = escape.text(shown or target)
     url = note_url(render, note, target)
-    return f'<a class="internal-link" href="{html.escape(url)}">{text}</a>' if url else text
+    return f'<a class="internal-link" href="{escape.attribute(url)}">{text}</a>' if url else text
 
 
 def note_url(render: RenderState, note: Note | None, target: str) -> str | None:
@@ -246,17 +246,17 @@ def image_html(render: RenderState, target: str, alt: str, width: str, height: s
     """An image as the card shows it: a vault file as `<img>` (and listed as media), a remote
     one as a link (loading it would tell its host who studies when), else a visible placeholder
     and a warning."""
-    text = html.escape(alt, quote=True)
     if REMOTE.match(target):
-        return f'<a class="ae-remote-image" href="{html.escape(target)}">{text or "image"}</a>'
+        return (f'<a class="ae-remote-image" href="{escape.attribute(target)}">'
+                f'{escape.text(alt or "image")}</a>')
     rel = _image_file(render, target, line)
     if isinstance(rel, str) or render.targets is None:
-        return f'<span class="ae-missing">{rel}: {html.escape(target)}</span>'
+        return f'<span class="ae-missing">{rel}: {escape.text(target)}</span>'
     render.media.append(rel)
-    src = html.escape(render.targets.media_src(rel), quote=True)
-    dims = "".join(f' {k}="{html.escape(v)}"' for k, v in (("width", width), ("height", height))
-                   if v)
-    return f'<img src="{src}" alt="{text}"{dims}>'
+    src = escape.attribute(render.targets.media_src(rel))
+    dims = "".join(f' {k}="{escape.attribute(v)}"'
+                   for k, v in (("width", width), ("height", height)) if v)
+    return f'<img src="{src}" alt="{escape.attribute(alt)}"{dims}>'
 
 
 def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | str:
