@@ -12,8 +12,8 @@ import json
 import os
 import sqlite3
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteSummary, Progress
     from .manifest import Changes
-    from .package import PackageNote
+    from .package import PackageNote, PackageWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     stamp = now if now is not None else _build_time()
     if write and (current := _up_to_date(cache, _fingerprint(stats, config), stamp)):
         return current
-    from .collect import make_cards
-    from .manifest import plan_release, read_manifest, write_manifest
+    from .collect import NoteSummary, cards_by_note
+    from .manifest import Release, read_manifest, write_manifest
     from .notes import load_vault
     from .package import card_ords
     from .render import LinkTargets
@@ -71,54 +71,107 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     previous = read_manifest(config.manifest_path)
     vault = load_vault(index, config, scan_problems, cache, previous.owners())
     targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
+    release = Release(previous, stamp, vault.unreadable, _media_digests(index))
+    packages = _Packages(config, index)
+    summaries: list[NoteSummary] = []
+    problems = list(vault.diagnostics)
+    first_of_guid: dict[str, tuple[PurePosixPath, int]] = {}
+    notes_in_anki = cards_in_anki = 0
+    decks: set[str] = set()
     try:
-        cards, summaries, card_problems = make_cards(vault, config, targets, previous.pins(),
-                                                     cache=cache, progress=progress)
-        diagnostics = tuple(sorted((*vault.diagnostics, *card_problems, *_shared_ids(cards)),
-                                   key=lambda d: d.sort_key))
+        for note, (cards, card_problems) in cards_by_note(
+                vault, config, targets, previous.pins(), cache=cache, progress=progress):
+            summaries.append(NoteSummary(note.rel, note.title, len(cards), note.skipped))
+            problems += card_problems
+            for card in cards:
+                problems += _shared_id(card, first_of_guid)
+                notes_in_anki += 1
+                cards_in_anki += len(card_ords(card.notetype, card.fields))
+                decks.add(card.deck)
+                if write:
+                    packages.add(release.ship(card), card.media)
+        diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
         _fail_on(diagnostics, config)
-        packages: list[Path] = []
         changes = None
-        if write and (cards or previous.notes):  # the last note unpublished: retire its cards
+        if write and (notes_in_anki or previous.notes):  # the last note unpublished: retire
+            for retired in release.retired():
+                packages.add(retired, ())
             _make_folder(config.output)
-            shipped, manifest, changes = plan_release(cards, previous, stamp, vault.unreadable,
-                                                      _media_digests(index))
-            media = {card.guid: card.media for card in cards}
-            for path, group in _packages(config, shipped).items():
-                if group:
-                    packages.append(_write(path, group, media, index))
-            write_manifest(config.manifest_path, manifest)
+            packages.close()
+            changes = release.changes()
+            write_manifest(config.manifest_path, release.manifest())
         result = BuildResult(
-            packages=tuple(packages),
+            packages=packages.written,
             notes=tuple(summaries),
             notes_left_out=vault.left_out,
-            cards=sum(len(card_ords(c.notetype, c.fields)) for c in cards),
-            decks=len({c.deck for c in cards}),
+            cards=cards_in_anki,
+            decks=len(decks),
             changes=changes,
             diagnostics=diagnostics,
         )
-        if packages:
+        if packages.written:
             cache.set_state("fingerprint", _fingerprint(stats, config))
             cache.set_state("result", _result_json(result))
-            cache.set_state("expires", str(manifest.expiry() or ""))
+            cache.set_state("expires", str(release.manifest().expiry() or ""))
         return result
     finally:
+        packages.abort()  # a failed build leaves the packages in the output folder as they were
         cache.save()  # also after a failed build: the notes it rendered need no render again
 
 
-def _shared_ids(cards: Sequence[Card]) -> list[Diagnostic]:
+def _shared_id(card: Card, first_of_guid: dict[str, tuple[PurePosixPath, int]]
+               ) -> list[Diagnostic]:
     """Two sections that would get one GUID (a pin moved onto another heading's card, say):
     an error naming both, where Anki would otherwise merge them."""
-    first: dict[str, Card] = {}
-    found = []
-    for card in cards:
-        other = first.setdefault(card.guid, card)
-        if other is not card:
-            found.append(Diagnostic(
-                Path(card.source), card.line, Level.ERROR, "shared-id",
-                f"this section would get the same card ID as {other.source}:{other.line}; "
-                "reword one of the two headings, or give one a block id of its own"))
-    return found
+    source, line = first_of_guid.setdefault(card.guid, (card.source, card.line))
+    if (source, line) == (card.source, card.line):
+        return []
+    return [Diagnostic(Path(card.source), card.line, Level.ERROR, "shared-id",
+                       f"this section would get the same card ID as {source}:{line}; reword "
+                       "one of the two headings, or give one a block id of its own")]
+
+
+class _Packages:
+    """The build's packages, one (or with `split`, one per top-level deck, named after it),
+    each opened as its first note comes. None replaces its file before `close`."""
+
+    def __init__(self, config: Config, index: VaultIndex) -> None:
+        self.config, self.index = config, index
+        self.writers: dict[Path, PackageWriter] = {}
+        self.written: tuple[Path, ...] = ()
+
+    def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> None:
+        from .ids import media_name
+        from .package import PackageWriter
+
+        path = self.config.package_path
+        if self.config.split:
+            path = self.config.output / f"{file_stem(note.deck.split('::')[0])}.apkg"
+        with _output_errors(path):
+            if path not in self.writers:
+                self.writers[path] = PackageWriter(path)
+            self.writers[path].add(note, {media_name(rel): self.index.root / rel
+                                          for rel in media})
+
+    def close(self) -> None:
+        for path in sorted(self.writers):
+            with _output_errors(path):
+                self.writers[path].close()
+        self.written = tuple(sorted(self.writers))
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+
+
+@contextmanager
+def _output_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, sqlite3.Error) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise OutputError(f"cannot write the package ({reason}); check that the "
+                          "output folder is writable and the disk has room", path=path) from e
 
 
 def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
@@ -188,33 +241,6 @@ def _result_json(result: BuildResult) -> str:
         "decks": result.decks, "left_out": result.notes_left_out, "notes": len(result.notes),
         "diagnostics": [(d.path.as_posix() if d.path else None, d.line, d.level.value, d.code,
                          d.message) for d in result.diagnostics]})
-
-
-def _packages(config: Config, shipped: Sequence[PackageNote]) -> dict[Path, list[PackageNote]]:
-    """One package for the vault, or with `split` one per top-level deck, named after it."""
-    if not config.split:
-        return {config.package_path: list(shipped)}
-    groups: dict[Path, list[PackageNote]] = defaultdict(list)
-    for note in shipped:
-        groups[config.output / f"{file_stem(note.deck.split('::')[0])}.apkg"].append(note)
-    return dict(sorted(groups.items()))
-
-
-def _write(path: Path, notes: Sequence[PackageNote],
-           media: Mapping[str, tuple[PurePosixPath, ...]], index: VaultIndex) -> Path:
-    from .ids import media_name
-    from .notetypes import REVISION
-    from .package import write_package
-
-    files = {media_name(rel): index.root / rel
-             for note in notes for rel in media.get(note.guid, ())}
-    newest = max([REVISION, *(n.mod for n in notes)])
-    try:
-        return write_package(path, notes, files, timestamp=newest)
-    except (OSError, sqlite3.Error) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
-        raise OutputError(f"cannot write the package ({reason}); check that the "
-                          "output folder is writable and the disk has room", path=path) from e
 
 
 def _fail_on(diagnostics: tuple[Diagnostic, ...], config: Config) -> None:

@@ -88,6 +88,10 @@ class RenderCache:
                 self._found.update(db.execute(
                     f"SELECT key, data FROM notes WHERE key IN ({marks})", chunk).fetchall())
 
+    def has(self, key: str) -> bool:
+        """Whether `load` found an entry for this key (not yet taken with `get`)."""
+        return key in self._found
+
     def get(self, key: str) -> Any | None:
         """The entry of a loaded key, once: the bytes are dropped, so they never sit in memory
         beside the cards made from them."""

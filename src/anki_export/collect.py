@@ -1,10 +1,11 @@
-"""Every card of the vault, in note order: from the render cache where a note and everything
-it depends on are unchanged, else rendered, on every core when there is enough to render.
+"""Every card of the vault, note by note in order: from the render cache where a note and
+everything it depends on are unchanged, else rendered, on every core when there is enough to
+render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -33,11 +34,15 @@ Progress = Callable[[int, int], None]
 """Called with (notes done, notes in all) as the build renders, for a progress bar."""
 
 
-def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str], *,
-               cache: RenderCache | None = None, progress: Progress | None = None
-               ) -> tuple[list[Card], list[NoteSummary], list[Diagnostic]]:
-    """Every card of the vault, in note order: from the cache where a note and its context are
-    unchanged, else rendered, on every core when there is enough to render."""
+NoteCards = tuple[tuple[Card, ...], tuple[Diagnostic, ...]]
+
+
+def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str],
+                  *, cache: RenderCache | None = None, progress: Progress | None = None
+                  ) -> Iterator[tuple[Note, NoteCards]]:
+    """Each note with its cards and warnings, in note order, as they are made: from the cache
+    where a note and its context are unchanged, else rendered, on every core when there is
+    enough to render. A build writes each card as it comes, so none are held all at once."""
     settings = CardSettings(config.question_format, config.root_deck, config.tags,
                             config.folder_tags, config.cloze)
     context = _context_digest(vault, config, pins)
@@ -46,31 +51,34 @@ def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping
                        everything if n.embeds else "")) for n in vault.notes]
     if cache is not None:
         cache.load(keys)
-    results: list[NoteCards | None] = [cache.get(k) if cache else None for k in keys]
-    missing = [i for i, r in enumerate(results) if r is None]
+    missing = [i for i, key in enumerate(keys) if cache is None or not cache.has(key)]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
-    done = len(results) - len(missing)
-    for i, (rendered, pickled) in zip(missing, forked_map(job.run, missing), strict=True):
-        results[i] = rendered
-        if cache is not None:
-            cache.put(keys[i], pickled or rendered)
-        done += 1
-        if progress is not None and done % 20 == 0:
-            progress(done, len(results))
+    to_render = set(missing)
+    rendered = forked_map(job.run, missing)  # in the order of `missing`
+    for i, note in enumerate(vault.notes):
+        made: NoteCards | None = None
+        if i in to_render:
+            made, pickled = next(rendered)
+            if cache is not None:
+                cache.put(keys[i], pickled or made)
+        elif cache is not None and (made := cache.get(keys[i])) is None:
+            made = job.run(i)  # an entry this version cannot read
+            cache.put(keys[i], made)
+        assert made is not None
+        yield note, made
+        if progress is not None and (i % 20 == 19 or i + 1 == len(keys)):
+            progress(i + 1, len(keys))
+
+
+def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str]
+               ) -> tuple[list[Card], list[Diagnostic]]:
+    """Every card and warning of the vault at once, for the preview page."""
     cards: list[Card] = []
-    summaries: list[NoteSummary] = []
     diagnostics: list[Diagnostic] = []
-    for note, made in zip(vault.notes, results, strict=True):
-        assert made is not None  # every miss was rendered above
-        cards += made[0]
-        diagnostics += made[1]
-        summaries.append(NoteSummary(note.rel, note.title, len(made[0]), note.skipped))
-    if progress is not None and vault.notes:
-        progress(len(vault.notes), len(vault.notes))
-    return cards, summaries, diagnostics
-
-
-NoteCards = tuple[tuple[Card, ...], tuple[Diagnostic, ...]]
+    for _, (made, problems) in cards_by_note(vault, config, targets, pins):
+        cards += made
+        diagnostics += problems
+    return cards, diagnostics
 
 
 @dataclass(frozen=True, slots=True)

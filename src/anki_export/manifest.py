@@ -191,11 +191,9 @@ REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes
 _BLANKED_FIELDS = ("Answer", "Extra")
 
 
-def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
-                 kept_sources: frozenset[str] = frozenset(),
-                 media: Callable[[Card], str] = lambda card: ""
-                 ) -> tuple[list[PackageNote], Manifest, Changes]:
-    """Decide every note's `mod`, ship removed sections once more, and give the next manifest.
+class Release:
+    """Decides each note's `mod` as its card comes, ships removed sections once more, and gives
+    the next manifest: cards stream through it into the package, none is kept.
 
     `media` digests the bytes of the files a card shows: an image edited in place changes no
     field, but must reach Anki, which only takes a note whose `mod` moved.
@@ -203,52 +201,68 @@ def plan_release(cards: Iterable[Card], previous: Manifest, now: int,
     `kept_sources` are files that could not be read this time (skipped with --keep-going): their
     notes are neither shipped nor counted as removed, so one broken file cannot retire its cards.
     """
-    shipped: list[PackageNote] = []
-    entries: dict[str, Entry] = {}
-    added: list[str] = []
-    changed: list[str] = []
-    emptied: list[tuple[str, tuple[int, ...]]] = []
-    unchanged = 0
-    for card in cards:
-        before = previous.notes.get(card.guid)
+
+    def __init__(self, previous: Manifest, now: int, kept_sources: frozenset[str] = frozenset(),
+                 media: Callable[[Card], str] = lambda card: "") -> None:
+        self.previous, self.now, self.kept_sources, self.media = previous, now, kept_sources, media
+        self.entries: dict[str, Entry] = {}
+        self.added: list[str] = []
+        self.changed: list[str] = []
+        self.removed: list[str] = []
+        self.emptied: list[tuple[str, tuple[int, ...]]] = []
+        self.unchanged = 0
+
+    def ship(self, card: Card) -> PackageNote:
+        """The card as the package gets it, with its `mod` decided."""
+        before = self.previous.notes.get(card.guid)
         fields, numbering = _numbered(card, before)
         if numbering is not None and numbering.emptied:
-            emptied.append((card.key, numbering.emptied))
-        digest = content_digest(card.notetype, card.deck, fields, card.tags, media(card))
-        mod = stamp_mod(before, digest, now)
+            self.emptied.append((card.key, numbering.emptied))
+        digest = content_digest(card.notetype, card.deck, fields, card.tags, self.media(card))
+        mod = stamp_mod(before, digest, self.now)
         if before is None or before.removed is not None:
-            added.append(card.key)
+            self.added.append(card.key)
         elif mod != before.mod:
-            changed.append(card.key)
+            self.changed.append(card.key)
         else:
-            unchanged += 1
-        shipped.append(PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod))
+            self.unchanged += 1
         memory = numbering.memory if numbering is not None else ClozeMemory()
         entry = Entry(digest, mod, card.key, card.source.as_posix(), card.notetype.name,
                       card.deck, _kept(card, fields, memory), card.tags, clozes=memory.live,
                       empty_clozes=memory.empty)
-        entries[card.guid] = before if entry == before else entry  # lets its line be reused
-    removed: list[str] = []
-    for guid, entry in sorted(previous.notes.items()):
-        if guid in entries:
-            continue
-        if entry.source in kept_sources and entry.removed is None:
-            entries[guid] = entry
-            continue
-        if entry.removed is None:
-            removed.append(entry.key)
-            tags = tuple(sorted({*entry.tags, REMOVED_TAG}))
-            digest = content_digest(notetype_named(entry.notetype), entry.deck, entry.fields,
-                                    tags)
-            entry = Entry(digest, max(now, entry.mod + 1), entry.key, entry.source,
-                          entry.notetype, entry.deck, entry.fields, tags, removed=now,
-                          clozes=entry.clozes, empty_clozes=entry.empty_clozes)
-        elif now - entry.removed > REMOVED_RETENTION:
-            continue
-        entries[guid] = entry
-        shipped.append(_tombstone(guid, entry))
-    changes = Changes(tuple(added), tuple(changed), tuple(removed), unchanged, tuple(emptied))
-    return shipped, Manifest(entries, previous.lines), changes
+        self.entries[card.guid] = before if entry == before else entry  # its line is reused
+        return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod)
+
+    def retired(self) -> list[PackageNote]:
+        """After the last card: the sections that are gone, shipped once more as notices for
+        30 days (see REMOVED_RETENTION), and kept in the manifest for as long."""
+        shipped = []
+        for guid, entry in sorted(self.previous.notes.items()):
+            if guid in self.entries:
+                continue
+            if entry.source in self.kept_sources and entry.removed is None:
+                self.entries[guid] = entry
+                continue
+            if entry.removed is None:
+                self.removed.append(entry.key)
+                tags = tuple(sorted({*entry.tags, REMOVED_TAG}))
+                digest = content_digest(notetype_named(entry.notetype), entry.deck,
+                                        entry.fields, tags)
+                entry = Entry(digest, max(self.now, entry.mod + 1), entry.key, entry.source,
+                              entry.notetype, entry.deck, entry.fields, tags, removed=self.now,
+                              clozes=entry.clozes, empty_clozes=entry.empty_clozes)
+            elif self.now - entry.removed > REMOVED_RETENTION:
+                continue
+            self.entries[guid] = entry
+            shipped.append(_tombstone(guid, entry))
+        return shipped
+
+    def manifest(self) -> Manifest:
+        return Manifest(self.entries, self.previous.lines)
+
+    def changes(self) -> Changes:
+        return Changes(tuple(self.added), tuple(self.changed), tuple(self.removed),
+                       self.unchanged, tuple(self.emptied))
 
 
 def _numbered(card: Card, before: Entry | None) -> tuple[tuple[str, ...], Numbering | None]:

@@ -7,6 +7,7 @@ the main process unpickles each once and can keep the bytes (the render cache st
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import pickle
@@ -29,6 +30,7 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
         return
     global _task
     _task = task
+    gc.freeze()  # the workers' collector then never walks (and so copies) the inherited heap
     chunks = [indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)]
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
@@ -36,6 +38,7 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
                 yield from ((pickle.loads(item), item) for item in pickle.loads(data))
     finally:
         _task = None
+        gc.unfreeze()
 
 
 def _run_chunk(indices: Sequence[int]) -> bytes:

@@ -51,7 +51,7 @@ def write_preview(config: Config) -> PreviewResult:
     vault = load_vault(index, config, scan_problems)
     targets = LinkTargets(index, {note.rel: note for note in vault.notes}, config.site_url,
                           media_src=partial(_file_src, index.root, page.parent))
-    cards, _, card_problems = make_cards(vault, config, targets, {})
+    cards, card_problems = make_cards(vault, config, targets, {})
     diagnostics = (*vault.diagnostics, *card_problems)
     try:
         page.parent.mkdir(parents=True, exist_ok=True)
