@@ -64,16 +64,18 @@ class RenderCache:
         self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
+        self._db: sqlite3.Connection | None = None
         if path is not None and path.exists():
-            with contextlib.suppress(sqlite3.Error), self._connect(path) as db:
+            with (contextlib.suppress(sqlite3.Error),
+                  contextlib.closing(self._connect(path)) as db):
                 self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
 
     @staticmethod
-    def _connect(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    def _connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, data BLOB)")
         db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
-        return contextlib.closing(db)
+        return db
 
     def load(self, keys: Iterable[str]) -> None:
         """Read the entries of these keys (looked up by primary key, a few hundred at a time)."""
@@ -81,7 +83,8 @@ class RenderCache:
         self._used.update(wanted)
         if self.path is None or not self.path.exists():
             return
-        with contextlib.suppress(sqlite3.Error), self._connect(self.path) as db:
+        with (contextlib.suppress(sqlite3.Error),
+              contextlib.closing(self._connect(self.path)) as db):
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
@@ -104,9 +107,14 @@ class RenderCache:
             return None
 
     def put(self, key: str, value: object) -> None:
-        """Keep `value`; bytes are taken as its pickle already made (by a worker process)."""
+        """Keep `value` (bytes are taken as its pickle, made by a worker process); written to
+        the file in batches as the build goes, so the entries never pile up in memory."""
         self._used.add(key)
         self._new[key] = value
+        if len(self._new) >= self._BATCH and self.path is not None:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self.path.parent.mkdir(parents=True, exist_ok=True)  # a first build's output
+                self._write_new(self._open())
 
     def state(self, key: str) -> str | None:
         return self._state.get(key)
@@ -119,15 +127,36 @@ class RenderCache:
         the cache never outgrows the vault. Failing to save only costs speed next time."""
         if self.path is None:
             return
-        with contextlib.suppress(sqlite3.Error, OSError), self._connect(self.path) as db:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            db = self._open()
+            self._write_new(db)
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
-                           ((key, value if isinstance(value, bytes) else
-                             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-                            for key, value in self._new.items()))
             db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
             db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
             db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
             db.execute("DELETE FROM state")
             db.executemany("INSERT INTO state VALUES (?, ?)", self._state.items())
             db.execute("COMMIT")
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    _BATCH = 200
+
+    def _open(self) -> sqlite3.Connection:
+        """The connection that writes, kept open from the first batch to `save`. Worker
+        processes forked meanwhile inherit it but never touch it (they end with `os._exit`)."""
+        if self._db is None:
+            assert self.path is not None
+            self._db = self._connect(self.path)
+            self._db.execute("PRAGMA synchronous = OFF")  # a disposable cache: no fsyncs
+        return self._db
+
+    def _write_new(self, db: sqlite3.Connection) -> None:
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
+                       ((key, value if isinstance(value, bytes) else
+                         pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                        for key, value in self._new.items()))
+        db.execute("COMMIT")
+        self._new.clear()

@@ -60,8 +60,8 @@ _UNSUPPORTED_AFTER = {  # a character, then the pattern that makes it unsupporte
     "\xa0": re.compile(r"^[ \t>*+\-\d.)]*\xa0|\xa0[ \t]*$", re.M),  # markdown-it strips a line's
     # outer no-break spaces (also after a list or quote marker), pulldown-cmark keeps them
     "$": re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
-    "\t": re.compile(r"\t[ \t]*(?:#+[ \t]*)?$", re.M),  # a tab ending a line (or a heading
-    # before its closing `#`s): markdown-it keeps it
+    "\t": re.compile(r"\t[ \t]*(?:#+[ \t]*)?$|>[ ]*\t", re.M),  # a tab ending a line (or a heading
+    # before its closing `#`s): markdown-it keeps it; a tab after `>` expands differently
     "]": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # task list items
     "\n": re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty list item
 }
@@ -116,7 +116,8 @@ def _tables_apart(markdown: str) -> bool:
     lines = markdown.split("\n")
     for n, line in enumerate(lines):
         if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
-                and (not lines[n - 1].startswith("|") or lines[n - 1].rstrip().endswith("\\")
+                and (not lines[n - 1].startswith("|") or "|" not in line
+                     or lines[n - 1].rstrip().endswith("\\")
                      or (n > 1 and lines[n - 2].strip()))):
             return False
     return True
