@@ -81,17 +81,20 @@ def supported(markdown: str) -> bool:
 
 
 def _no_indented_lazy_lines(markdown: str) -> bool:
-    """Whether no indented line follows a quote without a blank line between: markdown-it
-    reads such a line as code, pulldown-cmark as a lazy continuation of the quote."""
+    """Whether no indented line continues a quote's paragraph (no blank line or new block
+    between): markdown-it reads such a line as code, pulldown-cmark as lazy text."""
     quoted = False
     for line in markdown.split("\n"):
         if line.lstrip(" ").startswith(">") and not line.startswith("    "):
             quoted = True
-        elif not line.strip():
-            quoted = False
         elif quoted and (line.startswith("    ") or line.lstrip(" ").startswith("\t")):
             return False
+        elif not line.strip() or _NEW_BLOCK.match(line):
+            quoted = False
     return True
+
+
+_NEW_BLOCK = re.compile(r" {0,3}(?:#|[-*+][ \t]|\d+[.)][ \t]|```|~~~|\|)")
 
 
 def _spans_in_lines(markdown: str) -> bool:
