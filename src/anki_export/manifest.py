@@ -164,8 +164,19 @@ def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
     return tuple((int(number), str(text)) for number, text in raw)
 
 
-def write_manifest(path: Path, manifest: Manifest) -> None:
-    """Atomically, sorted, one note per line, so its diff in a garden repository stays readable."""
+def write_manifest(path: Path, manifest: Manifest | str) -> None:
+    """Atomically, sorted, one note per line, so its diff in a garden repository stays readable.
+    (`manifest_text` may have been made beforehand, while the package was being zipped.)"""
+    text = manifest if isinstance(manifest, str) else manifest_text(manifest)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
+                          "folder is writable", path=path) from e
+
+
+def manifest_text(manifest: Manifest) -> str:
     lines = []
     for guid, entry in sorted(manifest.notes.items()):
         known = manifest.lines.get(guid)
@@ -176,13 +187,7 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
                if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
         lines.append(f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}")
     body = ",\n".join(lines)
-    text = f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n{body}\n  }}\n}}\n'
-    try:
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
-                          "folder is writable", path=path) from e
+    return f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n{body}\n  }}\n}}\n'
 
 
 REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '

