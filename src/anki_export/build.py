@@ -64,7 +64,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     if write and (current := _up_to_date(cache, _fingerprint(stats, config), stamp)):
         return current
     from .collect import NoteSummary, cards_by_note
-    from .manifest import Release, manifest_text, read_manifest, write_manifest
+    from .manifest import Release, read_manifest, write_manifest
     from .notes import load_vault
     from .package import card_ords
     from .render import LinkTargets
@@ -99,11 +99,9 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
                 packages.add(retired, ())
             _make_folder(config.output)
             with ThreadPoolExecutor(1) as thread:  # zlib and SQLite let go of the GIL: the
-                closing = thread.submit(packages.close)  # manifest is encoded meanwhile
-                text = manifest_text(release.manifest())
-                closing.result()
+                closing = thread.submit(packages.close)  # manifest is written meanwhile
+                write_manifest(config.manifest_path, release.manifest(), closing.result)
             changes = release.changes()
-            write_manifest(config.manifest_path, text)
         result = BuildResult(
             packages=packages.written,
             notes=tuple(summaries),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -164,30 +164,34 @@ def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
     return tuple((int(number), str(text)) for number, text in raw)
 
 
-def write_manifest(path: Path, manifest: Manifest | str) -> None:
+def write_manifest(path: Path, manifest: Manifest,
+                   before_replacing: Callable[[], object] = lambda: None) -> None:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable.
-    (`manifest_text` may have been made beforehand, while the package was being zipped.)"""
-    text = manifest if isinstance(manifest, str) else manifest_text(manifest)
+    Line by line: the text of a large manifest is never held whole. `before_replacing` runs
+    once it is written, before it replaces the old one: the build waits there for the package,
+    so the manifest only ever describes a package that was written."""
     try:
         with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            with tmp.open("w", encoding="utf-8") as out:
+                out.write(f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n')
+                for n, line in enumerate(_entry_lines(manifest)):
+                    out.write(f",\n{line}" if n else line)
+                out.write("\n  }\n}\n")
+            before_replacing()
     except OSError as e:
         raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
                           "folder is writable", path=path) from e
 
 
-def manifest_text(manifest: Manifest) -> str:
-    lines = []
+def _entry_lines(manifest: Manifest) -> Iterator[str]:
     for guid, entry in sorted(manifest.notes.items()):
         known = manifest.lines.get(guid)
         if known is not None and known[0] is entry:
-            lines.append(known[1])
+            yield known[1]  # unchanged: the line as read, not encoded again
             continue
         raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
                if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
-        lines.append(f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}")
-    body = ",\n".join(lines)
-    return f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n{body}\n  }}\n}}\n'
+        yield f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}"
 
 
 REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '

@@ -11,8 +11,10 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from typing import Any
 
 PARALLEL_FROM = 150  # items before worker processes pay for their start-up
@@ -31,10 +33,14 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
     global _task
     _task = task
     gc.freeze()  # the workers' collector then never walks (and so copies) the inherited heap
-    chunks = [indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)]
+    chunks = iter([indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)])
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            for data in pool.map(_run_chunk, chunks):
+            # A few chunks ahead per worker, not all: results wait in memory until taken.
+            pending = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 3 * workers))
+            while pending:
+                data = pending.popleft().result()
+                pending.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
                 yield from ((pickle.loads(item), item) for item in pickle.loads(data))
     finally:
         _task = None
