@@ -141,14 +141,17 @@ class _Packages:
         self.config, self.index = config, index
         self.writers: dict[Path, PackageWriter] = {}
         self.written: tuple[Path, ...] = ()
+        self.paths: dict[str, Path] = {}  # by top-level deck: working them out costs stats
 
     def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> None:
         from .ids import media_name
         from .package import PackageWriter
 
-        path = self.config.package_path
-        if self.config.split:
-            path = self.config.output / f"{file_stem(note.deck.split('::')[0])}.apkg"
+        top = note.deck.split("::")[0] if self.config.split else ""
+        path = self.paths.get(top)
+        if path is None:
+            path = self.paths[top] = (self.config.output / f"{file_stem(top)}.apkg" if top
+                                      else self.config.package_path)
         with _output_errors(path):
             if path not in self.writers:
                 self.writers[path] = PackageWriter(path)
