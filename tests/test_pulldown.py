@@ -7,14 +7,17 @@ names a construct the fast path must either learn exactly or leave to markdown-i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anki_export import pulldown
-from anki_export.render import Rendered, RenderState, _markdown
+from anki_export.render import Rendered, RenderState, _markdown, render_markdown
+from tests.test_build import SAMPLE_VAULT
 from tests.test_render import FIXTURES, NOTE, SITE_URL, golden_cases, shown, vault_targets
 
 
@@ -91,7 +94,7 @@ def test_generated_sections_same_on_both_paths(markdown: str) -> None:
         assert fast == slow
 
 
-def test_the_fixture_vault_renders_through_both(tmp_path: Path) -> None:
+def test_the_fixture_vault_renders_through_both() -> None:
     """The fixture notes themselves, section by section."""
     for note in sorted((FIXTURES / "vault").rglob("*.md")):
         for part in note.read_text(encoding="utf-8").split("\n## "):
@@ -101,7 +104,21 @@ def test_the_fixture_vault_renders_through_both(tmp_path: Path) -> None:
 
 
 def test_a_declined_section_renders_with_markdown_it() -> None:
-    from anki_export.render import render_markdown
     result: Rendered = render_markdown("a %%hidden%% b\n", RenderState(NOTE, 1,
                                                                          vault_targets(None)))
     assert result.html == "<p>a  b</p>"
+
+
+def test_the_sample_vault_builds_the_same_package_on_either_path(
+        run_cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: the fast path changes no byte of the package the reference path makes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+    def package(out: Path) -> bytes:
+        result = run_cli("build", SAMPLE_VAULT, "-o", out, "-q")
+        assert result.exit_code == 0, result.output
+        return next(out.glob("*.apkg")).read_bytes()
+
+    fast = package(tmp_path / "fast")
+    monkeypatch.setattr(pulldown, "supported", lambda markdown: False)
+    assert package(tmp_path / "reference") == fast
