@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import pickle
+import re
 import sqlite3
+import sys
 from collections.abc import Iterable
 from functools import cache
-from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -32,15 +33,28 @@ _RENDERING_DEPENDENCIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "pygments
 def code_digest() -> str:
     """Of anki-export's own source and templates: a new version never serves old cards."""
     digest = hashlib.sha256(__version__.encode())
-    for dependency in _RENDERING_DEPENDENCIES:  # an upgraded parser may render differently
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            digest.update(f"{dependency}={metadata.version(dependency)}".encode())
+    for installed in _installed(_RENDERING_DEPENDENCIES):  # an upgraded parser may render
+        digest.update(installed.encode())  # differently
     package = files("anki_export")
     for folder in (package, package / "obsidian", package / "templates"):
         for item in sorted(folder.iterdir(), key=lambda p: p.name):
             if item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
                 digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return digest.hexdigest()
+
+
+def _installed(names: Iterable[str]) -> list[str]:
+    """`name-version.dist-info` of each installed distribution of these names, read from the
+    folder names on `sys.path` (importing `importlib.metadata` costs more than the rest of an
+    up-to-date build's start)."""
+    wanted = {re.sub(r"[-_.]+", "_", n).lower() for n in names}
+    found = []
+    for folder in sys.path:
+        with contextlib.suppress(OSError):
+            found += [entry.name for entry in Path(folder or ".").iterdir()
+                      if entry.name.endswith(".dist-info")
+                      and entry.name.partition("-")[0].lower() in wanted]
+    return sorted(found)
 
 
 def digest_of(parts: Iterable[str]) -> str:

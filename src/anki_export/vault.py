@@ -98,10 +98,11 @@ def _strip_md(path: str) -> str:
 
 
 def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[PurePosixPath]:
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
     for folder, dirs, names in os.walk(root, followlinks=True, onerror=None):
-        real = os.path.realpath(folder)
-        rel_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
+        info = Path(folder).stat()
+        real = (info.st_dev, info.st_ino)  # the folder itself, whichever link led here
+        rel_folder = PurePosixPath(os.path.relpath(folder, root).replace(os.sep, "/"))
         if real in seen:
             diagnostics.append(Diagnostic(Path(rel_folder), None, Level.WARNING, "symlink-loop",
                                           "folder links back into the vault; not read twice"))
