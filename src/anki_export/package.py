@@ -10,6 +10,7 @@ it is quadratic in the number of decks)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -22,6 +23,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,7 @@ _MEDIA_TAG = re.compile(
     r"""(?si)<\b(?:img|audio|video|object|source)\b(?:[^>]|"[^"]+?"|'[^']+?')+?"""
     r"""\b(?:src|data)\b=(?:"([^"]+?)"[^>]*>|'([^']+?)'[^>]*>|([^ >]+?)[^>]*>)""")
 _HTML = re.compile(r"(?si)(<!--.*?-->)|(<style.*?>.*?</style>)|(<script.*?>.*?</script>)|(<.*?>)")
+_SPACE = re.compile(r"\s")
 _DOS_EPOCH = 315_532_800  # 1980-01-01, the earliest time a zip entry can hold
 _DOS_END = 4_354_819_199  # 2107-12-31 23:59:59, the latest
 
@@ -205,6 +208,8 @@ class PackageWriter:
         self._note_rows: list[tuple[Any, ...]] = []
         self._card_rows: list[tuple[Any, ...]] = []
         self._position = 0  # `due` of new cards = input order, so they are studied in order
+        self._inserter = ThreadPoolExecutor(1)
+        self._inserting: Future[None] | None = None
 
     def __enter__(self) -> PackageWriter:
         return self
@@ -218,16 +223,18 @@ class PackageWriter:
     def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> None:
         """Add one note, and the media files (name in package → file) its fields show."""
         nt = self._notetypes.setdefault(note.notetype.id, note.notetype)
-        if nt != note.notetype:
+        if nt is not note.notetype and nt != note.notetype:
             raise ValueError(f"two different notetypes share id {nt.id}")
         if note.guid in self._guids or not note.guid:
             raise ValueError(f"duplicate or empty guid {note.guid!r}")
         self._guids.add(note.guid)
-        if len(note.fields) != len(nt.fields) or any("\x1f" in f for f in note.fields):
+        fields = "\x1f".join(note.fields)
+        if len(note.fields) != len(nt.fields) or fields.count("\x1f") != len(nt.fields) - 1:
             raise ValueError(f"note {note.guid!r}: fields do not fit notetype {nt.name!r}")
-        if any(not t or any(c.isspace() for c in t) for t in note.tags):
+        if note.tags and (not all(note.tags) or _SPACE.search("".join(note.tags))):
             raise ValueError(f"note {note.guid!r}: tags must be non-empty, without spaces")
-        self.add_media(media or {})
+        if media:
+            self.add_media(media)
         did = self._deck_id(note.deck)
         nid = _ID_BASE + _BLOCK * _free_id(note.guid, "note", 0, (_MAX_ID - _ID_BASE) // _BLOCK,
                                            self._note_blocks)
@@ -235,7 +242,7 @@ class PackageWriter:
         csum = int.from_bytes(hashlib.sha1(first.encode()).digest()[:4], "big")
         tags = f" {' '.join(note.tags)} " if note.tags else ""
         self._note_rows.append((nid, note.guid, nt.id, note.mod, -1, tags,
-                                "\x1f".join(note.fields), first, csum, 0, ""))
+                                fields, first, csum, 0, ""))
         self._card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, self._position, 0, 0,
                                 0, 0, 0, 0, 0, 0, "") for o in _card_ords(note))
         self._position += 1
@@ -264,15 +271,28 @@ class PackageWriter:
         return self._decks[name.casefold()][0]
 
     def _flush(self) -> None:
-        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._note_rows)
-        self._db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             self._card_rows)
+        """Hand the rows to SQLite in a thread of their own (it lets go of the GIL), so the
+        next batch is prepared meanwhile; one batch at a time, in order."""
+        self._wait()
+        notes, cards = self._note_rows, self._card_rows
         self._note_rows, self._card_rows = [], []
+        self._inserting = self._inserter.submit(self._insert, notes, cards)
+
+    def _insert(self, notes: list[tuple[Any, ...]], cards: list[tuple[Any, ...]]) -> None:
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+        self._db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             cards)
+
+    def _wait(self) -> None:
+        if self._inserting is not None:
+            inserting, self._inserting = self._inserting, None
+            inserting.result()  # raises what the insert raised
 
     def close(self) -> Path:
         """Finish the collection, zip it with the media, and put it at `path` atomically."""
         try:
             self._flush()
+            self._wait()
             timestamp = self._timestamp if self._timestamp is not None else self._newest
             col = _genanki_col()
             default_deck = json.loads(col[10])["1"]
@@ -294,6 +314,9 @@ class PackageWriter:
 
     def abort(self) -> None:
         """Drop everything written so far; the package at `path` is left as it was."""
+        with contextlib.suppress(Exception):  # an insert's error is raised by `_wait`
+            self._wait()
+        self._inserter.shutdown()
         self._db.close()
         self._work.cleanup()
 

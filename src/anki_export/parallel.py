@@ -13,7 +13,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -25,24 +25,31 @@ _task: Callable[[int], Any] | None = None  # inherited by the workers
 def forked_map(task: Callable[[int], Any], indices: Sequence[int]
                ) -> Iterator[tuple[Any, bytes | None]]:
     """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
-    core) when there are many, else here, without pickling."""
+    core) when there are many, else here, without pickling. The workers are forked here, at
+    the call, before the caller starts any thread (the package writer has one)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(indices) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        yield from ((task(i), None) for i in indices)
-        return
+        return ((task(i), None) for i in indices)
     global _task
     _task = task
     gc.freeze()  # the workers' collector then never walks (and so copies) the inherited heap
     chunks = iter([indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)])
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    # A few chunks ahead per worker, not all: results wait in memory until taken.
+    pending = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 3 * workers))
+    return _results(pool, chunks, pending)
+
+
+def _results(pool: ProcessPoolExecutor, chunks: Iterator[Sequence[int]],
+             pending: deque[Future[bytes]]) -> Iterator[tuple[Any, bytes | None]]:
+    global _task
     try:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            # A few chunks ahead per worker, not all: results wait in memory until taken.
-            pending = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 3 * workers))
-            while pending:
-                data = pending.popleft().result()
-                pending.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
-                yield from ((pickle.loads(item), item) for item in pickle.loads(data))
+        while pending:
+            data = pending.popleft().result()
+            pending.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
+            yield from ((pickle.loads(item), item) for item in pickle.loads(data))
     finally:
+        pool.shutdown(cancel_futures=True)
         _task = None
         gc.unfreeze()
 
