@@ -78,6 +78,8 @@ class RenderCache:
         self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
+        self._order: list[str] = []  # keys `load` found, in the order asked for
+        self._place: dict[str, int] = {}  # their places in `_order`, until taken
         self._db: sqlite3.Connection | None = None
         if path is not None and path.exists():
             with (contextlib.suppress(sqlite3.Error),
@@ -92,26 +94,34 @@ class RenderCache:
         return db
 
     def load(self, keys: Iterable[str]) -> None:
-        """Read the entries of these keys (looked up by primary key, a few hundred at a time)."""
-        wanted = sorted(set(keys) - self._used)
+        """Find which of these keys have entries; their bytes are read when taken, a few
+        hundred at a time in this order, so a large vault's cache is never in memory whole."""
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._used]
         self._used.update(wanted)
         if self.path is None or not self.path.exists():
             return
+        present: set[str] = set()
         with (contextlib.suppress(sqlite3.Error),
               contextlib.closing(self._connect(self.path)) as db):
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                self._found.update(db.execute(
-                    f"SELECT key, data FROM notes WHERE key IN ({marks})", chunk).fetchall())
+                present.update(key for key, in db.execute(
+                    f"SELECT key FROM notes WHERE key IN ({marks})", chunk))
+        self._order = [key for key in wanted if key in present]
+        self._place = {key: i for i, key in enumerate(self._order)}
 
     def has(self, key: str) -> bool:
         """Whether `load` found an entry for this key (not yet taken with `get`)."""
-        return key in self._found
+        return key in self._place
 
     def get(self, key: str) -> Any | None:
         """The entry of a loaded key, once: the bytes are dropped, so they never sit in memory
         beside the cards made from them."""
+        place = self._place.pop(key, None)
+        if place is not None and key not in self._found:
+            self._read([k for k in self._order[place : place + self._BATCH]
+                        if k == key or k in self._place])
         data = self._found.pop(key, None)
         if data is None:
             return None
@@ -155,7 +165,15 @@ class RenderCache:
             self._db.close()
             self._db = None
 
-    _BATCH = 200
+    _BATCH = 200  # entries written, or read, at a time
+
+    def _read(self, keys: list[str]) -> None:
+        assert self.path is not None
+        with (contextlib.suppress(sqlite3.Error),
+              contextlib.closing(self._connect(self.path)) as db):
+            marks = ",".join("?" * len(keys))
+            self._found.update(db.execute(
+                f"SELECT key, data FROM notes WHERE key IN ({marks})", keys).fetchall())
 
     def _open(self) -> sqlite3.Connection:
         """The connection that writes, kept open from the first batch to `save`. Worker
