@@ -204,7 +204,6 @@ _SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
 
 # ----------------------------------------------------------------------------- highlights
 
-_CODE_BLOCK_END = ({"End": "CodeBlock"},)
 _MARK_OPEN = "MarkOpen"
 _MARK_CLOSE = "MarkClose"
 _BLOCK_ENDS = frozenset({"Paragraph", "Heading", "TableCell", "Item", "CodeBlock",
@@ -221,9 +220,11 @@ def _with_marks(events: list[Any]) -> list[Any]:
     i = 0
     while i < len(events):
         event = events[i]
-        if event in _CODE_BLOCK_END or (isinstance(event, dict) and "CodeBlock" in str(
-                event.get("Start", ""))):
-            in_code = not in_code
+        if isinstance(event, dict) and ("Start" in event or "End" in event):
+            if _tag_name(event.get("Start", "")) == "CodeBlock":
+                in_code = True  # no highlights in code
+            elif event.get("End") == "CodeBlock":
+                in_code = False
         text = event.get("Text") if isinstance(event, dict) and not in_code else None
         start = _opener(text, events, i) if text and "==" in text else -1
         close = _closer(events, i, start + 3) if text and start >= 0 else None
