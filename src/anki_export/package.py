@@ -10,7 +10,6 @@ it is quadratic in the number of decks)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import html
@@ -23,7 +22,6 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,8 +206,6 @@ class PackageWriter:
         self._note_rows: list[tuple[Any, ...]] = []
         self._card_rows: list[tuple[Any, ...]] = []
         self._position = 0  # `due` of new cards = input order, so they are studied in order
-        self._inserter = ThreadPoolExecutor(1)
-        self._inserting: Future[None] | None = None
 
     def __enter__(self) -> PackageWriter:
         return self
@@ -271,28 +267,15 @@ class PackageWriter:
         return self._decks[name.casefold()][0]
 
     def _flush(self) -> None:
-        """Hand the rows to SQLite in a thread of their own (it lets go of the GIL), so the
-        next batch is prepared meanwhile; one batch at a time, in order."""
-        self._wait()
-        notes, cards = self._note_rows, self._card_rows
-        self._note_rows, self._card_rows = [], []
-        self._inserting = self._inserter.submit(self._insert, notes, cards)
-
-    def _insert(self, notes: list[tuple[Any, ...]], cards: list[tuple[Any, ...]]) -> None:
-        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._note_rows)
         self._db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             cards)
-
-    def _wait(self) -> None:
-        if self._inserting is not None:
-            inserting, self._inserting = self._inserting, None
-            inserting.result()  # raises what the insert raised
+                             self._card_rows)
+        self._note_rows, self._card_rows = [], []
 
     def close(self) -> Path:
         """Finish the collection, zip it with the media, and put it at `path` atomically."""
         try:
             self._flush()
-            self._wait()
             timestamp = self._timestamp if self._timestamp is not None else self._newest
             col = _genanki_col()
             default_deck = json.loads(col[10])["1"]
@@ -314,9 +297,6 @@ class PackageWriter:
 
     def abort(self) -> None:
         """Drop everything written so far; the package at `path` is left as it was."""
-        with contextlib.suppress(Exception):  # an insert's error is raised by `_wait`
-            self._wait()
-        self._inserter.shutdown()
         self._db.close()
         self._work.cleanup()
 
