@@ -354,24 +354,19 @@ class _Writer:
                     out.append(text_html(text))
                     self.space_before = text[-1:].isspace()
                 continue
-            tag = event.get("Start")
+            opening = event.get("Start")
+            tag = opening if opening is not None else event.get("End")
             if tag is not None:
                 element = _SIMPLE_INLINE.get(tag) if tag.__class__ is str else None
                 if element is None:
-                    self.start(tag)
+                    (self.start if opening is not None else self.end)(tag)
                     continue
-                if out and out[-1] == "<li>":
-                    self.loose_text = True
-                out.append(f"<{element}>")
-                self.space_before = False
-                continue
-            tag = event.get("End")
-            if tag is not None:
-                element = _SIMPLE_INLINE.get(tag) if tag.__class__ is str else None
-                if element is None:
-                    self.end(tag)
-                    continue
-                out.append(f"</{element}>")
+                if opening is None:
+                    out.append(f"</{element}>")
+                else:
+                    if out and out[-1] == "<li>":
+                        self.loose_text = True
+                    out.append(f"<{element}>")
                 self.space_before = False
                 continue
             (kind, value), = event.items()
