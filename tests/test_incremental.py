@@ -82,3 +82,17 @@ def test_many_edits_between_unchanged_notes_come_back_in_order(tmp_path: Path) -
     assert f"{count // 2} added, {count // 2} changed" in result.output
     package = next(out.glob("*.apkg")).read_bytes()
     assert fresh_package(vault, out) == package
+
+
+def test_check_reads_the_build_cache_and_writes_nothing(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    build(vault, out)
+    cache = out / ".anki-export-cache"
+    before = cache.read_bytes()
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Nowhere]].\n"))
+    result = CliRunner().invoke(cli, ["check", str(vault), "-o", str(out)])
+    assert result.exit_code == 0 and "Nowhere" in result.output  # the edited note is rendered
+    assert cache.read_bytes() == before
+    fresh = tmp_path / "never-built"
+    assert CliRunner().invoke(cli, ["check", str(vault), "-o", str(fresh)]).exit_code == 0
+    assert not fresh.exists()

@@ -58,7 +58,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
 
     When nothing changed since the last build, it returns before loading the parser at all."""
     index, scan_problems = scan_vault(config.vault)
-    cache = RenderCache(config.output / CACHE_NAME if write else None)
+    cache = RenderCache(config.output / CACHE_NAME, read_only=not write)
     stats = _file_stats(index)
     stamp = now if now is not None else _build_time()
     if write and (current := _up_to_date(cache, _fingerprint(stats, config), stamp)):

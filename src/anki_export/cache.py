@@ -67,20 +67,21 @@ def digest_of(parts: Iterable[str]) -> str:
 class RenderCache:
     """Pickled (cards, diagnostics) of each note by key, in one SQLite file.
 
-    The file is opened only to read at the start and to write at the end, never across the
-    render step: worker processes are forked there, and an SQLite connection must not be
-    shared with a forked child.
+    Entries are read a few hundred at a time as they are taken and written in batches as they
+    come, each time on a connection opened for it and closed right after: worker processes
+    are forked while the build goes, and an SQLite connection must not be shared with a
+    forked child. `read_only` (for `check`) uses what is there and writes nothing.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._found: dict[str, bytes] = {}
         self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
         self._order: list[str] = []  # keys `load` found, in the order asked for
         self._place: dict[str, int] = {}  # their places in `_order`, until taken
-        self._db: sqlite3.Connection | None = None
         if path is not None and path.exists():
             with (contextlib.suppress(sqlite3.Error),
                   contextlib.closing(self._connect(path)) as db):
@@ -133,12 +134,14 @@ class RenderCache:
     def put(self, key: str, value: object) -> None:
         """Keep `value` (bytes are taken as its pickle, made by a worker process); written to
         the file in batches as the build goes, so the entries never pile up in memory."""
+        if self.read_only:
+            return
         self._used.add(key)
         self._new[key] = value
         if len(self._new) >= self._BATCH and self.path is not None:
             with contextlib.suppress(sqlite3.Error, OSError):
                 self.path.parent.mkdir(parents=True, exist_ok=True)  # a first build's output
-                self._write_new(self._open())
+                self._write_new()
 
     def state(self, key: str) -> str | None:
         return self._state.get(key)
@@ -149,21 +152,18 @@ class RenderCache:
     def save(self) -> None:
         """Write this build's new entries and state; drop entries no note used this time, so
         the cache never outgrows the vault. Failing to save only costs speed next time."""
-        if self.path is None:
+        if self.path is None or self.read_only:
             return
         with contextlib.suppress(sqlite3.Error, OSError):
-            db = self._open()
-            self._write_new(db)
-            db.execute("BEGIN")
-            db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
-            db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
-            db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
-            db.execute("DELETE FROM state")
-            db.executemany("INSERT INTO state VALUES (?, ?)", self._state.items())
-            db.execute("COMMIT")
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+            self._write_new()
+            with contextlib.closing(self._connect(self.path)) as db:
+                db.execute("BEGIN")
+                db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
+                db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
+                db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
+                db.execute("DELETE FROM state")
+                db.executemany("INSERT INTO state VALUES (?, ?)", self._state.items())
+                db.execute("COMMIT")
 
     _BATCH = 200  # entries written, or read, at a time
 
@@ -175,20 +175,14 @@ class RenderCache:
             self._found.update(db.execute(
                 f"SELECT key, data FROM notes WHERE key IN ({marks})", keys).fetchall())
 
-    def _open(self) -> sqlite3.Connection:
-        """The connection that writes, kept open from the first batch to `save`. Worker
-        processes forked meanwhile inherit it but never touch it (they end with `os._exit`)."""
-        if self._db is None:
-            assert self.path is not None
-            self._db = self._connect(self.path)
-            self._db.execute("PRAGMA synchronous = OFF")  # a disposable cache: no fsyncs
-        return self._db
-
-    def _write_new(self, db: sqlite3.Connection) -> None:
-        db.execute("BEGIN")
-        db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
-                       ((key, value if isinstance(value, bytes) else
-                         pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-                        for key, value in self._new.items()))
-        db.execute("COMMIT")
+    def _write_new(self) -> None:
+        assert self.path is not None
+        with contextlib.closing(self._connect(self.path)) as db:
+            db.execute("PRAGMA synchronous = OFF")  # a disposable cache: no fsyncs
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
+                           ((key, value if isinstance(value, bytes) else
+                             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                            for key, value in self._new.items()))
+            db.execute("COMMIT")
         self._new.clear()
