@@ -123,6 +123,16 @@ def test_split_writes_one_package_per_top_level_deck(run_cli: Run, vault: Path,
     assert sorted(p.name for p in (tmp_path / "out").glob("*.apkg")) == ["Path.apkg", "Rad.apkg"]
 
 
+def test_split_decks_that_share_a_file_name_share_the_package(
+        run_cli: Run, tmp_path: Path, anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "v", {"A-B/One.md": published("/one/", "## Q\none\n"),
+                                         "A:B/Two.md": published("/two/", "## Q\ntwo\n")})
+    assert run_cli("build", vault, "-o", tmp_path / "out", "--split").exit_code == 0
+    (package,) = (tmp_path / "out").glob("*.apkg")
+    anki.import_package(package)
+    assert sorted(n.fields["Answer"] for n in anki.notes()) == ["<p>one</p>", "<p>two</p>"]
+
+
 def test_report_lists_counts_notes_warnings_and_changes(run_cli: Run, vault: Path,
                                                        tmp_path: Path) -> None:
     report = tmp_path / "report.json"

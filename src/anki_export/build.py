@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
+from .ids import media_name
 from .vault import VaultIndex, scan_vault
 
 if TYPE_CHECKING:
@@ -140,23 +141,27 @@ class _Packages:
     def __init__(self, config: Config, index: VaultIndex) -> None:
         self.config, self.index = config, index
         self.writers: dict[Path, PackageWriter] = {}
+        self.by_top: dict[str, PackageWriter] = {}  # by top-level deck ("" without `split`)
         self.written: tuple[Path, ...] = ()
-        self.paths: dict[str, Path] = {}  # by top-level deck: working them out costs stats
 
     def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> None:
-        from .ids import media_name
+        top = note.deck.split("::")[0] if self.config.split else ""
+        writer = self.by_top.get(top) or self._open(top)
+        try:
+            writer.add(note, {media_name(rel): self.index.root / rel for rel in media}
+                       if media else None)
+        except (OSError, sqlite3.Error) as e:
+            raise _output_error(writer.path, e) from e
+
+    def _open(self, top: str) -> PackageWriter:
         from .package import PackageWriter
 
-        top = note.deck.split("::")[0] if self.config.split else ""
-        path = self.paths.get(top)
-        if path is None:
-            path = self.paths[top] = (self.config.output / f"{file_stem(top)}.apkg" if top
-                                      else self.config.package_path)
-        with _output_errors(path):
-            if path not in self.writers:
+        path = self.config.output / f"{file_stem(top)}.apkg" if top else self.config.package_path
+        if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
+            with _output_errors(path):
                 self.writers[path] = PackageWriter(path)
-            self.writers[path].add(note, {media_name(rel): self.index.root / rel
-                                          for rel in media})
+        self.by_top[top] = self.writers[path]
+        return self.writers[path]
 
     def close(self) -> None:
         for path in sorted(self.writers):
@@ -174,9 +179,13 @@ def _output_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, sqlite3.Error) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
-        raise OutputError(f"cannot write the package ({reason}); check that the "
-                          "output folder is writable and the disk has room", path=path) from e
+        raise _output_error(path, e) from e
+
+
+def _output_error(path: Path, error: OSError | sqlite3.Error) -> OutputError:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+    return OutputError(f"cannot write the package ({reason}); check that the output folder is "
+                       "writable and the disk has room", path=path)
 
 
 def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
