@@ -1,4 +1,4 @@
-"""The fast path (`pulldown.py`) writes the same card as the markdown-it path, or declines.
+"""The fast path (`pulldown/`) writes the same card as the markdown-it path, or declines.
 
 Every golden case and thousands of generated sections are rendered both ways; wherever the
 fast path answers, its HTML, media and tags must equal markdown-it's to the byte. A failure here

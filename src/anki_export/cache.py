@@ -35,10 +35,12 @@ def code_digest() -> str:
     digest = hashlib.sha256(__version__.encode())
     for installed in _installed(_RENDERING_DEPENDENCIES):  # an upgraded parser may render
         digest.update(installed.encode())  # differently
-    package = files("anki_export")
-    for folder in (package, package / "obsidian", package / "templates"):
-        for item in sorted(folder.iterdir(), key=lambda p: p.name):
-            if item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
+    folders = [files("anki_export")]
+    while folders:  # the package and every folder in it (`obsidian/`, `pulldown/`, templates)
+        for item in sorted(folders.pop().iterdir(), key=lambda p: p.name):
+            if item.is_dir() and not item.name.startswith(("_", ".")):
+                folders.append(item)
+            elif item.is_file() and item.name.endswith((".py", ".html", ".css", ".js")):
                 digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return digest.hexdigest()
 

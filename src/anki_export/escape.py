@@ -2,7 +2,7 @@
 
 Text escapes `&`, `<`, `>` and the no-break space; attribute values the same and `"` (as the
 HTML standard serialises since 2025). HTML built this way from trusted parts is already what
-`render.sanitise` would return, which is how the fast path (`pulldown.py`) skips the
+`render.sanitise` would return, which is how the fast path (`pulldown/`) skips the
 sanitiser without changing a byte.
 """
 

@@ -1,10 +1,10 @@
 """Section Markdown in, sanitised card HTML and media references out.
 
-This module (with its markdown-it plugins in `obsidian/`, and `pulldown.py`, the fast path that
+This module (with its markdown-it plugins in `obsidian/`, and `pulldown/`, the fast path that
 writes the same HTML from pulldown-cmark's events) is the only one that knows the parsers:
 everything else hands it Markdown text and gets HTML back, and the golden tests in
 `tests/fixtures/render/` guard whatever sits behind `render_markdown`. Everything that leaves
-here has been through `sanitise`.
+here is sanitised: by `sanitise`, or written by the fast path in the very form nh3 gives back.
 """
 
 from __future__ import annotations

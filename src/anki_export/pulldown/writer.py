@@ -1,32 +1,22 @@
-"""Card HTML straight from pulldown-cmark's event stream (pyromark): the fast path of `render`.
-
-markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
-nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
-wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts) and writes exactly the HTML
-that the markdown-it path writes, tag for tag and newline for newline, so either path gives the
-same card. Anything else (clozes, comments, footnotes, raw HTML, note embeds, block ids, inline
-fields, task lists, any warning) raises `Unsupported` and `render.render_markdown` falls back
-to markdown-it-py, which stays the reference: `tests/test_pulldown.py` renders the golden cases
-and generated vaults both ways and requires the same bytes wherever this path answers.
+"""Card HTML from pulldown-cmark's events, written the way markdown-it's renderer writes it
+(`renderToken`'s newlines included), escaped the way nh3 escapes (see `escape`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from functools import cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import pyromark
 from markdown_it.common.normalize_url import normalizeLink
 
-from .escape import attribute
-from .escape import text as text_html
-from .obsidian import highlight_code
-from .obsidian.callouts import CALLOUT
-from .obsidian.links import (
+from ..escape import attribute
+from ..escape import text as text_html
+from ..obsidian import highlight_code
+from ..obsidian.callouts import CALLOUT
+from ..obsidian.links import (
     IMAGE_SUFFIXES,
     REMOTE,
     image_html,
@@ -35,291 +25,23 @@ from .obsidian.links import (
     linked_note,
     note_url,
 )
-from .obsidian.text import TAG
+from ..obsidian.text import TAG
+from .marks import MARK_OPEN, tag_name
+from .supported import Unsupported
 
 if TYPE_CHECKING:
-    from .render import RenderState
+    from ..render import RenderState
 
-__all__ = ["Unsupported", "render_events", "supported"]
+__all__ = ["SAFE_URL", "Writer"]
 
-
-class Unsupported(Exception):
-    """The section holds something only the markdown-it path renders (or warns about)."""
-
-
-_UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, footnotes
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_EMPTY_ITEM_ENDS = tuple(f"{marker}{space}\n" for marker in "-*+.)" for space in ("", " ", "\t"))
-_UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes it unsupported
-    ("<",): re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
-    ("~",): re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
-    ("&",): re.compile(r"&(?:#|\w+;)"),  # entities, which could hide `#`, `=` or `_`
-    ("\\",): re.compile(r"\\[-_/=#[]|\\[ \t]+$|\[\[[^\]\n]*\\(?!\|)", re.M),  # escapes
-    # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
-    ("^",): re.compile(r"(?:^|[ \t])\^[A-Za-z0-9-]+[ \t]*$", re.M),  # block ids
-    ("\xa0",): re.compile(r"^[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*$", re.M),  # markdown-it strips
-    # a line's outer no-break spaces (also after a marker), pulldown-cmark keeps them
-    ("$",): re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
-    ("\t",): re.compile(r"\t[ \t]*(?:#+[ \t]*)?$|>[ ]*\t", re.M),  # a tab ending a line (or
-    # a heading before its closing `#`s): markdown-it keeps it; after `>` it expands otherwise
-    ("[ ]", "[x]", "[X]"): re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # tasks
-    _EMPTY_ITEM_ENDS: re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty item
-}
-
-
-def supported(markdown: str) -> bool:
-    """Whether the source is free of what this writer leaves to markdown-it (cheap `in` tests
-    first: this runs for every section)."""
-    markdown = markdown if markdown.endswith("\n") else f"{markdown}\n"
-    return (not any(text in markdown for text in _UNSUPPORTED_TEXT)
-            and not _CONTROL.search(markdown)
-            and not any(any(t in markdown for t in triggers) and pattern.search(markdown)
-                        for triggers, pattern in _UNSUPPORTED_AFTER.items())
-            and ("$$" not in markdown or _display_math_apart(markdown))
-            and ("|" not in markdown or _tables_apart(markdown))
-            and (">" not in markdown or _no_indented_lazy_lines(markdown))
-            and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
-
-
-def _no_indented_lazy_lines(markdown: str) -> bool:
-    """Whether no indented line continues a quote's paragraph (no blank line or new block
-    between): markdown-it reads such a line as code, pulldown-cmark as lazy text."""
-    for quote in _QUOTE_LINE.finditer(markdown):
-        pos = quote.end() + 1
-        while pos < len(markdown):
-            end = markdown.find("\n", pos)
-            line = markdown[pos : end if end >= 0 else len(markdown)]
-            if line.startswith("    ") or line.lstrip(" ").startswith("\t"):
-                return False
-            if not line.strip() or line.lstrip(" ").startswith(">") or _NEW_BLOCK.match(line):
-                break  # the paragraph ends, or the next quote line is looked at on its own
-            pos = len(markdown) if end < 0 else end + 1
-    return True
-
-
-_QUOTE_LINE = re.compile(r"^ {0,3}>.*$", re.M)
-_NEW_BLOCK = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|[-*+][ \t]|\d+[.)][ \t]|```|~~~)")
-
-
-def _spans_in_lines(markdown: str) -> bool:
-    """Whether no code span or math can run over a line break, where the parsers differ (a
-    line with an odd number of backtick runs, not a fence, or of dollars might start one)."""
-    for line in markdown.split("\n"):
-        if "`" in line and len(_BACKTICKS.findall(line)) % 2 and not line.lstrip(
-                " >").startswith(("```", "~~~")):
-            return False
-        if "$" in line and (line.count("$") - line.count("\\$")) % 2:
-            return False
-    return True
-
-
-_BACKTICKS = re.compile("`+")
-
-
-_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
-_DELIMITER_LINE = re.compile(f"^{_DELIMITER_ROW.pattern}$", re.M)
-_LONE_PIPE = re.compile(r"^[ \t]*\|[ \t]*$", re.M)
-
-
-def _tables_apart(markdown: str) -> bool:
-    """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
-    reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
-    does not."""
-    if not _DELIMITER_LINE.search(markdown):
-        return True
-    if _LONE_PIPE.search(markdown):
-        return False  # a row of one `|`: an empty row to markdown-it, text to pulldown-cmark
-    lines = markdown.split("\n")
-    for n, line in enumerate(lines):
-        if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
-                and (not lines[n - 1].startswith("|") or "|" not in line
-                     or lines[n - 1].rstrip().endswith("\\")
-                     or (n > 1 and lines[n - 2].strip()))):
-            return False
-    return True
-
-
-def _display_math_apart(markdown: str) -> bool:
-    """Whether every `$$` opens or closes a display block that starts a line at the margin,
-    with blank lines (or the section's ends) around it: the only display math both parsers
-    read alike (markdown-it's block rule also interrupts paragraphs and lists)."""
-    lines = markdown.split("\n")
-    inside = False
-    for n, line in enumerate(lines):
-        if "$$" not in line:
-            if inside and not line.strip():
-                return False  # markdown-it's block runs on over blank lines
-            continue
-        ends_block = inside or (line.startswith("$$") and line.rstrip().endswith("$$") \
-            and len(line.strip()) > 2)
-        if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
-            return False
-        if ends_block:
-            if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
-                return False
-            inside = False
-        else:
-            inside = line.count("$$") == 1
-            if not inside:
-                return False
-    return not inside
-
-
-_OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
-            | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS)
+SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
+"""What `render.sanitise` lets through as a link (`url_schemes`; `//host` is relative)."""
 _ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
           "Right": ' style="text-align:right"', "None": ""}
 _SIMPLE_INLINE = {"Emphasis": "em", "Strong": "strong", "Strikethrough": "s"}
 
 
-@cache
-def _parser() -> pyromark.Markdown:
-    return pyromark.Markdown(options=_OPTIONS)
-
-
-def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
-    """The section's HTML, and whether it is clean already: written only here, in the form
-    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media and
-    tags go into `state` only when the section renders here."""
-    site_url = state.targets.site_url if state.targets else None
-    if (not supported(markdown) or (state.clozes and state.clozes.highlights != "off")
-            or (site_url and not _SAFE_URL.match(site_url))):
-        raise Unsupported
-    scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
-    events = list(_parser().events(markdown))
-    if "==" in markdown:
-        events = _with_marks(events)
-    writer = _Writer(events, scratch)
-    html = writer.document()
-    if scratch.diagnostics:
-        raise Unsupported  # markdown-it knows the line to name
-    state.media += scratch.media
-    state.tags += scratch.tags
-    return html, not writer.foreign
-
-
-_SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
-"""What `render.sanitise` lets through as a link (`url_schemes`; `//host` is relative)."""
-
-
-# ----------------------------------------------------------------------------- highlights
-
-_MARK_OPEN = "MarkOpen"
-_MARK_CLOSE = "MarkClose"
-_BLOCK_ENDS = frozenset({"Paragraph", "Heading", "TableCell", "Item", "CodeBlock",
-                         "BlockQuote", "List"})
-
-
-def _with_marks(events: list[Any]) -> list[Any]:
-    """`==text==` as markdown-it-mark reads it in the source: an opener not next to another `=`
-    nor followed by a space, closed by the first `==` after it not preceded by a space. Where
-    that first `==` sits in another element (code, math, a link, other emphasis), the two
-    parsers disagree: Unsupported."""
-    out: list[Any] = []
-    in_code = False
-    i = 0
-    while i < len(events):
-        event = events[i]
-        if isinstance(event, dict) and ("Start" in event or "End" in event):
-            if _tag_name(event.get("Start", "")) == "CodeBlock":
-                in_code = True  # no highlights in code
-            elif event.get("End") == "CodeBlock":
-                in_code = False
-        text = event.get("Text") if isinstance(event, dict) and not in_code else None
-        start = _opener(text, events, i) if text and "==" in text else -1
-        close = _closer(events, i, start + 3) if text and start >= 0 else None
-        if text is None or close is None:
-            out.append(event)
-            i += 1
-            continue
-        j, pos = close
-        out += [{"Text": text[:start]}, _MARK_OPEN]
-        if j == i:
-            out += [{"Text": text[start + 2 : pos]}, _MARK_CLOSE]
-        else:
-            out += [{"Text": text[start + 2 :]}, *events[i + 1 : j],
-                    {"Text": events[j]["Text"][:pos]}, _MARK_CLOSE]
-        rest = events[j]["Text"][pos + 2 :]
-        events[j] = {"Text": rest}
-        i = j if rest else j + 1
-    return [e for e in out if e != {"Text": ""}]
-
-
-def _opener(text: str, events: list[Any], i: int) -> int:
-    """The first position in `text` where markdown-it-mark opens a highlight, or -1."""
-    pos = text.find("==")
-    while pos >= 0:
-        before = text[pos - 1] if pos else ""
-        after = text[pos + 2 : pos + 3]
-        if before != "=" and after != "=":
-            if after and not after.isspace():
-                return pos
-            if not after and not _next_is_space(events, i):
-                return pos
-        pos = text.find("==", pos + 1)
-    return -1
-
-
-def _next_is_space(events: list[Any], i: int) -> bool:
-    """Whether the source character after event `i`'s text is a space or the end of the
-    inline content (markdown-it's `src[start + 2].isspace()` or `start + 2 >= end`)."""
-    following = events[i + 1] if i + 1 < len(events) else None
-    if following in ("SoftBreak", "HardBreak") or following is None:
-        return True
-    return isinstance(following, dict) and "End" in following and _tag_name(
-        following["End"]) in _BLOCK_ENDS
-
-
-def _closer(events: list[Any], i: int, first: int) -> tuple[int, int] | None:
-    """(event index, position) of the `==` closing a highlight opened in event `i` whose
-    text may close from `first` on; None when there is none (the `==` stays text)."""
-    depth, pos = 0, first
-    for j in range(i, len(events)):
-        event = events[j]
-        if event.__class__ is str:  # a line break
-            pos = 0
-            continue
-        (kind, value), = event.items()
-        if kind == "Text":
-            found = _closing_in(value, pos, events, j)
-            if found >= 0:
-                if depth:
-                    raise Unsupported  # markdown-it closes it inside another element
-                return j, found
-        elif kind in ("Start", "End"):
-            if _tag_name(value) in _BLOCK_ENDS:
-                return None
-            depth += 1 if kind == "Start" else -1
-            if depth < 0 or "==" in str(value):
-                raise Unsupported
-        elif "==" in str(value):
-            raise Unsupported  # code, math or HTML holding the closing `==`
-        pos = 0
-    return None
-
-
-def _closing_in(text: str, pos: int, events: list[Any], j: int) -> int:
-    close = text.find("==", pos)
-    while close >= 0:
-        before = text[close - 1] if close else _char_before(events, j)
-        if not before.isspace() and before != "=" and text[close + 2 : close + 3] != "=":
-            return close
-        close = text.find("==", close + 1)
-    return -1
-
-
-def _char_before(events: list[Any], j: int) -> str:
-    previous = events[j - 1] if j else None
-    return "\n" if previous in ("SoftBreak", "HardBreak") else "x"
-
-
-def _tag_name(value: Any) -> str:
-    return value if isinstance(value, str) else next(iter(value))
-
-
-# ----------------------------------------------------------------------------- the writer
-
-class _Writer:
+class Writer:
     """Writes HTML the way markdown-it's renderer does (`renderToken`'s newlines included)."""
 
     def __init__(self, events: list[Any], state: RenderState) -> None:
@@ -389,7 +111,7 @@ class _Writer:
             self.out.append("<hr>\n")
         else:
             self.inline_started()
-            self.out.append("<mark>" if event == _MARK_OPEN else "</mark>")
+            self.out.append("<mark>" if event == MARK_OPEN else "</mark>")
             self.space_before = False
 
     def inline_started(self) -> None:
@@ -433,7 +155,7 @@ class _Writer:
     # -- blocks and inline elements
 
     def start(self, tag: Any) -> None:
-        name = _tag_name(tag)
+        name = tag_name(tag)
         handler = _STARTS.get(name)
         if handler is None:
             raise Unsupported  # footnotes, HTML blocks, definition lists
@@ -444,7 +166,7 @@ class _Writer:
         handler(self, tag if tag.__class__ is str else tag[name])
 
     def end(self, tag: Any) -> None:
-        name = _tag_name(tag)
+        name = tag_name(tag)
         handler = _ENDS.get(name)
         if handler is None:
             raise Unsupported
@@ -503,7 +225,7 @@ class _Writer:
             return event != "Rule"
         (kind, value), = event.items()
         if kind in ("Start", "End"):
-            name = _tag_name(value)
+            name = tag_name(value)
             return name == "Item" or name in _SIMPLE_INLINE or name in ("Link", "Image")
         return bool(kind != "DisplayMath")
 
@@ -550,7 +272,7 @@ class _Writer:
             attrs += ' open=""'
         title_tag = "summary" if fold else "div"
         self.out.append(f'<{tag}{attrs}>\n<{title_tag} class="callout-title">')
-        title = _Writer(self._trimmed(title_events), self.state).document()
+        title = Writer(self._trimmed(title_events), self.state).document()
         self.out.append(title or text_html(kind.capitalize()))
         self.out.append(f"</{title_tag}>\n")
         self.quotes.append(tag)
@@ -564,7 +286,7 @@ class _Writer:
 
     def _next_is_quote_end(self) -> bool:
         following = self.events[self.i] if self.i < len(self.events) else None
-        return isinstance(following, dict) and _tag_name(following.get("End", "")) == \
+        return isinstance(following, dict) and tag_name(following.get("End", "")) == \
             "BlockQuote"
 
     @staticmethod
@@ -633,7 +355,7 @@ class _Writer:
             raise Unsupported
         href = unquote(link["dest_url"])
         opening = ""
-        if REMOTE.match(href) and not _SAFE_URL.match(link["dest_url"]):
+        if REMOTE.match(href) and not SAFE_URL.match(link["dest_url"]):
             raise Unsupported  # `javascript:` and the like: the sanitiser drops the link
         if REMOTE.match(href):
             title = f' title="{attribute(link["title"])}"' if link["title"] else ""
@@ -645,7 +367,7 @@ class _Writer:
         self.out.append(opening)
         self.space_before = False
         inner = self.link_text()
-        self.out.append(_Writer(inner, self.state).inline(self.space_before))
+        self.out.append(Writer(inner, self.state).inline(self.space_before))
         self.out.append("</a>" if opening else "")
         self.space_before = False
 
@@ -678,7 +400,7 @@ class _Writer:
             raise Unsupported
         label = "".join(e["Text"] for e in inner)
         src = unquote(image["dest_url"])
-        if REMOTE.match(src) and not _SAFE_URL.match(src):
+        if REMOTE.match(src) and not SAFE_URL.match(src):
             raise Unsupported
         self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
         self.space_before = False
@@ -687,24 +409,24 @@ class _Writer:
 _CALLOUT_MARKER = re.compile(CALLOUT.pattern.removesuffix(r"[ \t]*(.*)") + r"[ \t]*")
 
 
-def _append(html: str) -> Callable[[_Writer, object], None]:
+def _append(html: str) -> Callable[[Writer, object], None]:
     return lambda writer, _: writer.out.append(html)
 
 
-_STARTS: dict[str, Callable[[_Writer, Any], None]] = {
-    "Paragraph": _Writer.paragraph, "Item": _Writer.start_item, "List": _Writer.start_list,
-    "Heading": _Writer.start_heading, "BlockQuote": _Writer.blockquote,
-    "CodeBlock": _Writer.code_block, "Table": _Writer.start_table,
-    "TableHead": _Writer.start_table_head, "TableRow": _Writer.start_table_row,
-    "TableCell": _Writer.start_table_cell, "Link": _Writer.link, "Image": _Writer.image,
+_STARTS: dict[str, Callable[[Writer, Any], None]] = {
+    "Paragraph": Writer.paragraph, "Item": Writer.start_item, "List": Writer.start_list,
+    "Heading": Writer.start_heading, "BlockQuote": Writer.blockquote,
+    "CodeBlock": Writer.code_block, "Table": Writer.start_table,
+    "TableHead": Writer.start_table_head, "TableRow": Writer.start_table_row,
+    "TableCell": Writer.start_table_cell, "Link": Writer.link, "Image": Writer.image,
 }
 _NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
 """Elements that take no newline after a tight list item's text (see `block_started`)."""
-_ENDS: dict[str, Callable[[_Writer, Any], None]] = {
-    "Paragraph": _append("</p>\n"), "Item": _Writer.end_item,
+_ENDS: dict[str, Callable[[Writer, Any], None]] = {
+    "Paragraph": _append("</p>\n"), "Item": Writer.end_item,
     "List": lambda writer, ordered: writer.out.append("</ol>\n" if ordered else "</ul>\n"),
     "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
-    "BlockQuote": _Writer.close_quote, "Table": _Writer.end_table,
+    "BlockQuote": Writer.close_quote, "Table": Writer.end_table,
     "TableHead": _append("</tr>\n</thead>\n"), "TableRow": _append("</tr>\n"),
-    "TableCell": _Writer.end_table_cell,
+    "TableCell": Writer.end_table_cell,
 }

@@ -1,0 +1,125 @@
+"""`==highlights==` on pulldown-cmark's events, paired the way markdown-it-mark pairs them in
+the source (pulldown-cmark has no highlights): the pass turns each pair into `MARK_OPEN` and
+`MARK_CLOSE` events for the writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .supported import Unsupported
+
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "tag_name", "with_marks"]
+
+
+MARK_OPEN = "MarkOpen"
+MARK_CLOSE = "MarkClose"
+_BLOCK_ENDS = frozenset({"Paragraph", "Heading", "TableCell", "Item", "CodeBlock",
+                         "BlockQuote", "List"})
+
+
+def with_marks(events: list[Any]) -> list[Any]:
+    """`==text==` as markdown-it-mark reads it in the source: an opener not next to another `=`
+    nor followed by a space, closed by the first `==` after it not preceded by a space. Where
+    that first `==` sits in another element (code, math, a link, other emphasis), the two
+    parsers disagree: Unsupported."""
+    out: list[Any] = []
+    in_code = False
+    i = 0
+    while i < len(events):
+        event = events[i]
+        if isinstance(event, dict) and ("Start" in event or "End" in event):
+            if tag_name(event.get("Start", "")) == "CodeBlock":
+                in_code = True  # no highlights in code
+            elif event.get("End") == "CodeBlock":
+                in_code = False
+        text = event.get("Text") if isinstance(event, dict) and not in_code else None
+        start = _opener(text, events, i) if text and "==" in text else -1
+        close = _closer(events, i, start + 3) if text and start >= 0 else None
+        if text is None or close is None:
+            out.append(event)
+            i += 1
+            continue
+        j, pos = close
+        out += [{"Text": text[:start]}, MARK_OPEN]
+        if j == i:
+            out += [{"Text": text[start + 2 : pos]}, MARK_CLOSE]
+        else:
+            out += [{"Text": text[start + 2 :]}, *events[i + 1 : j],
+                    {"Text": events[j]["Text"][:pos]}, MARK_CLOSE]
+        rest = events[j]["Text"][pos + 2 :]
+        events[j] = {"Text": rest}
+        i = j if rest else j + 1
+    return [e for e in out if e != {"Text": ""}]
+
+
+def _opener(text: str, events: list[Any], i: int) -> int:
+    """The first position in `text` where markdown-it-mark opens a highlight, or -1."""
+    pos = text.find("==")
+    while pos >= 0:
+        before = text[pos - 1] if pos else ""
+        after = text[pos + 2 : pos + 3]
+        if before != "=" and after != "=":
+            if after and not after.isspace():
+                return pos
+            if not after and not _next_is_space(events, i):
+                return pos
+        pos = text.find("==", pos + 1)
+    return -1
+
+
+def _next_is_space(events: list[Any], i: int) -> bool:
+    """Whether the source character after event `i`'s text is a space or the end of the
+    inline content (markdown-it's `src[start + 2].isspace()` or `start + 2 >= end`)."""
+    following = events[i + 1] if i + 1 < len(events) else None
+    if following in ("SoftBreak", "HardBreak") or following is None:
+        return True
+    return isinstance(following, dict) and "End" in following and tag_name(
+        following["End"]) in _BLOCK_ENDS
+
+
+def _closer(events: list[Any], i: int, first: int) -> tuple[int, int] | None:
+    """(event index, position) of the `==` closing a highlight opened in event `i` whose
+    text may close from `first` on; None when there is none (the `==` stays text)."""
+    depth, pos = 0, first
+    for j in range(i, len(events)):
+        event = events[j]
+        if event.__class__ is str:  # a line break
+            pos = 0
+            continue
+        (kind, value), = event.items()
+        if kind == "Text":
+            found = _closing_in(value, pos, events, j)
+            if found >= 0:
+                if depth:
+                    raise Unsupported  # markdown-it closes it inside another element
+                return j, found
+        elif kind in ("Start", "End"):
+            if tag_name(value) in _BLOCK_ENDS:
+                return None
+            depth += 1 if kind == "Start" else -1
+            if depth < 0 or "==" in str(value):
+                raise Unsupported
+        elif "==" in str(value):
+            raise Unsupported  # code, math or HTML holding the closing `==`
+        pos = 0
+    return None
+
+
+def _closing_in(text: str, pos: int, events: list[Any], j: int) -> int:
+    close = text.find("==", pos)
+    while close >= 0:
+        before = text[close - 1] if close else _char_before(events, j)
+        if not before.isspace() and before != "=" and text[close + 2 : close + 3] != "=":
+            return close
+        close = text.find("==", close + 1)
+    return -1
+
+
+def _char_before(events: list[Any], j: int) -> str:
+    previous = events[j - 1] if j else None
+    return "\n" if previous in ("SoftBreak", "HardBreak") else "x"
+
+
+def tag_name(value: Any) -> str:
+    return value if isinstance(value, str) else next(iter(value))

@@ -1,0 +1,131 @@
+"""What the fast path leaves to markdown-it: every rule here is a difference between the two
+parsers that `tests/test_pulldown.py` found, checked on the source before any parsing.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["Unsupported", "supported"]
+
+
+class Unsupported(Exception):
+    """The section holds something only the markdown-it path renders (or warns about)."""
+
+
+_UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, footnotes
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
+_EMPTY_ITEM_ENDS = tuple(f"{marker}{space}\n" for marker in "-*+.)" for space in ("", " ", "\t"))
+_UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes it unsupported
+    ("<",): re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
+    ("~",): re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
+    ("&",): re.compile(r"&(?:#|\w+;)"),  # entities, which could hide `#`, `=` or `_`
+    ("\\",): re.compile(r"\\[-_/=#[]|\\[ \t]+$|\[\[[^\]\n]*\\(?!\|)", re.M),  # escapes
+    # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
+    ("^",): re.compile(r"(?:^|[ \t])\^[A-Za-z0-9-]+[ \t]*$", re.M),  # block ids
+    ("\xa0",): re.compile(r"^[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*$", re.M),  # markdown-it strips
+    # a line's outer no-break spaces (also after a marker), pulldown-cmark keeps them
+    ("$",): re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
+    ("\t",): re.compile(r"\t[ \t]*(?:#+[ \t]*)?$|>[ ]*\t", re.M),  # a tab ending a line (or
+    # a heading before its closing `#`s): markdown-it keeps it; after `>` it expands otherwise
+    ("[ ]", "[x]", "[X]"): re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # tasks
+    _EMPTY_ITEM_ENDS: re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty item
+}
+
+
+def supported(markdown: str) -> bool:
+    """Whether the source is free of what this writer leaves to markdown-it (cheap `in` tests
+    first: this runs for every section)."""
+    markdown = markdown if markdown.endswith("\n") else f"{markdown}\n"
+    return (not any(text in markdown for text in _UNSUPPORTED_TEXT)
+            and not _CONTROL.search(markdown)
+            and not any(any(t in markdown for t in triggers) and pattern.search(markdown)
+                        for triggers, pattern in _UNSUPPORTED_AFTER.items())
+            and ("$$" not in markdown or _display_math_apart(markdown))
+            and ("|" not in markdown or _tables_apart(markdown))
+            and (">" not in markdown or _no_indented_lazy_lines(markdown))
+            and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
+
+
+def _no_indented_lazy_lines(markdown: str) -> bool:
+    """Whether no indented line continues a quote's paragraph (no blank line or new block
+    between): markdown-it reads such a line as code, pulldown-cmark as lazy text."""
+    for quote in _QUOTE_LINE.finditer(markdown):
+        pos = quote.end() + 1
+        while pos < len(markdown):
+            end = markdown.find("\n", pos)
+            line = markdown[pos : end if end >= 0 else len(markdown)]
+            if line.startswith("    ") or line.lstrip(" ").startswith("\t"):
+                return False
+            if not line.strip() or line.lstrip(" ").startswith(">") or _NEW_BLOCK.match(line):
+                break  # the paragraph ends, or the next quote line is looked at on its own
+            pos = len(markdown) if end < 0 else end + 1
+    return True
+
+
+_QUOTE_LINE = re.compile(r"^ {0,3}>.*$", re.M)
+_NEW_BLOCK = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|[-*+][ \t]|\d+[.)][ \t]|```|~~~)")
+
+
+def _spans_in_lines(markdown: str) -> bool:
+    """Whether no code span or math can run over a line break, where the parsers differ (a
+    line with an odd number of backtick runs, not a fence, or of dollars might start one)."""
+    for line in markdown.split("\n"):
+        if "`" in line and len(_BACKTICKS.findall(line)) % 2 and not line.lstrip(
+                " >").startswith(("```", "~~~")):
+            return False
+        if "$" in line and (line.count("$") - line.count("\\$")) % 2:
+            return False
+    return True
+
+
+_BACKTICKS = re.compile("`+")
+
+
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+_DELIMITER_LINE = re.compile(f"^{_DELIMITER_ROW.pattern}$", re.M)
+_LONE_PIPE = re.compile(r"^[ \t]*\|[ \t]*$", re.M)
+
+
+def _tables_apart(markdown: str) -> bool:
+    """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
+    reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
+    does not."""
+    if not _DELIMITER_LINE.search(markdown):
+        return True
+    if _LONE_PIPE.search(markdown):
+        return False  # a row of one `|`: an empty row to markdown-it, text to pulldown-cmark
+    lines = markdown.split("\n")
+    for n, line in enumerate(lines):
+        if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
+                and (not lines[n - 1].startswith("|") or "|" not in line
+                     or lines[n - 1].rstrip().endswith("\\")
+                     or (n > 1 and lines[n - 2].strip()))):
+            return False
+    return True
+
+
+def _display_math_apart(markdown: str) -> bool:
+    """Whether every `$$` opens or closes a display block that starts a line at the margin,
+    with blank lines (or the section's ends) around it: the only display math both parsers
+    read alike (markdown-it's block rule also interrupts paragraphs and lists)."""
+    lines = markdown.split("\n")
+    inside = False
+    for n, line in enumerate(lines):
+        if "$$" not in line:
+            if inside and not line.strip():
+                return False  # markdown-it's block runs on over blank lines
+            continue
+        ends_block = inside or (line.startswith("$$") and line.rstrip().endswith("$$") \
+            and len(line.strip()) > 2)
+        if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
+            return False
+        if ends_block:
+            if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
+                return False
+            inside = False
+        else:
+            inside = line.count("$$") == 1
+            if not inside:
+                return False
+    return not inside
