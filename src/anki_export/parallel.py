@@ -11,6 +11,7 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,7 +35,8 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
     _task = task
     gc.freeze()  # the workers' collector then never walks (and so copies) the inherited heap
     chunks = iter([indices[i : i + _CHUNK] for i in range(0, len(indices), _CHUNK)])
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
+                               initializer=_leave_interrupts_to_the_main_process)
     # A few chunks ahead per worker, not all: results wait in memory until taken.
     pending = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 3 * workers))
     return _results(pool, chunks, pending)
@@ -52,6 +54,12 @@ def _results(pool: ProcessPoolExecutor, chunks: Iterator[Sequence[int]],
         pool.shutdown(cancel_futures=True)
         _task = None
         gc.unfreeze()
+
+
+def _leave_interrupts_to_the_main_process() -> None:
+    """Ctrl-C reaches every process of the group: the main one stops the build and its pool;
+    a worker would only print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_chunk(indices: Sequence[int]) -> bytes:
