@@ -15,7 +15,6 @@ class Unsupported(Exception):
 
 _UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, footnotes
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_EMPTY_ITEM_ENDS = tuple(f"{marker}{space}\n" for marker in "-*+.)" for space in ("", " ", "\t"))
 _UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes it unsupported
     ("<",): re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
     ("~",): re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
@@ -29,7 +28,7 @@ _UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes i
     ("\t",): re.compile(r"\t[ \t]*(?:#+[ \t]*)?$|>[ ]*\t", re.M),  # a tab ending a line (or
     # a heading before its closing `#`s): markdown-it keeps it; after `>` it expands otherwise
     ("[ ]", "[x]", "[X]"): re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]", re.M),  # tasks
-    _EMPTY_ITEM_ENDS: re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty item
+    ("\n",): re.compile(r"^[ \t>]*(?:[-*+]|\d+[.)])[ \t]*$", re.M),  # an empty list item
 }
 
 
