@@ -27,10 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genanki import Model
-from genanki.apkg_col import APKG_COL
-from genanki.apkg_schema import APKG_SCHEMA
-
 from .files import atomic_path
 
 __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
@@ -131,6 +127,8 @@ def _deck_names(name: str) -> list[str]:
 def _model_json(nt: NoteType) -> dict[str, Any]:
     """genanki's Model JSON shape plus stable field/template ids.  ``req`` stays empty: Anki
     recomputes it, and genanki's chevron-based guess is wrong for filters like ``{{hint:X}}``."""
+    from genanki import Model
+
     if nt.is_cloze and len(nt.templates) != 1:
         raise ValueError(f"cloze notetype {nt.name!r} needs exactly one template")
     if not nt.fields or not nt.templates:
@@ -151,6 +149,9 @@ def _model_json(nt: NoteType) -> dict[str, Any]:
 @functools.cache
 def _genanki_col() -> tuple[Any, ...]:
     """genanki's col row (conf, Default deck, Default options), parsed once."""
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
+
     with closing(sqlite3.connect(":memory:")) as db:
         db.executescript(APKG_SCHEMA + APKG_COL)
         return tuple(db.execute("SELECT * FROM col").fetchone())
@@ -160,9 +161,16 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-_STATEMENTS = [s.strip() for s in APKG_SCHEMA.split(";") if s.strip()]
-_TABLES = ";\n".join(s for s in _STATEMENTS if not s.upper().startswith("CREATE INDEX")) + ";"
-_INDEXES = [s for s in _STATEMENTS if s.upper().startswith("CREATE INDEX")]
+@functools.cache
+def _schema() -> tuple[str, list[str]]:
+    """genanki's collection schema: the tables (one script), then the indexes, which a writer
+    builds once after the rows. Imported when the first package is opened, not at start-up
+    (genanki pulls in asyncio: 30 ms)."""
+    from genanki.apkg_schema import APKG_SCHEMA
+
+    statements = [s.strip() for s in APKG_SCHEMA.split(";") if s.strip()]
+    tables = ";\n".join(s for s in statements if not s.upper().startswith("CREATE INDEX"))
+    return tables + ";", [s for s in statements if s.upper().startswith("CREATE INDEX")]
 
 
 def _free_id(key: str, salt: str, low: int, span: int, taken: set[int]) -> int:
@@ -195,7 +203,7 @@ class PackageWriter:
         self._db = sqlite3.connect(self._db_path, isolation_level=None,
                                    check_same_thread=False)  # `close` may run in a thread
         self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
-                               + _TABLES)
+                               + _schema()[0])
         self._db.execute("BEGIN")
         self._notetypes: dict[int, NoteType] = {}
         self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
@@ -286,7 +294,7 @@ class PackageWriter:
                              (timestamp, timestamp * 1000, timestamp * 1000,
                               _dumps(json.loads(col[8])), _dumps(models_json),
                               _dumps(decks_json), col[11]))
-            for statement in _INDEXES:  # once, after the rows: faster than row by row
+            for statement in _schema()[1]:  # once, after the rows: faster than row by row
                 self._db.execute(statement)
             self._db.execute("COMMIT")
             self._db.close()
