@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+from . import escape
 from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_plugin, cloze_text
 from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
@@ -200,12 +201,9 @@ _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")
 def render_inline(markdown: str, state: RenderState) -> Rendered:
     """Render one line of inline Markdown (a heading) without a wrapping paragraph.
 
-    Most headings are plain words: those skip the parser and the sanitiser, with the same
-    result (nh3 gives such text back as it is, but for a no-break space; carriage returns
-    never get here, `vault.read_note` drops them), since parsing every question costs more
-    than its answer's sanitising."""
+    Most headings are plain words: those skip the parser and the sanitiser, escaped as nh3
+    would escape them (carriage returns never get here, `vault.read_note` drops them), since
+    parsing every question costs more than its answer's sanitising."""
     if not _MARKUP.search(markdown):
-        if "\xa0" in markdown:
-            return state.result(markdown.replace('"', "&quot;"))
-        return state.result(markdown, clean=True)
+        return state.result(escape.text(markdown), clean=True)
     return state.result(_markdown().renderInline(markdown, {"render": state}))

@@ -83,7 +83,7 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
         elif child.type == "embed":
             target, options = child.meta["target"], child.meta["options"]
             page = target.partition("#")[0]
-            if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES:
+            if is_image(page):
                 _to_html(child, image_html(render, page, *image_label(options), line))
             else:
                 embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
@@ -148,13 +148,24 @@ def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line:
     href = unquote(str(children[i].attrs.get("href", "")))
     if REMOTE.match(href):
         return
-    url = note_url(render, linked_note(render, href, line, "link"), href)
+    url = internal_link_url(render, href, line)
     if url is not None:
         children[i].attrs = {"class": "internal-link", "href": url}
         return
     level = children[i].level
     closing = next(c for c in children[i + 1 :] if c.type == "link_close" and c.level == level)
     children[i].hidden = closing.hidden = True  # the link text stays, as plain text
+
+
+def internal_link_url(render: RenderState, href: str, line: int) -> str | None:
+    """Where a Markdown link to a note (`Other%20note.md#Part`, unquoted) goes: that note's
+    garden page; None when it reads as plain text (no site URL, or no such note: warned)."""
+    return note_url(render, linked_note(render, href, line, "link"), href)
+
+
+def is_image(page: str) -> bool:
+    """Whether `![[page]]` shows an image (else it embeds a note)."""
+    return PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES
 
 
 def link_markup(render: RenderState, note: Note | None, target: str,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyromark
 
+from ..cloze import OFF
 from .marks import with_marks
 from .supported import Unsupported, supported
 from .writer import SAFE_URL, Writer
@@ -41,7 +42,7 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media and
     tags go into `state` only when the section renders here."""
     site_url = state.targets.site_url if state.targets else None
-    if (not supported(markdown) or (state.clozes and state.clozes.highlights != "off")
+    if (not supported(markdown) or (state.clozes and state.clozes.highlights != OFF)
             or (site_url and not SAFE_URL.match(site_url))):
         raise Unsupported
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState

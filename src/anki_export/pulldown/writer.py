@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -17,13 +16,12 @@ from ..escape import text as text_html
 from ..obsidian import highlight_code
 from ..obsidian.callouts import CALLOUT
 from ..obsidian.links import (
-    IMAGE_SUFFIXES,
     REMOTE,
     image_html,
     image_label,
+    internal_link_url,
+    is_image,
     link_html,
-    linked_note,
-    note_url,
 )
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
@@ -361,7 +359,7 @@ class Writer:
             title = f' title="{attribute(link["title"])}"' if link["title"] else ""
             opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
-            url = note_url(self.state, linked_note(self.state, href, 0, "link"), href)
+            url = internal_link_url(self.state, href, 0)
             if url is not None:
                 opening = f'<a class="internal-link" href="{attribute(url)}">'
         self.out.append(opening)
@@ -389,7 +387,7 @@ class Writer:
         if isinstance(image["link_type"], dict):
             target, options = self.wiki_parts(image)
             page = target.partition("#")[0]
-            if PurePosixPath(page).suffix.lower() not in IMAGE_SUFFIXES:
+            if not is_image(page):
                 raise Unsupported  # a note embed
             self.out.append(image_html(self.state, page, *image_label(options), 0))
             self.space_before = False
