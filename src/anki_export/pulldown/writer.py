@@ -55,7 +55,7 @@ class Writer:
         self.quotes: list[str | None] = []  # per open blockquote: the callout's tag, or None
         self.foreign = False  # holds HTML not written here, which still needs the sanitiser
 
-    def document(self) -> str:  # noqa: C901 - one flat loop: it runs for every event
+    def document(self) -> str:
         """The section's HTML (or an inline run's, for link texts and callout titles)."""
         events, out = self.events, self.out
         while self.i < len(events):
@@ -66,8 +66,7 @@ class Writer:
                 continue
             text = event.get("Text")
             if text is not None:
-                if out and out[-1] == "<li>":
-                    self.loose_text = True
+                self.inline_started()
                 if "#" in text or "$$" in text:
                     self.text(text)
                 else:
@@ -84,8 +83,7 @@ class Writer:
                 if opening is None:
                     out.append(f"</{element}>")
                 else:
-                    if out and out[-1] == "<li>":
-                        self.loose_text = True
+                    self.inline_started()
                     out.append(f"<{element}>")
                 self.space_before = False
                 continue
