@@ -103,14 +103,7 @@ class RenderCache:
         self._used.update(wanted)
         if self.path is None or not self.path.exists():
             return
-        present: set[str] = set()
-        with (contextlib.suppress(sqlite3.Error),
-              contextlib.closing(self._connect(self.path)) as db):
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                present.update(key for key, in db.execute(
-                    f"SELECT key FROM notes WHERE key IN ({marks})", chunk))
+        present = {key for key, in self._select("key", wanted)}
         self._order = [key for key in wanted if key in present]
         self._place = {key: i for i, key in enumerate(self._order)}
 
@@ -170,12 +163,20 @@ class RenderCache:
     _BATCH = 200  # entries written, or read, at a time
 
     def _read(self, keys: list[str]) -> None:
+        self._found.update(self._select("key, data", keys))
+
+    def _select(self, columns: str, keys: list[str]) -> list[Any]:
+        """These columns of the entries of these keys, looked up by primary key 500 at a time;
+        what could be read, if the file cannot (a disposable cache: then a full render)."""
         assert self.path is not None
+        rows: list[Any] = []
         with (contextlib.suppress(sqlite3.Error),
               contextlib.closing(self._connect(self.path)) as db):
-            marks = ",".join("?" * len(keys))
-            self._found.update(db.execute(
-                f"SELECT key, data FROM notes WHERE key IN ({marks})", keys).fetchall())
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += db.execute(f"SELECT {columns} FROM notes WHERE key IN ({marks})", chunk)
+        return rows
 
     def _write_new(self) -> None:
         assert self.path is not None
