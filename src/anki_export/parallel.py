@@ -27,7 +27,7 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
                ) -> Iterator[tuple[Any, bytes | None]]:
     """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
     core) when there are many, else here, without pickling. The workers are forked here, at
-    the call, before the caller starts any thread (the package writer has one)."""
+    the call, before the caller starts any thread (the build zips its package in one)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(indices) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
         return ((task(i), None) for i in indices)
