@@ -63,6 +63,14 @@ def package(out: Path) -> Path:
     return found
 
 
+def studied(vault: Path, out: Path, anki: AnkiCollection) -> dict[int, tuple[int, int, int, int]]:
+    """Build, import and answer every card once: the review state the next build must keep."""
+    build(vault, out, 1_700_000_000)
+    anki.import_package(package(out))
+    anki.answer_every_card()
+    return anki.review_state()
+
+
 def visible(card_html: str) -> str:
     """The text a user reads: no style, no tags, entities decoded."""
     text = re.sub(r"<style>.*?</style>", "", card_html, flags=re.S)
@@ -130,10 +138,7 @@ def test_insert_edit_and_remove_keep_every_cloze_on_its_card(tmp_path: Path,
                                                              anki: AnkiCollection) -> None:
     vault = write_vault(tmp_path / "vault", {"Rad/Facts.md": HIGHLIGHTED})
     out = tmp_path / "dist"
-    build(vault, out, 1_700_000_000)
-    anki.import_package(package(out))
-    anki.answer_every_card()
-    reviews = anki.review_state()
+    reviews = studied(vault, out, anki)
     assert all(state[0] == 1 for state in reviews.values())
     (guid,) = [n.guid for n in anki.notes() if n.notetype == "anki-export cloze"]
     before = cloze_cards(anki, guid)
@@ -190,10 +195,7 @@ def test_a_removed_cloze_section_is_shipped_once_more_with_all_its_cards(
         tmp_path: Path, anki: AnkiCollection) -> None:
     vault = write_vault(tmp_path / "vault", {"Rad/Facts.md": HIGHLIGHTED})
     out = tmp_path / "dist"
-    build(vault, out, 1_700_000_000)
-    anki.import_package(package(out))
-    anki.answer_every_card()
-    reviews = anki.review_state()
+    reviews = studied(vault, out, anki)
     note = vault / "Rad/Facts.md"
     note.write_text(note.read_text().split("## Key facts")[0] + "## Plain\nNo clozes here.\n")
     assert "0 added, 0 changed, 1 removed" in build(vault, out, 1_700_000_100).output
@@ -209,10 +211,7 @@ def test_a_pinned_cloze_heading_can_be_reworded(tmp_path: Path, anki: AnkiCollec
     vault = write_vault(tmp_path / "vault", {"Rad/Facts.md": HIGHLIGHTED.replace(
         "## Key facts", "## Key facts ^facts")})
     out = tmp_path / "dist"
-    build(vault, out, 1_700_000_000)
-    anki.import_package(package(out))
-    anki.answer_every_card()
-    reviews = anki.review_state()
+    reviews = studied(vault, out, anki)
     note = vault / "Rad/Facts.md"
     note.write_text(note.read_text().replace("## Key facts ^facts", "## Core facts ^facts")
                     .replace("==IL-6==", "==interleukin 6=="))
