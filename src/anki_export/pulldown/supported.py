@@ -17,7 +17,8 @@ _UNSUPPORTED_TEXT = ("%%", "{{", "::", "^[", "[^")  # comments, clozes, fields, 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes it unsupported
     ("<",): re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
-    ("~",): re.compile(r"(?<!~)~(?!~)|~~~"),  # GFM: `~x~` strikes, and runs of 3 differ
+    ("~",): re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w"),  # GFM: `~x~`
+    # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
     ("&",): re.compile(r"&(?:#|\w+;)"),  # entities, which could hide `#`, `=` or `_`
     ("\\",): re.compile(r"\\[-_/=#[]|\\[ \t]+$|\[\[[^\]\n]*\\(?!\|)", re.M),  # escapes
     # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
