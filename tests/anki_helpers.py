@@ -3,6 +3,10 @@ what a user would see. No mocks: this is Anki's own Rust backend from the `anki`
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
+import zipfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,23 @@ def import_package(col: Collection, package: Path) -> Any:
         ImportAnkiPackageRequest(package_path=str(package), options=options)).log
     col.models._clear_cache()  # the desktop app drops its notetype cache after an import
     return log
+
+
+def package_content(package: Path) -> dict[str, object]:
+    """What a package holds, as Anki reads it: every row of every table of its collection, and
+    the bytes of every other member. Two packages with equal content import the same, though
+    their bytes may differ (an updated collection lays its pages out differently)."""
+    content: dict[str, object] = {}
+    with zipfile.ZipFile(package) as zf, tempfile.TemporaryDirectory() as work:
+        for name in zf.namelist():
+            if name != "collection.anki2":
+                content[name] = zf.read(name)
+        with closing(sqlite3.connect(zf.extract("collection.anki2", work))) as db:
+            tables = [t for t, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in sorted(tables):
+                content[table] = sorted(db.execute(f"SELECT * FROM {table}"), key=repr)
+            content["schema"] = sorted(db.execute("SELECT type, name, sql FROM sqlite_master"))
+    return content
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,19 @@ changed: the render cache must never serve a stale card."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
+from anki_export.build import BuildResult
+from anki_export.build import build as run_build
 from anki_export.cli import cli
+from anki_export.config import Config
+from anki_export.errors import BuildFailed
 
+from .anki_helpers import AnkiCollection, package_content
 from .conftest import published, write_vault
 
 
@@ -20,11 +27,11 @@ def build(vault: Path, out: Path, *extra: str) -> Result:
     return result
 
 
-def fresh_package(vault: Path, out: Path) -> bytes:
-    """The same build without the render cache (the manifest is kept)."""
-    (out / ".anki-export-cache").unlink()
+def fresh_package(vault: Path, out: Path) -> dict[str, object]:
+    """What the same build holds without the render cache (the manifest is kept)."""
+    shutil.rmtree(out / ".anki-export-cache")
     build(vault, out)
-    return next(out.glob("*.apkg")).read_bytes()
+    return package_content(next(out.glob("*.apkg")))
 
 
 def vault_in(tmp_path: Path) -> Path:
@@ -53,20 +60,20 @@ def test_cached_rebuild_equals_a_fresh_one_after_edits(tmp_path: Path) -> None:
     marrow = vault / "Bone/Marrow.md"
     marrow.write_text(marrow.read_text().replace("plasma cells", "plasma and mast cells"))
     build(vault, out)
-    cached = next(out.glob("*.apkg")).read_bytes()
+    cached = package_content(next(out.glob("*.apkg")))
     assert cached == fresh_package(vault, out)
 
     # A linked note is renamed: links to it show the new name.
     (vault / "Bone/Lesion.md").rename(vault / "Bone/Lytic lesion.md")
     result = build(vault, out)
     assert "broken-link" in result.output  # [[Lesion]] no longer resolves
-    assert next(out.glob("*.apkg")).read_bytes() == fresh_package(vault, out)
+    assert package_content(next(out.glob("*.apkg"))) == fresh_package(vault, out)
 
 
 def test_many_edits_between_unchanged_notes_come_back_in_order(tmp_path: Path) -> None:
     """A rebuild where worker processes render the edited notes (150 or more) while the
-    unchanged ones come from the cache, interleaved: the package is byte for byte what a build
-    without the cache gives."""
+    unchanged ones come from the cache, interleaved: the package holds what a build without
+    the cache gives."""
     from anki_export.parallel import PARALLEL_FROM
 
     count = 2 * PARALLEL_FROM + 20
@@ -80,14 +87,14 @@ def test_many_edits_between_unchanged_notes_come_back_in_order(tmp_path: Path) -
             encoding="utf-8")
     result = build(vault, out)
     assert f"{count // 2} added, {count // 2} changed" in result.output
-    package = next(out.glob("*.apkg")).read_bytes()
+    package = package_content(next(out.glob("*.apkg")))
     assert fresh_package(vault, out) == package
 
 
 def test_check_reads_the_build_cache_and_writes_nothing(tmp_path: Path) -> None:
     vault, out = vault_in(tmp_path), tmp_path / "out"
     build(vault, out)
-    cache = out / ".anki-export-cache"
+    cache = out / ".anki-export-cache" / "render.sqlite"
     before = cache.read_bytes()
     (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Nowhere]].\n"))
     result = CliRunner().invoke(cli, ["check", str(vault), "-o", str(out)])
@@ -96,3 +103,89 @@ def test_check_reads_the_build_cache_and_writes_nothing(tmp_path: Path) -> None:
     fresh = tmp_path / "never-built"
     assert CliRunner().invoke(cli, ["check", str(vault), "-o", str(fresh)]).exit_code == 0
     assert not fresh.exists()
+
+
+def library_build(vault: Path, out: Path, at: int = 1_700_000_000,
+                  **settings: object) -> BuildResult:
+    return run_build(Config(vault=vault, output=out, **settings), now=at)  # type: ignore[arg-type]
+
+
+def test_edited_answers_update_the_kept_package_in_place(tmp_path: Path,
+                                                        anki: AnkiCollection) -> None:
+    """The common rebuild: the same notes and cards, some answers edited. Only those notes
+    are rendered and written; the package holds what a fresh build holds, Anki takes the
+    edits and keeps every review."""
+    from anki_export.parallel import PARALLEL_FROM
+
+    count = 2 * PARALLEL_FROM + 20  # enough edits for the worker processes
+    notes = {f"Deck{n % 7}/Note {n:03}.md": published(f"/n{n}/", f"## Q{n}\nanswer {n}\n")
+             for n in range(count)}
+    vault, out = write_vault(tmp_path / "v", notes), tmp_path / "out"
+    first = library_build(vault, out)
+    assert not first.updated_in_place
+    anki.import_package(next(out.glob("*.apkg")))
+    anki.answer_every_card()
+    reviews = anki.review_state()
+    for n in range(1, count, 2):
+        (vault / f"Deck{n % 7}/Note {n:03}.md").write_text(
+            published(f"/n{n}/", f"## Q{n}\nanswer {n}, edited\n"), encoding="utf-8")
+    second = library_build(vault, out, 1_700_000_100)
+    assert second.updated_in_place
+    assert second.changes is not None and len(second.changes.changed) == count // 2
+    assert second.changes.unchanged == count - count // 2 and second.cards == count
+    package = next(out.glob("*.apkg"))
+    assert package_content(package) == fresh_package(vault, out)
+    anki.import_package(package)
+    assert anki.review_state() == reviews
+    assert sum("edited" in note.text for note in anki.notes()) == count // 2
+
+
+def test_an_update_falls_back_to_a_full_build_when_the_cards_change(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    marrow = vault / "Bone/Marrow.md"
+    marrow.write_text(marrow.read_text() + "## Vessels\nsinusoids\n")  # a new card
+    result = library_build(vault, out, 1_700_000_100)
+    assert not result.updated_in_place and result.changes is not None
+    assert len(result.changes.added) == 1
+    assert package_content(next(out.glob("*.apkg"))) == fresh_package(vault, out)
+
+
+def test_an_update_needs_the_kept_collection_and_the_package(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    other = vault / "Bone/Other.md"
+    for n, remove in enumerate([out / "v.apkg", out / ".anki-export-cache" / "v.apkg.anki2"]):
+        remove.unlink()
+        other.write_text(published("/other/", f"## Q\nLinks to [[Lesion]], edit {n}.\n"))
+        result = library_build(vault, out, 1_700_000_100 + n)
+        assert not result.updated_in_place and (out / "v.apkg").exists()
+    other.write_text(published("/other/", "## Q\nLinks to [[Lesion]], edit 3.\n"))
+    assert library_build(vault, out, 1_700_000_200).updated_in_place
+
+
+def test_an_update_rewrites_only_the_packages_with_changes(tmp_path: Path) -> None:
+    vault, out = write_vault(tmp_path / "v", {
+        "Bone/Lesion.md": published("/lesion/", "## Signs\nlytic\n"),
+        "Heart/Valve.md": published("/valve/", "## Murmur\nsystolic\n"),
+    }), tmp_path / "out"
+    library_build(vault, out, split=True)
+    bone, heart = out / "Bone.apkg", out / "Heart.apkg"
+    before = bone.stat().st_mtime_ns, heart.read_bytes()
+    (vault / "Bone/Lesion.md").write_text(published("/lesion/", "## Signs\npunched out\n"))
+    result = library_build(vault, out, 1_700_000_100, split=True)
+    assert result.updated_in_place and result.packages == (bone, heart)
+    assert heart.read_bytes() == before[1] and bone.stat().st_mtime_ns != before[0]
+    assert "punched out" in str(package_content(bone)["notes"])
+
+
+def test_an_edit_that_breaks_a_note_fails_and_keeps_the_package(tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    good = (out / "v.apkg").read_bytes()
+    (vault / "Bone/Other.md").write_text("---\ndg-publish: true\npermalink: [x\n---\n## Q\nA\n")
+    with pytest.raises(BuildFailed):
+        library_build(vault, out, 1_700_000_100)
+    assert (out / "v.apkg").read_bytes() == good
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
+    assert library_build(vault, out, 1_700_000_200).updated_in_place

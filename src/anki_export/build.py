@@ -7,29 +7,37 @@ build never touches the package already in the output folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
+from .files import file_digest
 from .ids import media_name
 from .vault import VaultIndex, scan_vault
 
 if TYPE_CHECKING:
     from .cards import Card
-    from .collect import NoteSummary, Progress
-    from .manifest import Changes
+    from .collect import NoteCards, NoteSummary, Progress
+    from .layout import KeptPackage, NoteLayout
+    from .manifest import Changes, Manifest, Release
+    from .notes import Vault
     from .package import PackageNote, PackageWriter
+    from .parse import Note
+    from .render import LinkTargets
+
+LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class BuildResult:
     diagnostics: tuple[Diagnostic, ...]
     up_to_date: bool = False  # nothing changed since the last build: nothing was rewritten
     notes_read: int | None = None  # when `notes` is not known (an up-to-date build)
+    updated_in_place: bool = False  # only some notes' text changed: see layout.py
 
     @property
     def notes_without_cards(self) -> int:
@@ -57,69 +66,193 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
           progress: Progress | None = None) -> BuildResult:
     """Build the vault into its package(s); raise `BuildFailed` listing every problem found.
 
-    When nothing changed since the last build, it returns before loading the parser at all."""
+    When nothing changed since the last build, it returns before loading the parser at all;
+    when only some notes' text did, it updates the last build's packages in place (layout.py).
+    """
     index, scan_problems = scan_vault(config.vault)
-    cache = RenderCache(config.output / CACHE_NAME, read_only=not write)
+    cache = RenderCache(_cache_file(config, write), read_only=not write)
     stats = _file_stats(index)
     stamp = now if now is not None else _build_time()
-    if write and (current := _up_to_date(cache, _fingerprint(stats, config), stamp)):
+    manifest_digest = file_digest(config.manifest_path)
+    if write and (current := _up_to_date(cache, _fingerprint(stats, config, manifest_digest),
+                                         stamp)):
         return current
-    from .collect import NoteSummary, cards_by_note
-    from .manifest import Release, read_manifest, write_manifest
+    from .collect import render_keys
+    from .manifest import read_manifest
     from .notes import load_vault
-    from .package import card_ords
     from .render import LinkTargets
 
     previous = read_manifest(config.manifest_path)
     vault = load_vault(index, config, scan_problems, cache, previous.owners())
-    targets = LinkTargets(index, {n.rel: n for n in vault.notes}, config.site_url)
-    release = Release(previous, stamp, vault.unreadable, _media_digests(index))
-    packages = _Packages(config, index)
-    summaries: list[NoteSummary] = []
-    problems = list(vault.diagnostics)
-    first_of_guid: dict[str, tuple[PurePosixPath, int]] = {}
-    notes_in_anki = cards_in_anki = 0
-    decks: set[str] = set()
+    run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
+                                          config.site_url),
+               previous, stamp, cache, progress)
+    run.keys = render_keys(vault, config, run.pins)
+    notes = set(index.notes)
+    run.other_files = () if stats is None else tuple(
+        stat for stat, rel in zip(stats, index.files, strict=True) if rel not in notes)
+    run.manifest_digest = manifest_digest
     try:
-        for note, (cards, card_problems) in cards_by_note(
-                vault, config, targets, previous.pins(), cache=cache, progress=progress):
-            summaries.append(NoteSummary(note.rel, note.title, len(cards), note.skipped))
-            problems += card_problems
-            for card in cards:
-                problems += _shared_id(card, first_of_guid)
-                notes_in_anki += 1
-                cards_in_anki += len(card_ords(card.notetype, card.fields))
-                decks.add(card.deck)
-                if write:
-                    packages.add(release.ship(card), card.media)
-        diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
-        _fail_on(diagnostics, config)
-        changes = None
-        if write and (notes_in_anki or previous.notes):  # the last note unpublished: retire
-            for retired in release.retired():
-                packages.add(retired, ())
-            _make_folder(config.output)
-            with ThreadPoolExecutor(1) as thread:  # zlib and SQLite let go of the GIL: the
-                closing = thread.submit(packages.close)  # manifest is written meanwhile
-                write_manifest(config.manifest_path, release.manifest(), closing.result)
-            changes = release.changes()
-        result = BuildResult(
-            packages=packages.written,
-            notes=tuple(summaries),
-            notes_left_out=vault.left_out,
-            cards=cards_in_anki,
-            decks=len(decks),
+        result = (write and stats is not None and run.update()) or run.full(write)
+        if result.packages:
+            cache.set_state("fingerprint", _fingerprint(stats, config, run.manifest_digest))
+            cache.set_state("result", _result_json(result))
+            cache.set_state("expires", str(run.release.manifest().expiry() or ""))
+        return result
+    finally:
+        cache.save()  # also after a failed build: the notes it rendered need no render again
+
+
+class _Run:
+    """One build's state: the full build streams every note's cards into new packages; an
+    update (layout.py) ships only the changed notes' cards into copies of the kept ones."""
+
+    def __init__(self, config: Config, vault: Vault, targets: LinkTargets, previous: Manifest,
+                 stamp: int, cache: RenderCache, progress: Progress | None) -> None:
+        self.config, self.vault, self.targets, self.previous = config, vault, targets, previous
+        self.stamp, self.cache, self.progress = stamp, cache, progress
+        self.pins = previous.pins()
+        self.media = _media_digests(vault.index)
+        self.release = self._release()
+        self.keys: list[str] = []
+        self.other_files: tuple[str, ...] = ()  # stats of the files that are not notes
+        self.manifest_digest = ""  # of the manifest as read, then as written
+
+    def _release(self) -> Release:
+        from .manifest import Release
+
+        return Release(self.previous, self.stamp, self.vault.unreadable, self.media)
+
+    def _cards(self, only: Sequence[int] | None = None) -> Iterator[tuple[Note, NoteCards]]:
+        from .collect import cards_by_note
+
+        return cards_by_note(self.vault, self.config, self.targets, self.pins, keys=self.keys,
+                             only=only, cache=self.cache, progress=self.progress)
+
+    def full(self, write: bool) -> BuildResult:
+        from .collect import NoteSummary
+        from .layout import Layout, NoteLayout, card_slots
+
+        config = self.config
+        self.release = release = self._release()  # afresh, where an update gave up
+        packages = _Packages(config, self.vault.index)
+        problems = list(self.vault.diagnostics)
+        first_of_guid: dict[str, tuple[PurePosixPath, int]] = {}
+        layouts: list[NoteLayout] = []
+        try:
+            for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
+                                                         strict=True):
+                summary = NoteSummary(note.rel, note.title, len(cards), note.skipped)
+                problems += card_problems
+                shipped = [release.ship(card) for card in cards]
+                for card, package_note in zip(cards, shipped, strict=True):
+                    problems += _shared_id(card, first_of_guid)
+                    if write:
+                        packages.add(package_note, card.media)
+                layouts.append(NoteLayout(key, summary, card_problems,
+                                          card_slots(shipped, [c.media for c in cards])))
+            diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
+            _fail_on(diagnostics, config)
+            changes = None
+            tombstones: frozenset[str] = frozenset()
+            if write and (any(n.cards for n in layouts) or self.previous.notes):
+                retired = release.retired()  # the last note unpublished: retire every card
+                for tombstone in retired:
+                    packages.add(tombstone, ())
+                tombstones = frozenset(t.guid for t in retired)
+                self._finish(packages)
+                changes = release.changes()
+            if packages.written:
+                self.cache.put(LAYOUT_KEY, Layout(self._basis(), tuple(layouts), tombstones,
+                                                  packages.kept()))
+            return self._result(packages.written, layouts, diagnostics, changes)
+        finally:
+            packages.abort()  # a failed build leaves the packages in the output folder as they were
+
+    def update(self) -> BuildResult | None:
+        """The build as an update of the last one's packages, or None where it cannot be."""
+        from .layout import Layout, NoteLayout, card_slots
+
+        self.release = self._release()
+        self.cache.load([LAYOUT_KEY])
+        layout = self.cache.get(LAYOUT_KEY)
+        if (not isinstance(layout, Layout) or layout.basis != self._basis()
+                or self.vault.unreadable or not layout.usable()
+                or [n.summary.path for n in layout.notes] != [n.rel for n in self.vault.notes]):
+            return None
+        changed = [i for i, key in enumerate(self.keys) if key != layout.notes[i].key]
+        packages = _Packages(self.config, self.vault.index, layout.packages)
+        notes = list(layout.notes)
+        try:
+            for i, (note, (cards, card_problems)) in zip(changed, self._cards(changed),
+                                                         strict=True):
+                shipped = [self.release.ship(card) for card in cards]
+                slots = card_slots(shipped, [c.media for c in cards])
+                if slots != notes[i].cards:
+                    return None  # other cards than last time: the full build
+                notes[i] = NoteLayout(self.keys[i], replace(notes[i].summary, title=note.title,
+                                                            skipped=note.skipped),
+                                      card_problems, slots)
+                for package_note in shipped:
+                    if package_note.mod != self.previous.notes[package_note.guid].mod:
+                        packages.update(package_note)
+            changed_ones = set(changed)
+            for i, note_layout in enumerate(layout.notes):
+                if i not in changed_ones:
+                    for slot in note_layout.cards:
+                        self.release.keep(slot.guid)
+            if {n.guid for n in self.release.retired()} != layout.tombstones:
+                return None  # a section removed, or one's time run out: the full build
+            diagnostics = tuple(sorted((*self.vault.diagnostics,
+                                        *(d for n in notes for d in n.problems)),
+                                       key=lambda d: d.sort_key))
+            _fail_on(diagnostics, self.config)
+            self._finish(packages)
+            self.cache.put(LAYOUT_KEY, Layout(self._basis(), tuple(notes), layout.tombstones,
+                                              packages.kept()))
+            return replace(self._result(packages.written, notes, diagnostics,
+                                        self.release.changes()), updated_in_place=True)
+        finally:
+            packages.abort()
+
+    def _basis(self) -> str:
+        from .layout import basis
+
+        return basis(self.config, self.manifest_digest, self.other_files)
+
+    def _finish(self, packages: _Packages) -> None:
+        """Write the packages and then the manifest, which replaces the old one only once
+        every package is in place."""
+        from .manifest import write_manifest
+
+        _make_folder(self.config.output)
+        with ThreadPoolExecutor(1) as thread:  # zlib and SQLite let go of the GIL: the
+            closing = thread.submit(packages.close)  # manifest is written meanwhile
+            self.manifest_digest = write_manifest(self.config.manifest_path,
+                                                  self.release.manifest(), closing.result)
+
+    def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
+                diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
+        slots = [slot for note in notes for slot in note.cards]
+        return BuildResult(
+            packages=packages,
+            notes=tuple(note.summary for note in notes),
+            notes_left_out=self.vault.left_out,
+            cards=sum(len(slot.ords) for slot in slots),
+            decks=len({slot.deck for slot in slots}),
             changes=changes,
             diagnostics=diagnostics,
         )
-        if packages.written:
-            cache.set_state("fingerprint", _fingerprint(stats, config))
-            cache.set_state("result", _result_json(result))
-            cache.set_state("expires", str(release.manifest().expiry() or ""))
-        return result
-    finally:
-        packages.abort()  # a failed build leaves the packages in the output folder as they were
-        cache.save()  # also after a failed build: the notes it rendered need no render again
+
+
+def _cache_file(config: Config, write: bool) -> Path:
+    """The render cache, in the cache folder beside the package (the kept collections of
+    layout.py are there too); a cache of an earlier version, one file, is dropped."""
+    folder = config.output / CACHE_NAME
+    if write and folder.is_file():
+        with contextlib.suppress(OSError):
+            folder.unlink()
+    return folder / "render.sqlite"
 
 
 def _shared_id(card: Card, first_of_guid: dict[str, tuple[PurePosixPath, int]]
@@ -136,30 +269,48 @@ def _shared_id(card: Card, first_of_guid: dict[str, tuple[PurePosixPath, int]]
 
 class _Packages:
     """The build's packages, one (or with `split`, one per top-level deck, named after it),
-    each opened as its first note comes. None replaces its file before `close`."""
+    each opened as its first note comes. None replaces its file before `close`. Given the
+    last build's `kept` packages, it updates copies of their collections instead."""
 
-    def __init__(self, config: Config, index: VaultIndex) -> None:
-        self.config, self.index = config, index
+    def __init__(self, config: Config, index: VaultIndex,
+                 kept: Mapping[str, KeptPackage] | None = None) -> None:
+        self.config, self.index, self.base = config, index, kept
         self.writers: dict[Path, PackageWriter] = {}
         self.by_top: dict[str, PackageWriter] = {}  # by top-level deck ("" without `split`)
         self.written: tuple[Path, ...] = ()
 
+    def _top(self, deck: str) -> str:
+        return deck.split("::")[0] if self.config.split else ""
+
     def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> None:
-        top = note.deck.split("::")[0] if self.config.split else ""
-        writer = self.by_top.get(top) or self._open(top)
-        try:
+        writer = self._writer(self._top(note.deck))
+        with _output_errors(writer.path):
             writer.add(note, {media_name(rel): self.index.root / rel for rel in media}
                        if media else None)
-        except (OSError, sqlite3.Error) as e:
-            raise _output_error(writer.path, e) from e
+
+    def update(self, note: PackageNote) -> None:
+        writer = self._writer(self._top(note.deck))
+        with _output_errors(writer.path):
+            writer.update(note)
+
+    def _writer(self, top: str) -> PackageWriter:
+        found = self.by_top.get(top)
+        return found if found is not None else self._open(top)
 
     def _open(self, top: str) -> PackageWriter:
+        from .layout import kept_collection
         from .package import PackageWriter
 
-        path = self.config.output / f"{file_stem(top)}.apkg" if top else self.config.package_path
+        base = self.base[top] if self.base is not None else None
+        path = (base.path if base is not None else self.config.output / f"{file_stem(top)}.apkg"
+                if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path):
-                self.writers[path] = PackageWriter(path)
+                writer = PackageWriter(path, keep=kept_collection(self.config, path),
+                                       base=base.collection if base is not None else None)
+                if base is not None:
+                    writer.add_media(base.media)
+                self.writers[path] = writer
         self.by_top[top] = self.writers[path]
         return self.writers[path]
 
@@ -167,7 +318,20 @@ class _Packages:
         for path in sorted(self.writers):
             with _output_errors(path):
                 self.writers[path].close()
-        self.written = tuple(sorted(self.writers))
+        if self.base is not None:  # an update: the packages without a change stay as they are
+            self.written = tuple(sorted({p.path for p in self.base.values()}))
+        else:
+            self.written = tuple(sorted(self.writers))
+
+    def kept(self) -> dict[str, KeptPackage]:
+        """Each top deck's package once written, with the collection it keeps for an update."""
+        from .layout import kept_package
+
+        found = dict(self.base or {})
+        for top, writer in self.by_top.items():
+            assert writer.keep is not None
+            found[top] = kept_package(writer.path, writer.keep, writer.media)
+        return found
 
     def abort(self) -> None:
         for writer in self.writers.values():
@@ -216,16 +380,12 @@ def _file_stats(index: VaultIndex) -> tuple[str, ...] | None:
     return tuple(stats)
 
 
-def _fingerprint(stats: tuple[str, ...] | None, config: Config) -> str:
+def _fingerprint(stats: tuple[str, ...] | None, config: Config, manifest_digest: str) -> str:
     """Cheap: the files' stats, the settings, the manifest and the code. Equal to the last
     successful build's, the package is current. A file that cannot be read never is."""
     if stats is None:
         return ""
-    try:
-        manifest = config.manifest_path.read_bytes()
-    except OSError:
-        manifest = b""
-    return digest_of((code_digest(), repr(config), hashlib.sha256(manifest).hexdigest(),
+    return digest_of((code_digest(), repr(config), manifest_digest,
                       os.environ.get("SOURCE_DATE_EPOCH", ""), *stats))
 
 

@@ -5,7 +5,7 @@ anki-export itself, every file name in the vault (links and images resolve again
 identity and title of every note (links show them), pinned GUIDs, and for a note that embeds
 others, the text of the whole vault. The cache key hashes all of that, so a hit is always the
 same cards a fresh render would give. The cache is disposable: a missing or unreadable one just
-means a full render. It lives beside the package (`OUTPUT/.anki-export-cache`), not in the
+means a full render. It lives beside the package (`OUTPUT/.anki-export-cache/`), not in the
 vault, and is never committed.
 """
 

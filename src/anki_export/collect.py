@@ -5,7 +5,7 @@ render.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -37,25 +37,33 @@ Progress = Callable[[int, int], None]
 NoteCards = tuple[tuple[Card, ...], tuple[Diagnostic, ...]]
 
 
-def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str],
-                  *, cache: RenderCache | None = None, progress: Progress | None = None
-                  ) -> Iterator[tuple[Note, NoteCards]]:
-    """Each note with its cards and warnings, in note order, as they are made: from the cache
-    where a note and its context are unchanged, else rendered, on every core when there is
-    enough to render. A build writes each card as it comes, so none are held all at once."""
-    settings = CardSettings(config.question_format, config.root_deck, config.tags,
-                            config.folder_tags, config.cloze)
+def render_keys(vault: Vault, config: Config, pins: Mapping[str, str]) -> list[str]:
+    """Each note's render cache key: its text and everything else its cards depend on."""
     context = _context_digest(vault, config, pins)
     everything = digest_of(vault.digests[n.rel] for n in vault.notes)
-    keys = [digest_of((context, n.rel.as_posix(), vault.digests[n.rel],
+    return [digest_of((context, n.rel.as_posix(), vault.digests[n.rel],
                        everything if n.embeds else "")) for n in vault.notes]
+
+
+def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str],
+                  *, keys: Sequence[str] | None = None, only: Sequence[int] | None = None,
+                  cache: RenderCache | None = None, progress: Progress | None = None
+                  ) -> Iterator[tuple[Note, NoteCards]]:
+    """Each note (or those at the indices `only`) with its cards and warnings, in note order,
+    as they are made: from the cache where a note and its context are unchanged, else
+    rendered, on every core when there is enough to render. A build writes each card as it
+    comes, so none are held all at once."""
+    settings = CardSettings(config.question_format, config.root_deck, config.tags,
+                            config.folder_tags, config.cloze)
+    keys = keys if keys is not None else render_keys(vault, config, pins)
+    wanted = range(len(vault.notes)) if only is None else only
     if cache is not None:
-        cache.load(keys)
-    missing = [i for i, key in enumerate(keys) if cache is None or not cache.has(key)]
+        cache.load(keys[i] for i in wanted)
+    missing = [i for i in wanted if cache is None or not cache.has(keys[i])]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
     to_render = set(missing)
     rendered = forked_map(job.run, missing)  # in the order of `missing`
-    for i, note in enumerate(vault.notes):
+    for done, i in enumerate(wanted, 1):
         made: NoteCards | None = None
         if i in to_render:
             made, pickled = next(rendered)
@@ -65,9 +73,9 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
             made = job.run(i)  # an entry this version cannot read
             cache.put(keys[i], made)
         assert made is not None
-        yield note, made
-        if progress is not None and (i % 20 == 19 or i + 1 == len(keys)):
-            progress(i + 1, len(keys))
+        yield vault.notes[i], made
+        if progress is not None and (done % 20 == 0 or done == len(wanted)):
+            progress(done, len(wanted))
 
 
 def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str]

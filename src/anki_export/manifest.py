@@ -165,22 +165,31 @@ def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
 
 
 def write_manifest(path: Path, manifest: Manifest,
-                   before_replacing: Callable[[], object] = lambda: None) -> None:
+                   before_replacing: Callable[[], object] = lambda: None) -> str:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable.
     Line by line: the text of a large manifest is never held whole. `before_replacing` runs
     once it is written, before it replaces the old one: the build waits there for the package,
-    so the manifest only ever describes a package that was written."""
+    so the manifest only ever describes a package that was written. Returns the `file_digest`
+    of what it wrote."""
+    digest = hashlib.sha256()
     try:
         with atomic_path(path) as tmp:
-            with tmp.open("w", encoding="utf-8") as out:
-                out.write(f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n')
-                for n, line in enumerate(_entry_lines(manifest)):
-                    out.write(f",\n{line}" if n else line)
-                out.write("\n  }\n}\n")
+            with tmp.open("w", encoding="utf-8", newline="\n") as out:
+                for text in _manifest_text(manifest):
+                    out.write(text)
+                    digest.update(text.encode("utf-8"))
             before_replacing()
     except OSError as e:
         raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
                           "folder is writable", path=path) from e
+    return digest.hexdigest()
+
+
+def _manifest_text(manifest: Manifest) -> Iterator[str]:
+    yield f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n'
+    for n, line in enumerate(_entry_lines(manifest)):
+        yield f",\n{line}" if n else line
+    yield "\n  }\n}\n"
 
 
 def _entry_lines(manifest: Manifest) -> Iterator[str]:
@@ -241,6 +250,12 @@ class Release:
                       empty_clozes=memory.empty)
         self.entries[card.guid] = before if entry == before else entry  # its line is reused
         return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod)
+
+    def keep(self, guid: str) -> None:
+        """A card of a note unchanged since the last build (its text, its context, its
+        media): its entry, and so its `mod`, stays as shipped; no card is made for it."""
+        self.entries[guid] = self.previous.notes[guid]
+        self.unchanged += 1
 
     def retired(self) -> list[PackageNote]:
         """After the last card: the sections that are gone, shipped once more as notices for

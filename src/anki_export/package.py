@@ -116,6 +116,19 @@ def _card_ords(note: PackageNote) -> list[int]:
     return ords
 
 
+def _note_columns(note: PackageNote) -> tuple[str, str, int, str]:
+    """The note's `flds`, `sfld`, `csum` and `tags` columns, once they are checked."""
+    fields = "\x1f".join(note.fields)
+    if (len(note.fields) != len(note.notetype.fields)
+            or fields.count("\x1f") != len(note.fields) - 1):
+        raise ValueError(f"note {note.guid!r}: fields do not fit notetype {note.notetype.name!r}")
+    if note.tags and (not all(note.tags) or _SPACE.search("".join(note.tags))):
+        raise ValueError(f"note {note.guid!r}: tags must be non-empty, without spaces")
+    first = _strip_html(note.fields[0])
+    csum = int.from_bytes(hashlib.sha1(first.encode()).digest()[:4], "big")
+    return fields, first, csum, f" {' '.join(note.tags)} " if note.tags else ""
+
+
 def _deck_names(name: str) -> list[str]:
     """``A::B::C`` and all its ancestors: written explicitly, not left to Anki."""
     parts = name.split("::")
@@ -190,30 +203,50 @@ class PackageWriter:
 
     _BATCH = 2000
 
-    def __init__(self, path: Path, *, timestamp: int | None = None) -> None:
+    def __init__(self, path: Path, *, timestamp: int | None = None, keep: Path | None = None,
+                 base: Path | None = None) -> None:
         """`timestamp` stands in for "now" everywhere; by default the newest note's `mod` (or
-        notetype revision), so the same notes always give the same bytes."""
+        notetype revision), so the same notes always give the same bytes. The finished
+        collection is left at `keep`; `base` is one left so by an earlier build, to `update`
+        in place (its notes, decks and notetypes stay; see `update`)."""
         if timestamp is not None and timestamp < 0:
             raise ValueError("timestamp must be >= 0")
         self.path = Path(path)
         self._timestamp = timestamp
+        self.keep, self._base = keep, base
         self._newest = 0
         self._work = tempfile.TemporaryDirectory()
         self._db_path = Path(self._work.name) / "collection.anki2"
+        if base is not None:
+            shutil.copyfile(base, self._db_path)
         self._db = sqlite3.connect(self._db_path, isolation_level=None,
                                    check_same_thread=False)  # `close` may run in a thread
-        self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
-                               + _schema()[0])
-        self._db.execute("BEGIN")
         self._notetypes: dict[int, NoteType] = {}
+        self._models_json = ""  # a base's notetypes, as it holds them
         self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
         self._deck_ids: set[int] = {1}
         self._guids: set[str] = set()
         self._note_blocks: set[int] = set()
+        self._note_ids: dict[str, int] = {}  # a base's notes, by GUID
         self._media: dict[str, Path] = {}
         self._note_rows: list[tuple[Any, ...]] = []
         self._card_rows: list[tuple[Any, ...]] = []
         self._position = 0  # `due` of new cards = input order, so they are studied in order
+        if base is None:
+            self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
+                                   + _schema()[0])
+        else:
+            self._open_base()
+        self._db.execute("BEGIN")
+
+    def _open_base(self) -> None:
+        self._db.execute("PRAGMA journal_mode = OFF")
+        mod, self._models_json, decks = self._db.execute(
+            "SELECT mod, models, decks FROM col").fetchone()
+        self._newest = mod // 1000
+        self._decks = {d["name"].casefold(): (d["id"], d["name"])
+                       for d in json.loads(decks).values()}
+        self._note_ids = dict(self._db.execute("SELECT guid, id FROM notes"))
 
     def __enter__(self) -> PackageWriter:
         return self
@@ -226,25 +259,20 @@ class PackageWriter:
 
     def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> None:
         """Add one note, and the media files (name in package → file) its fields show."""
+        if self._base is not None:
+            raise ValueError("a writer that updates a base collection adds no notes")
         nt = self._notetypes.setdefault(note.notetype.id, note.notetype)
         if nt is not note.notetype and nt != note.notetype:
             raise ValueError(f"two different notetypes share id {nt.id}")
         if note.guid in self._guids or not note.guid:
             raise ValueError(f"duplicate or empty guid {note.guid!r}")
         self._guids.add(note.guid)
-        fields = "\x1f".join(note.fields)
-        if len(note.fields) != len(nt.fields) or fields.count("\x1f") != len(nt.fields) - 1:
-            raise ValueError(f"note {note.guid!r}: fields do not fit notetype {nt.name!r}")
-        if note.tags and (not all(note.tags) or _SPACE.search("".join(note.tags))):
-            raise ValueError(f"note {note.guid!r}: tags must be non-empty, without spaces")
+        fields, first, csum, tags = _note_columns(note)
         if media:
             self.add_media(media)
         did = self._deck_id(note.deck)
         nid = _ID_BASE + _BLOCK * _free_id(note.guid, "note", 0, (_MAX_ID - _ID_BASE) // _BLOCK,
                                            self._note_blocks)
-        first = _strip_html(note.fields[0])
-        csum = int.from_bytes(hashlib.sha1(first.encode()).digest()[:4], "big")
-        tags = f" {' '.join(note.tags)} " if note.tags else ""
         self._note_rows.append((nid, note.guid, nt.id, note.mod, -1, tags,
                                 fields, first, csum, 0, ""))
         self._card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, self._position, 0, 0,
@@ -254,12 +282,27 @@ class PackageWriter:
         if len(self._note_rows) >= self._BATCH:
             self._flush()
 
+    def update(self, note: PackageNote) -> None:
+        """Give a note of the base collection new fields, tags and `mod`. The caller makes
+        sure its notetype, deck and cards are the ones the base holds: the rows are then the
+        ones a fresh package would hold, so Anki imports the same."""
+        nid = self._note_ids[note.guid]
+        fields, first, csum, tags = _note_columns(note)
+        self._db.execute("UPDATE notes SET mod = ?, tags = ?, flds = ?, sfld = ?, csum = ? "
+                         "WHERE id = ?", (note.mod, tags, fields, first, csum, nid))
+        self._db.execute("UPDATE cards SET mod = ? WHERE nid = ?", (note.mod, nid))
+        self._newest = max(self._newest, note.mod)
+
     def add_media(self, media: Mapping[str, Path]) -> None:
         """Media files to ship: name in the package (flat) → file on disk."""
         for name, file in media.items():
             if not name or name in {".", ".."} or any(c in name for c in "/\\\0"):
                 raise ValueError(f"media name {name!r} must be a plain file name")
             self._media[name] = file
+
+    @property
+    def media(self) -> Mapping[str, Path]:
+        return self._media
 
     def _deck_id(self, name: str) -> int:
         """Decks (and every ancestor, written explicitly) by case-folded name: Anki would
@@ -289,16 +332,21 @@ class PackageWriter:
             default_deck = json.loads(col[10])["1"]
             decks_json = {str(did): {**default_deck, "id": did, "name": name, "mod": timestamp}
                           for did, name in self._decks.values()}
-            models_json = {str(i): _model_json(nt) for i, nt in self._notetypes.items()}
-            self._db.execute("INSERT INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
+            models_json = self._models_json or _dumps(
+                {str(i): _model_json(nt) for i, nt in self._notetypes.items()})
+            self._db.execute("INSERT OR REPLACE INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
                              (timestamp, timestamp * 1000, timestamp * 1000,
-                              _dumps(json.loads(col[8])), _dumps(models_json),
+                              _dumps(json.loads(col[8])), models_json,
                               _dumps(decks_json), col[11]))
-            for statement in _schema()[1]:  # once, after the rows: faster than row by row
-                self._db.execute(statement)
+            if self._base is None:  # a new collection: indexes once, after the rows (faster)
+                for statement in _schema()[1]:
+                    self._db.execute(statement)
             self._db.execute("COMMIT")
             self._db.close()
             _zip_package(self.path, self._db_path, self._media, timestamp)
+            if self.keep is not None:
+                self.keep.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(self._db_path, self.keep)
             return self.path
         finally:
             self.abort()

@@ -1,0 +1,99 @@
+"""What the last build wrote, note by note, so that the next can update its packages in place.
+
+The common rebuild (a scheduled CI job, an evening of edits) changes the text of a few notes
+and nothing else: the same notes in the same order give the same cards, with the same GUIDs,
+notetypes, decks, card numbers and media. Then only the changed notes are rendered, stamped
+and written, into a copy of the collection the last build kept; the other notes' cards are not
+even read from the cache. Anything else (a note added, removed or moved, a card added or gone,
+another image, other settings, a removed section's time running out, a manifest that is not
+the one the last build wrote) takes the full build.
+
+An updated collection holds the same rows as a fresh one would (`tests/test_incremental.py`),
+not the same bytes: byte-for-byte reproducible packages come from a build without a cache, as
+before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from . import notetypes
+from .cache import CACHE_NAME, digest_of
+from .collect import NoteSummary
+from .config import Config
+from .errors import Diagnostic
+from .package import PackageNote, card_ords
+
+
+@dataclass(frozen=True, slots=True)
+class CardSlot:
+    """What a card must keep for its note to be updated in place."""
+
+    guid: str
+    notetype: int
+    revision: int
+    deck: str
+    ords: tuple[int, ...]
+    media: tuple[PurePosixPath, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteLayout:
+    key: str  # the note's render key (`collect.render_keys`)
+    summary: NoteSummary
+    problems: tuple[Diagnostic, ...]  # its warnings, reported again while it is unchanged
+    cards: tuple[CardSlot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPackage:
+    path: Path  # the package
+    collection: Path  # its collection, kept uncompressed
+    stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
+    media: Mapping[str, Path]  # name in the package → file
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    basis: str  # see `basis`: equal, or the layout is of no use
+    notes: tuple[NoteLayout, ...]
+    tombstones: frozenset[str]  # GUIDs of removed sections shipped once more
+    packages: Mapping[str, KeptPackage]  # by top-level deck ("" without `split`)
+
+    def usable(self) -> bool:
+        """Every package and kept collection is still as the last build left it."""
+        return all(p.path.exists() and _stamp(p.collection) == p.stamp
+                   for p in self.packages.values())
+
+
+def basis(config: Config, manifest_digest: str, other_files: Iterable[str]) -> str:
+    """Settings, notetypes, the manifest, and the stats of every file that is not a note
+    (images): a kept collection holds the notetypes it was written with."""
+    return digest_of((repr(config), repr(notetypes.basic_notetype()),
+                      repr(notetypes.cloze_notetype()), manifest_digest, *other_files))
+
+
+def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]]
+               ) -> tuple[CardSlot, ...]:
+    return tuple(CardSlot(n.guid, n.notetype.id, n.notetype.revision, n.deck,
+                          tuple(card_ords(n.notetype, n.fields)), m)
+                 for n, m in zip(shipped, media, strict=True))
+
+
+def kept_collection(config: Config, package: Path) -> Path:
+    return config.output / CACHE_NAME / f"{package.name}.anki2"
+
+
+def kept_package(path: Path, collection: Path, media: Mapping[str, Path]) -> KeptPackage:
+    """Once the package is written and its collection kept."""
+    return KeptPackage(path, collection, _stamp(collection), dict(media))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
