@@ -130,8 +130,7 @@ class _Run:
                              only=only, cache=self.cache, progress=self.progress)
 
     def full(self, write: bool) -> BuildResult:
-        from .collect import NoteSummary
-        from .layout import Layout, NoteLayout, card_slots
+        from .layout import Layout, card_slots, note_layout
 
         config = self.config
         self.release = release = self._release()  # afresh, where an update gave up
@@ -142,15 +141,14 @@ class _Run:
         try:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
-                summary = NoteSummary(note.rel, note.title, len(cards), note.skipped)
                 problems += card_problems
                 shipped = [release.ship(card) for card in cards]
                 for card, package_note in zip(cards, shipped, strict=True):
                     problems += _shared_id(card, first_of_guid)
                     if write:
                         packages.add(package_note, card.media)
-                layouts.append(NoteLayout(key, summary, card_problems,
-                                          card_slots(shipped, [c.media for c in cards])))
+                layouts.append(note_layout(key, note, card_problems,
+                                           card_slots(shipped, [c.media for c in cards])))
             diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
             _fail_on(diagnostics, config)
             changes = None
@@ -171,14 +169,14 @@ class _Run:
 
     def update(self) -> BuildResult | None:
         """The build as an update of the last one's packages, or None where it cannot be."""
-        from .layout import Layout, NoteLayout, card_slots
+        from .layout import Layout, card_slots, note_layout
 
         self.release = self._release()
         self.cache.load([LAYOUT_KEY])
         layout = self.cache.get(LAYOUT_KEY)
         if (not isinstance(layout, Layout) or layout.basis != self._basis()
                 or self.vault.unreadable or not layout.usable()
-                or [n.summary.path for n in layout.notes] != [n.rel for n in self.vault.notes]):
+                or [n.rel for n in layout.notes] != [n.rel.as_posix() for n in self.vault.notes]):
             return None
         changed = [i for i, key in enumerate(self.keys) if key != layout.notes[i].key]
         packages = _Packages(self.config, self.vault.index, layout.packages)
@@ -190,16 +188,14 @@ class _Run:
                 slots = card_slots(shipped, [c.media for c in cards])
                 if slots != notes[i].cards:
                     return None  # other cards than last time: the full build
-                notes[i] = NoteLayout(self.keys[i], replace(notes[i].summary, title=note.title,
-                                                            skipped=note.skipped),
-                                      card_problems, slots)
+                notes[i] = note_layout(self.keys[i], note, card_problems, slots)
                 for package_note in shipped:
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
                         packages.update(package_note)
             changed_ones = set(changed)
-            for i, note_layout in enumerate(layout.notes):
+            for i, unchanged in enumerate(layout.notes):
                 if i not in changed_ones:
-                    for slot in note_layout.cards:
+                    for slot in unchanged.cards:
                         self.release.keep(slot.guid)
             if {n.guid for n in self.release.retired()} != layout.tombstones:
                 return None  # a section removed, or one's time run out: the full build
@@ -233,10 +229,12 @@ class _Run:
 
     def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
+        from .layout import summary
+
         slots = [slot for note in notes for slot in note.cards]
         return BuildResult(
             packages=packages,
-            notes=tuple(note.summary for note in notes),
+            notes=tuple(summary(*pair) for pair in zip(self.vault.notes, notes, strict=True)),
             notes_left_out=self.vault.left_out,
             cards=sum(len(slot.ords) for slot in slots),
             decks=len({slot.deck for slot in slots}),
@@ -309,7 +307,7 @@ class _Packages:
                 writer = PackageWriter(path, keep=kept_collection(self.config, path),
                                        base=base.collection if base is not None else None)
                 if base is not None:
-                    writer.add_media(base.media)
+                    writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
         self.by_top[top] = self.writers[path]
         return self.writers[path]

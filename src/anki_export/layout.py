@@ -25,6 +25,8 @@ from .collect import NoteSummary
 from .config import Config
 from .errors import Diagnostic
 from .package import PackageNote, card_ords
+from .parse import Note
+from .pickling import pickle_positionally
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +38,15 @@ class CardSlot:
     revision: int
     deck: str
     ords: tuple[int, ...]
-    media: tuple[PurePosixPath, ...]
+    media: tuple[str, ...]  # vault files, as POSIX paths: quick to load
 
 
 @dataclass(frozen=True, slots=True)
 class NoteLayout:
     key: str  # the note's render key (`collect.render_keys`)
-    summary: NoteSummary
+    rel: str  # its file, as a POSIX path
+    title: str
+    skipped: tuple[str, ...]  # as in `NoteSummary`
     problems: tuple[Diagnostic, ...]  # its warnings, reported again while it is unchanged
     cards: tuple[CardSlot, ...]
 
@@ -52,7 +56,7 @@ class KeptPackage:
     path: Path  # the package
     collection: Path  # its collection, kept uncompressed
     stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
-    media: Mapping[str, Path]  # name in the package → file
+    media: Mapping[str, str]  # name in the package → file
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,17 @@ def basis(config: Config, manifest_digest: str, other_files: Iterable[str]) -> s
 def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]]
                ) -> tuple[CardSlot, ...]:
     return tuple(CardSlot(n.guid, n.notetype.id, n.notetype.revision, n.deck,
-                          tuple(card_ords(n.notetype, n.fields)), m)
+                          tuple(card_ords(n.notetype, n.fields)), tuple(p.as_posix() for p in m))
                  for n, m in zip(shipped, media, strict=True))
+
+
+def note_layout(key: str, note: Note, problems: tuple[Diagnostic, ...],
+                cards: tuple[CardSlot, ...]) -> NoteLayout:
+    return NoteLayout(key, note.rel.as_posix(), note.title, note.skipped, problems, cards)
+
+
+def summary(note: Note, layout: NoteLayout) -> NoteSummary:
+    return NoteSummary(note.rel, layout.title, len(layout.cards), layout.skipped)
 
 
 def kept_collection(config: Config, package: Path) -> Path:
@@ -88,7 +101,8 @@ def kept_collection(config: Config, package: Path) -> Path:
 
 def kept_package(path: Path, collection: Path, media: Mapping[str, Path]) -> KeptPackage:
     """Once the package is written and its collection kept."""
-    return KeptPackage(path, collection, _stamp(collection), dict(media))
+    return KeptPackage(path, collection, _stamp(collection),
+                       {name: str(file) for name, file in media.items()})
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -97,3 +111,7 @@ def _stamp(path: Path) -> tuple[int, int]:
     except OSError:
         return (-1, -1)
     return (st.st_size, st.st_mtime_ns)
+
+
+for _layout_class in (CardSlot, NoteLayout, KeptPackage, Layout):  # quick to save and load
+    pickle_positionally(_layout_class)

@@ -24,10 +24,10 @@ def register_picklers() -> None:
     # worker processes send back small (the CSS would otherwise be copied into every card).
     copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
     for cls in (Card, Diagnostic, Note, Section):
-        _pickle_positionally(cls)
+        pickle_positionally(cls)
 
 
-def _pickle_positionally(cls: type[Any]) -> None:
+def pickle_positionally(cls: type[Any]) -> None:
     """Pickle a frozen, slotted dataclass as its constructor's arguments: several times faster
     to load than the default, which looks up the class's fields for every object."""
     names = tuple(f.name for f in dataclasses.fields(cls))
