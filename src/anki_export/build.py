@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
@@ -30,7 +30,7 @@ from .vault import VaultIndex, scan_vault
 if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteCards, NoteSummary, Progress
-    from .layout import KeptPackage, NoteLayout
+    from .layout import KeptPackage, Layout, NoteLayout
     from .manifest import Changes, Manifest, Release
     from .notes import Vault
     from .package import PackageNote, PackageWriter
@@ -117,6 +117,7 @@ class _Run:
         self.keys: list[str] = []
         self.other_files: tuple[str, ...] = ()  # stats of the files that are not notes
         self.manifest_digest = ""  # of the manifest as read, then as written
+        self._layout: Layout | Literal[False] | None = False  # not read yet
 
     def _release(self) -> Release:
         from .manifest import Release
@@ -134,7 +135,8 @@ class _Run:
 
         config = self.config
         self.release = release = self._release()  # afresh, where an update gave up
-        packages = _Packages(config, self.vault.index)
+        last = self.last_layout()
+        packages = _Packages(config, self.vault.index, last.packages if last else None)
         problems = list(self.vault.diagnostics)
         first_of_guid: dict[str, tuple[PurePosixPath, int]] = {}
         layouts: list[NoteLayout] = []
@@ -169,17 +171,16 @@ class _Run:
 
     def update(self) -> BuildResult | None:
         """The build as an update of the last one's packages, or None where it cannot be."""
-        from .layout import Layout, card_slots, note_layout
+        from .layout import card_slots, note_layout
 
         self.release = self._release()
-        self.cache.load([LAYOUT_KEY])
-        layout = self.cache.get(LAYOUT_KEY)
-        if (not isinstance(layout, Layout) or layout.basis != self._basis()
+        layout = self.last_layout()
+        if (layout is None or layout.basis != self._basis()
                 or self.vault.unreadable or not layout.usable()
                 or [n.rel for n in layout.notes] != [n.rel.as_posix() for n in self.vault.notes]):
             return None
         changed = [i for i, key in enumerate(self.keys) if key != layout.notes[i].key]
-        packages = _Packages(self.config, self.vault.index, layout.packages)
+        packages = _Packages(self.config, self.vault.index, layout.packages, update=True)
         notes = list(layout.notes)
         try:
             for i, (note, (cards, card_problems)) in zip(changed, self._cards(changed),
@@ -204,12 +205,22 @@ class _Run:
                                        key=lambda d: d.sort_key))
             _fail_on(diagnostics, self.config)
             self._finish(packages)
-            self.cache.put(LAYOUT_KEY, Layout(self._basis(), tuple(notes), layout.tombstones,
-                                              packages.kept()))
+            self.cache.put(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=tuple(notes),
+                                               packages=packages.kept()))
             return replace(self._result(packages.written, notes, diagnostics,
                                         self.release.changes()), updated_in_place=True)
         finally:
             packages.abort()
+
+    def last_layout(self) -> Layout | None:
+        """The last build's layout, read once (the cache hands each entry out once)."""
+        from .layout import Layout
+
+        if self._layout is False:
+            self.cache.load([LAYOUT_KEY])
+            found = self.cache.get(LAYOUT_KEY)
+            self._layout = found if isinstance(found, Layout) else None
+        return self._layout
 
     def _basis(self) -> str:
         from .layout import basis
@@ -271,8 +282,11 @@ class _Packages:
     last build's `kept` packages, it updates copies of their collections instead."""
 
     def __init__(self, config: Config, index: VaultIndex,
-                 kept: Mapping[str, KeptPackage] | None = None) -> None:
-        self.config, self.index, self.base = config, index, kept
+                 kept: Mapping[str, KeptPackage] | None = None, *, update: bool = False
+                 ) -> None:
+        self.config, self.index = config, index
+        self.base = kept if update else None  # updated in place
+        self.last = {p.path: p.chunks for p in (kept or {}).values()}  # deflated chunks
         self.writers: dict[Path, PackageWriter] = {}
         self.by_top: dict[str, PackageWriter] = {}  # by top-level deck ("" without `split`)
         self.written: tuple[Path, ...] = ()
@@ -305,7 +319,8 @@ class _Packages:
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path):
                 writer = PackageWriter(path, keep=kept_collection(self.config, path),
-                                       base=base.collection if base is not None else None)
+                                       base=base.collection if base is not None else None,
+                                       reuse=self.last.get(path))
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
@@ -328,7 +343,7 @@ class _Packages:
         found = dict(self.base or {})
         for top, writer in self.by_top.items():
             assert writer.keep is not None
-            found[top] = kept_package(writer.path, writer.keep, writer.media)
+            found[top] = kept_package(writer.path, writer.keep, writer.media, writer.chunks)
         return found
 
     def abort(self) -> None:

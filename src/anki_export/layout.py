@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from . import notetypes
+from .archive import Chunks
 from .cache import CACHE_NAME, digest_of
 from .collect import NoteSummary
 from .config import Config
@@ -57,6 +58,7 @@ class KeptPackage:
     collection: Path  # its collection, kept uncompressed
     stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
     media: Mapping[str, str]  # name in the package → file
+    chunks: Chunks | None  # how the package's collection was deflated, to reuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,11 @@ def kept_collection(config: Config, package: Path) -> Path:
     return config.output / CACHE_NAME / f"{package.name}.anki2"
 
 
-def kept_package(path: Path, collection: Path, media: Mapping[str, Path]) -> KeptPackage:
+def kept_package(path: Path, collection: Path, media: Mapping[str, Path],
+                 chunks: Chunks | None) -> KeptPackage:
     """Once the package is written and its collection kept."""
     return KeptPackage(path, collection, _stamp(collection),
-                       {name: str(file) for name, file in media.items()})
+                       {name: str(file) for name, file in media.items()}, chunks)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -113,5 +116,5 @@ def _stamp(path: Path) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
-for _layout_class in (CardSlot, NoteLayout, KeptPackage, Layout):  # quick to save and load
+for _layout_class in (CardSlot, NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
     pickle_positionally(_layout_class)

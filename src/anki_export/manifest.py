@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from .cards import Card
 from .cloze_numbers import ClozeMemory, Numbering, number_clozes
@@ -66,28 +68,86 @@ _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when u
 @dataclass(frozen=True, slots=True)
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
-    lines: Mapping[str, tuple[Entry, str]] = field(default_factory=dict, compare=False,
-                                                   repr=False)
-    """Each entry as read and its line in the file: an unchanged entry is written back as the
-    same line instead of being encoded again (most of a big manifest, on most builds)."""
+    text: str = field(default="", compare=False, repr=False)  # the file as read, if it was
 
     def owners(self) -> dict[str, frozenset[str]]:
         """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
         found: dict[str, set[str]] = {}
-        for entry in self.notes.values():
-            identity = entry.key.split("#", 1)[0]
-            if entry.removed is None and "|" not in identity:
-                found.setdefault(identity, set()).add(entry.source)
+        for _, key, source, removed in _facts(self.notes):
+            identity = key.split("#", 1)[0]
+            if removed is None and "|" not in identity:
+                found.setdefault(identity, set()).add(source)
         return {k: frozenset(v) for k, v in found.items()}
 
     def expiry(self) -> int | None:
         """When the oldest removed section stops being shipped (a build must notice)."""
-        removed = [e.removed for e in self.notes.values() if e.removed is not None]
+        removed = [r for _, _, _, r in _facts(self.notes) if r is not None]
         return min(removed) + REMOVED_RETENTION if removed else None
 
     def pins(self) -> dict[str, str]:
         """Pinned card key (`<identity>#^<id>`) → the GUID it is bound to."""
-        return {e.key: guid for guid, e in self.notes.items() if "#^" in e.key and not e.removed}
+        return {key: guid for guid, key, _, removed in _facts(self.notes)
+                if "#^" in key and not removed}
+
+
+class _StoredEntries(Mapping[str, Entry]):
+    """A manifest's entries as read: each becomes an `Entry` when first asked for. A large
+    manifest holds tens of thousands, and a build that updates its package looks at few."""
+
+    def __init__(self, raw: Mapping[str, Any], path: Path) -> None:
+        self.raw, self.path = raw, path
+        self._made: dict[str, Entry] = {}
+
+    def __getitem__(self, guid: str) -> Entry:
+        entry = self._made.get(guid)
+        if entry is None:
+            entry = self._made[guid] = _entry(self.raw[guid], self.path)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
+class _ShippedEntries(Mapping[str, Entry]):
+    """A build's manifest: the entries it made, and the last manifest's for the cards it kept
+    (`Release.keep`), which are not even made into `Entry`s unless asked for."""
+
+    def __init__(self, made: Mapping[str, Entry], kept: AbstractSet[str],
+                 previous: Mapping[str, Entry]) -> None:
+        self.made, self.kept, self.previous = made, kept, previous
+
+    def __getitem__(self, guid: str) -> Entry:
+        if guid in self.made:
+            return self.made[guid]
+        if guid in self.kept:
+            return self.previous[guid]
+        raise KeyError(guid)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.made
+        yield from self.kept
+
+    def __len__(self) -> int:
+        return len(self.made) + len(self.kept)
+
+
+def _facts(notes: Mapping[str, Entry]) -> Iterator[tuple[str, str, str, int | None]]:
+    """(GUID, key, source, removed) of every entry, without making entries that were not."""
+    if isinstance(notes, _ShippedEntries):
+        yield from _facts(notes.made)
+        yield from (fact for fact in _facts(notes.previous) if fact[0] in notes.kept)
+    elif isinstance(notes, _StoredEntries):
+        try:
+            for guid, raw in notes.raw.items():
+                yield guid, raw["key"], raw["source"], raw.get("removed")
+        except (KeyError, TypeError) as e:
+            raise _damaged(e, notes.path) from e
+    else:
+        for guid, entry in notes.items():
+            yield guid, entry.key, entry.source, entry.removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,27 +193,33 @@ def read_manifest(path: Path) -> Manifest:
     if not isinstance(data, dict) or data.get("anki-export") != FORMAT:
         raise OutputError("this build manifest was written by another version of anki-export; "
                           "delete it to start afresh", path=path)
-    notes = {}
+    notes = data.get("notes", {})
+    if not isinstance(notes, dict) or not all(isinstance(raw, dict) for raw in notes.values()):
+        raise _damaged(TypeError("notes must be objects"), path)
+    return Manifest(_StoredEntries(notes, path), text)
+
+
+def _entry(raw: Mapping[str, Any], path: Path) -> Entry:
     try:
-        for guid, raw in data.get("notes", {}).items():
-            notes[guid] = Entry(raw["digest"], int(raw["mod"]), raw["key"], raw["source"],
-                                raw["notetype"], raw["deck"], tuple(raw["fields"]),
-                                tuple(raw["tags"]), raw.get("removed"),
-                                _pairs(raw.get("clozes")), _pairs(raw.get("empty_clozes")))
+        return Entry(raw["digest"], int(raw["mod"]), raw["key"], raw["source"],
+                     raw["notetype"], raw["deck"], tuple(raw["fields"]), tuple(raw["tags"]),
+                     raw.get("removed"), _pairs(raw.get("clozes")),
+                     _pairs(raw.get("empty_clozes")))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise OutputError(f"the build manifest is damaged ({type(e).__name__}: {e}); restore it "
-                          "from version control or delete it to start afresh", path=path) from e
-    return Manifest(notes, _lines_by_guid(text, notes))
+        raise _damaged(e, path) from e
 
 
-def _lines_by_guid(text: str, notes: Mapping[str, Entry]) -> dict[str, tuple[Entry, str]]:
+def _damaged(error: Exception, path: Path) -> OutputError:
+    return OutputError(f"the build manifest is damaged ({type(error).__name__}: {error}); "
+                       "restore it from version control or delete it to start afresh", path=path)
+
+
+def _lines_by_guid(text: str) -> dict[str, str]:
     """The file's line of each entry (`    "GUID": {…},`), as `write_manifest` writes them."""
     found = {}
     for line in text.split("\n"):
         if line.startswith('    "') and (end := line.find('": ', 5)) > 0:
-            guid = line[5:end]
-            if guid in notes:
-                found[guid] = (notes[guid], line.removesuffix(","))
+            found[line[5:end]] = line.removesuffix(",")
     return found
 
 
@@ -193,11 +259,22 @@ def _manifest_text(manifest: Manifest) -> Iterator[str]:
 
 
 def _entry_lines(manifest: Manifest) -> Iterator[str]:
-    for guid, entry in sorted(manifest.notes.items()):
-        known = manifest.lines.get(guid)
-        if known is not None and known[0] is entry:
-            yield known[1]  # unchanged: the line as read, not encoded again
+    """Each entry's line, in GUID order. An entry read from the file and shipped unchanged is
+    written as the line it was read from, not encoded again (most of a big manifest, on most
+    builds)."""
+    notes = manifest.notes
+    kept: AbstractSet[str] = set()
+    stored: Mapping[str, Entry] = {}
+    if isinstance(notes, _ShippedEntries) and isinstance(notes.previous, _StoredEntries):
+        kept, stored = notes.kept, notes.previous
+    lines = _lines_by_guid(manifest.text) if manifest.text else {}
+    for guid in sorted(notes):
+        line = lines.get(guid)
+        if line is not None and (guid in kept
+                                 or (guid in stored and notes[guid] is stored[guid])):
+            yield line
             continue
+        entry = notes[guid]
         raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
                if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
         yield f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}"
@@ -224,6 +301,7 @@ class Release:
                  media: Callable[[Card], str] = lambda card: "") -> None:
         self.previous, self.now, self.kept_sources, self.media = previous, now, kept_sources, media
         self.entries: dict[str, Entry] = {}
+        self.kept: set[str] = set()  # GUIDs whose entries stay as they were (`keep`)
         self.added: list[str] = []
         self.changed: list[str] = []
         self.removed: list[str] = []
@@ -254,16 +332,17 @@ class Release:
     def keep(self, guid: str) -> None:
         """A card of a note unchanged since the last build (its text, its context, its
         media): its entry, and so its `mod`, stays as shipped; no card is made for it."""
-        self.entries[guid] = self.previous.notes[guid]
+        self.kept.add(guid)
         self.unchanged += 1
 
     def retired(self) -> list[PackageNote]:
         """After the last card: the sections that are gone, shipped once more as notices for
         30 days (see REMOVED_RETENTION), and kept in the manifest for as long."""
         shipped = []
-        for guid, entry in sorted(self.previous.notes.items()):
-            if guid in self.entries:
+        for guid in sorted(self.previous.notes):
+            if guid in self.entries or guid in self.kept:
                 continue
+            entry = self.previous.notes[guid]
             if entry.source in self.kept_sources and entry.removed is None:
                 self.entries[guid] = entry
                 continue
@@ -282,7 +361,8 @@ class Release:
         return shipped
 
     def manifest(self) -> Manifest:
-        return Manifest(self.entries, self.previous.lines)
+        return Manifest(_ShippedEntries(self.entries, self.kept, self.previous.notes),
+                        self.previous.text)
 
     def changes(self) -> Changes:
         return Changes(tuple(self.added), tuple(self.changed), tuple(self.removed),

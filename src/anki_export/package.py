@@ -14,20 +14,17 @@ import functools
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import sqlite3
 import tempfile
-import time
-import zipfile
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_path
+from .archive import Chunks, write_zip
 
 __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
 
@@ -77,8 +74,6 @@ _MEDIA_TAG = re.compile(
     r"""\b(?:src|data)\b=(?:"([^"]+?)"[^>]*>|'([^']+?)'[^>]*>|([^ >]+?)[^>]*>)""")
 _HTML = re.compile(r"(?si)(<!--.*?-->)|(<style.*?>.*?</style>)|(<script.*?>.*?</script>)|(<.*?>)")
 _SPACE = re.compile(r"\s")
-_DOS_EPOCH = 315_532_800  # 1980-01-01, the earliest time a zip entry can hold
-_DOS_END = 4_354_819_199  # 2107-12-31 23:59:59, the latest
 
 
 def _hash_int(*parts: object) -> int:
@@ -159,15 +154,19 @@ def _model_json(nt: NoteType) -> dict[str, Any]:
             "usn": -1, "vers": []}
 
 
+_ColDefaults = tuple[str, dict[str, Any], str]  # conf, the Default deck, deck options
+
+
 @functools.cache
-def _genanki_col() -> tuple[Any, ...]:
-    """genanki's col row (conf, Default deck, Default options), parsed once."""
+def _genanki_col() -> _ColDefaults:
+    """genanki's col row: conf, the Default deck (every deck's other keys) and options."""
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
     with closing(sqlite3.connect(":memory:")) as db:
         db.executescript(APKG_SCHEMA + APKG_COL)
-        return tuple(db.execute("SELECT * FROM col").fetchone())
+        col = db.execute("SELECT conf, decks, dconf FROM col").fetchone()
+    return _dumps(json.loads(col[0])), json.loads(col[1])["1"], col[2]
 
 
 def _dumps(obj: object) -> str:
@@ -204,16 +203,18 @@ class PackageWriter:
     _BATCH = 2000
 
     def __init__(self, path: Path, *, timestamp: int | None = None, keep: Path | None = None,
-                 base: Path | None = None) -> None:
+                 base: Path | None = None, reuse: Chunks | None = None) -> None:
         """`timestamp` stands in for "now" everywhere; by default the newest note's `mod` (or
         notetype revision), so the same notes always give the same bytes. The finished
         collection is left at `keep`; `base` is one left so by an earlier build, to `update`
-        in place (its notes, decks and notetypes stay; see `update`)."""
+        in place (its notes, decks and notetypes stay; see `update`), and `reuse` how the
+        package being replaced was deflated (see archive.py); `chunks` says it once written."""
         if timestamp is not None and timestamp < 0:
             raise ValueError("timestamp must be >= 0")
         self.path = Path(path)
         self._timestamp = timestamp
-        self.keep, self._base = keep, base
+        self.keep, self._base, self._reuse = keep, base, reuse
+        self.chunks: Chunks | None = None
         self._newest = 0
         self._work = tempfile.TemporaryDirectory()
         self._db_path = Path(self._work.name) / "collection.anki2"
@@ -223,6 +224,7 @@ class PackageWriter:
                                    check_same_thread=False)  # `close` may run in a thread
         self._notetypes: dict[int, NoteType] = {}
         self._models_json = ""  # a base's notetypes, as it holds them
+        self._col_defaults: _ColDefaults | None = None  # a base's, else genanki's
         self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
         self._deck_ids: set[int] = {1}
         self._guids: set[str] = set()
@@ -241,11 +243,12 @@ class PackageWriter:
 
     def _open_base(self) -> None:
         self._db.execute("PRAGMA journal_mode = OFF")
-        mod, self._models_json, decks = self._db.execute(
-            "SELECT mod, models, decks FROM col").fetchone()
+        mod, self._models_json, decks, conf, dconf = self._db.execute(
+            "SELECT mod, models, decks, conf, dconf FROM col").fetchone()
         self._newest = mod // 1000
-        self._decks = {d["name"].casefold(): (d["id"], d["name"])
-                       for d in json.loads(decks).values()}
+        decks = json.loads(decks)
+        self._decks = {d["name"].casefold(): (d["id"], d["name"]) for d in decks.values()}
+        self._col_defaults = (conf, decks["1"], dconf)  # as genanki's: no import of it
         self._note_ids = dict(self._db.execute("SELECT guid, id FROM notes"))
 
     def __enter__(self) -> PackageWriter:
@@ -328,22 +331,21 @@ class PackageWriter:
         try:
             self._flush()
             timestamp = self._timestamp if self._timestamp is not None else self._newest
-            col = _genanki_col()
-            default_deck = json.loads(col[10])["1"]
+            conf, default_deck, dconf = self._col_defaults or _genanki_col()
             decks_json = {str(did): {**default_deck, "id": did, "name": name, "mod": timestamp}
                           for did, name in self._decks.values()}
             models_json = self._models_json or _dumps(
                 {str(i): _model_json(nt) for i, nt in self._notetypes.items()})
             self._db.execute("INSERT OR REPLACE INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
-                             (timestamp, timestamp * 1000, timestamp * 1000,
-                              _dumps(json.loads(col[8])), models_json,
-                              _dumps(decks_json), col[11]))
+                             (timestamp, timestamp * 1000, timestamp * 1000, conf,
+                              models_json, _dumps(decks_json), dconf))
             if self._base is None:  # a new collection: indexes once, after the rows (faster)
                 for statement in _schema()[1]:
                     self._db.execute(statement)
             self._db.execute("COMMIT")
             self._db.close()
-            _zip_package(self.path, self._db_path, self._media, timestamp)
+            self.chunks = write_zip(self.path, self._db_path, self._media, timestamp,
+                                    self._reuse)
             if self.keep is not None:
                 self.keep.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(self._db_path, self.keep)
@@ -355,45 +357,6 @@ class PackageWriter:
         """Drop everything written so far; the package at `path` is left as it was."""
         self._db.close()
         self._work.cleanup()
-
-
-def _zip_package(path: Path, db_path: Path, media: Mapping[str, Path], timestamp: int) -> None:
-    media_names = sorted(media)
-    with atomic_path(path) as tmp, tmp.open("wb") as raw:
-        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            _add_file(zf, "collection.anki2", db_path, timestamp)
-            data = _dumps({str(i): name for i, name in enumerate(media_names)}).encode()
-            zf.writestr(_zip_info("media", timestamp, len(data)), data)
-            for i, name in enumerate(media_names):
-                _add_file(zf, str(i), Path(media[name]), timestamp)
-        raw.flush()
-        os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
-
-
-def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
-    """Fixed time, permissions and host system, so the zip is reproducible."""
-    when = time.gmtime(min(max(timestamp, _DOS_EPOCH), _DOS_END))
-    info = zipfile.ZipInfo(name, date_time=when[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
-    # 20% larger than zlib's default, but three times as fast on a 40 MB collection. (The
-    # public name is `compress_level` from Python 3.13; `_compresslevel` works on 3.11–3.14.)
-    info._compresslevel = 1  # type: ignore[attr-defined]
-    info.create_system = 3
-    info.external_attr = 0o644 << 16
-    info.file_size = size  # lets zipfile pick zip64 only when needed
-    return info
-
-
-_COMPRESSED = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".mp3", ".m4a", ".ogg",
-               ".mp4", ".webm", ".pdf", ".zip"}  # deflating these again costs time, saves nothing
-
-
-def _add_file(zf: zipfile.ZipFile, name: str, src: Path, timestamp: int) -> None:
-    info = _zip_info(name, timestamp, src.stat().st_size)
-    if src.suffix.lower() in _COMPRESSED:
-        info.compress_type = zipfile.ZIP_STORED
-    with src.open("rb") as f, zf.open(info, "w") as out:
-        shutil.copyfileobj(f, out, 1 << 20)
 
 
 def write_package(

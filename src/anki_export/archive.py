@@ -1,0 +1,196 @@
+"""The package's zip: reproducible, and quick to write again when little changed.
+
+The collection (most of a package: 40 MB at 5,000 notes) is deflated in chunks of 256 KiB,
+each ended with a full flush, so that no chunk refers back into another and their
+concatenation is one valid deflate stream. A chunk whose bytes the last package already held
+(most of them, after an update in place changed a few rows) is copied from that package
+instead of being deflated again, and the others are deflated on two threads (zlib lets go of
+the GIL). The same collection always gives the same bytes, reused or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import time
+import zipfile
+import zlib
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+from .files import atomic_path
+
+CHUNK = 1 << 18
+_LEVEL = 1  # 20% larger than zlib's default, but three times as fast on a 40 MB collection
+_FINAL_BLOCK = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15).flush()  # ends the stream
+_DOS_EPOCH = 315_532_800  # 1980-01-01, the earliest time a zip entry can hold
+_DOS_END = 4_354_819_199  # 2107-12-31 23:59:59, the latest
+_COLLECTION = "collection.anki2"
+_COMPRESSED = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".mp3", ".m4a", ".ogg",
+               ".mp4", ".webm", ".pdf", ".zip"}  # deflating these again costs time, saves nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Chunks:
+    """How a written package's collection was deflated, to reuse in the next one."""
+
+    package: Path
+    stamp: tuple[int, int]  # the package's size and mtime: it must still be the one written
+    digests: tuple[bytes, ...]  # SHA-1 of each chunk of the collection
+    sizes: tuple[int, ...]  # each chunk's length deflated
+
+
+def write_zip(path: Path, collection: Path, media: Mapping[str, Path], timestamp: int,
+              reuse: Chunks | None = None) -> Chunks:
+    """Write the package atomically: the collection, the `media` map and the media files
+    (name in package → file), with fixed times and modes, so equal input gives equal bytes."""
+    media_names = sorted(media)
+    with atomic_path(path) as tmp, tmp.open("wb") as raw:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            digests, sizes = _add_collection(zf, collection, timestamp, reuse)
+            data = _dumps_media(media_names)
+            zf.writestr(_zip_info("media", timestamp, len(data)), data)
+            for i, name in enumerate(media_names):
+                _add_file(zf, str(i), Path(media[name]), timestamp)
+        raw.flush()
+        os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
+    return Chunks(path, _stamp(path), tuple(digests), tuple(sizes))
+
+
+def _dumps_media(names: list[str]) -> bytes:
+    return json.dumps({str(i): name for i, name in enumerate(names)}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _Deflated:
+    """Stands in for zipfile's compressor of one entry: hands over each chunk as deflated
+    beforehand (zipfile still counts the sizes and the CRC of what it is given)."""
+
+    def __init__(self) -> None:
+        self.next = b""
+
+    def compress(self, data: bytes) -> bytes:
+        deflated, self.next = self.next, b""
+        return deflated
+
+    def flush(self) -> bytes:
+        return _FINAL_BLOCK
+
+
+def _add_collection(zf: zipfile.ZipFile, src: Path, timestamp: int, reuse: Chunks | None
+                    ) -> tuple[list[bytes], list[int]]:
+    info = _zip_info(_COLLECTION, timestamp, src.stat().st_size)
+    digests: list[bytes] = []
+    sizes: list[int] = []
+    with (src.open("rb") as f, zf.open(info, "w") as out, _OldChunks(reuse) as old,
+          ThreadPoolExecutor(2) as pool):
+        if not hasattr(out, "_compressor"):  # another zipfile: deflate it the usual way
+            shutil.copyfileobj(f, out, CHUNK)
+            return [], []
+        deflated = _Deflated()
+        out._compressor = deflated
+        pending: deque[tuple[bytes, bytes, Future[bytes]]] = deque()
+
+        def write_ready(keep: int) -> None:
+            while len(pending) > keep:
+                chunk, digest, done = pending.popleft()
+                deflated.next = done.result()
+                digests.append(digest)
+                sizes.append(len(deflated.next))
+                out.write(chunk)
+
+        for chunk in iter(partial(f.read, CHUNK), b""):
+            digest = hashlib.sha1(chunk, usedforsecurity=False).digest()
+            pending.append((chunk, digest, old.get(digest) or pool.submit(_deflate, chunk)))
+            write_ready(4)  # a few chunks ahead: the collection is never in memory whole
+        write_ready(0)
+    return digests, sizes
+
+
+def _deflate(chunk: bytes) -> bytes:
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+class _OldChunks:
+    """The deflated chunks of the package being replaced, by digest, read from it on demand."""
+
+    def __init__(self, reuse: Chunks | None) -> None:
+        self.where: dict[bytes, tuple[int, int]] = {}
+        self.file: IO[bytes] | None = None
+        if reuse is None or _stamp(reuse.package) != reuse.stamp:
+            return
+        try:
+            with zipfile.ZipFile(reuse.package) as zf:
+                info = zf.getinfo(_COLLECTION)
+            self.file = reuse.package.open("rb")
+            self.file.seek(info.header_offset + 26)
+            name_length, extra_length = struct.unpack("<HH", self.file.read(4))
+        except (OSError, KeyError, zipfile.BadZipFile, struct.error):
+            self.close()
+            return
+        if info.compress_size != sum(reuse.sizes) + len(_FINAL_BLOCK):
+            self.close()
+            return
+        offset = info.header_offset + 30 + name_length + extra_length
+        for digest, size in zip(reuse.digests, reuse.sizes, strict=True):
+            self.where.setdefault(digest, (offset, size))
+            offset += size
+
+    def get(self, digest: bytes) -> Future[bytes] | None:
+        found = self.where.get(digest)
+        if found is None or self.file is None:
+            return None
+        self.file.seek(found[0])
+        done: Future[bytes] = Future()
+        done.set_result(self.file.read(found[1]))
+        return done
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def __enter__(self) -> _OldChunks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
+    """Fixed time, permissions and host system, so the zip is reproducible."""
+    when = time.gmtime(min(max(timestamp, _DOS_EPOCH), _DOS_END))
+    info = zipfile.ZipInfo(name, date_time=when[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # The public name is `compress_level` from Python 3.13; `_compresslevel` works on 3.11–3.14.
+    info._compresslevel = _LEVEL  # type: ignore[attr-defined]
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    info.file_size = size  # lets zipfile pick zip64 only when needed
+    return info
+
+
+def _add_file(zf: zipfile.ZipFile, name: str, src: Path, timestamp: int) -> None:
+    info = _zip_info(name, timestamp, src.stat().st_size)
+    if src.suffix.lower() in _COMPRESSED:
+        info.compress_type = zipfile.ZIP_STORED
+    with src.open("rb") as f, zf.open(info, "w") as out:
+        shutil.copyfileobj(f, out, 1 << 20)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
+
