@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,12 +24,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / (
     "Plasma cell proliferative disorders.md")
 
 
+SETTLED = 1_600_000_000  # a modification time long past
+
+
 def write_vault(root: Path, files: dict[str, str]) -> Path:
-    """Write notes given as {relative path: text}; text is dedented."""
+    """Write notes given as {relative path: text}; text is dedented. They get a modification
+    time long past, as a user's notes have: a file modified within seconds of a build is read
+    again by the next, however unchanged it looks (`vault.FileStats.settled`)."""
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        os.utime(path, (SETTLED, SETTLED))
     return root
 
 

@@ -3,6 +3,7 @@ changed: the render cache must never serve a stale card."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from anki_export.config import Config
 from anki_export.errors import BuildFailed
 
 from .anki_helpers import AnkiCollection, package_content
-from .conftest import published, write_vault
+from .conftest import SETTLED, published, write_vault
 
 
 def build(vault: Path, out: Path, *extra: str) -> Result:
@@ -189,3 +190,34 @@ def test_an_edit_that_breaks_a_note_fails_and_keeps_the_package(tmp_path: Path) 
     assert (out / "v.apkg").read_bytes() == good
     (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
     assert library_build(vault, out, 1_700_000_200).updated_in_place
+
+
+def test_a_note_is_read_again_when_its_size_or_time_changed(tmp_path: Path) -> None:
+    """Notes whose size and modification time are as the last build found them are not read
+    again (nor hashed): an edit changes one or the other, as `make` and git rely on."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    marrow = vault / "Bone/Marrow.md"
+    old = SETTLED  # long before the build: the stats can be trusted
+    library_build(vault, out)
+    same_size = marrow.read_text().replace("plasma cells", "plasma CELLS")
+    marrow.write_text(same_size)
+    os.utime(marrow, (old, old))  # a forged time: this build cannot tell
+    assert "CELLS" not in str(package_content(out / "v.apkg")["notes"])
+    library_build(vault, out, 1_700_000_100)
+    assert "CELLS" not in str(package_content(out / "v.apkg")["notes"])
+    os.utime(marrow, (old + 1, old + 1))  # any real edit moves the time
+    library_build(vault, out, 1_700_000_200)
+    assert "CELLS" in str(package_content(out / "v.apkg")["notes"])
+
+
+def test_a_note_modified_just_before_a_build_is_read_again(tmp_path: Path) -> None:
+    """Within two seconds of the read its time may not have moved for a second edit."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    marrow = vault / "Bone/Marrow.md"
+    marrow.write_text(marrow.read_text())  # just saved
+    library_build(vault, out)  # so its stats are too recent to trust next time
+    stat = marrow.stat()
+    marrow.write_text(marrow.read_text().replace("plasma cells", "plasma CELLS"))
+    os.utime(marrow, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    library_build(vault, out, 1_700_000_100)
+    assert "CELLS" in str(package_content(out / "v.apkg")["notes"])

@@ -115,7 +115,7 @@ def test_a_removed_section_expires_even_when_nothing_else_changed(
     config = Config(vault=vault, output=tmp_path / "out")
     start = 1_700_000_000
     run_build(config, now=start)
-    (vault / "N.md").write_text(published("/n/", "## A\nx\n"))
+    write_vault(vault, {"N.md": published("/n/", "## A\nx\n")})  # saved long before
     changes = run_build(config, now=start + DAY).changes
     assert changes is not None and len(changes.removed) == 1
     assert run_build(config, now=start + 2 * DAY).up_to_date

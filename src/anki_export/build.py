@@ -25,7 +25,7 @@ from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import file_digest
 from .ids import media_name
-from .vault import VaultIndex, scan_vault
+from .vault import FileStats, VaultIndex, scan_vault, stat_files
 
 if TYPE_CHECKING:
     from .cards import Card
@@ -71,7 +71,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     """
     index, scan_problems = scan_vault(config.vault)
     cache = RenderCache(_cache_file(config, write), read_only=not write)
-    stats = _file_stats(index)
+    stats = stat_files(index)
     stamp = now if now is not None else _build_time()
     manifest_digest = file_digest(config.manifest_path)
     if write and (current := _up_to_date(cache, _fingerprint(stats, config, manifest_digest),
@@ -83,19 +83,20 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     from .render import LinkTargets
 
     previous = read_manifest(config.manifest_path)
-    vault = load_vault(index, config, scan_problems, cache, previous.owners())
+    vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
                                           config.site_url),
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
     notes = set(index.notes)
     run.other_files = () if stats is None else tuple(
-        stat for stat, rel in zip(stats, index.files, strict=True) if rel not in notes)
+        _stat_lines(stats, lambda rel: rel not in notes))
     run.manifest_digest = manifest_digest
     try:
         result = (write and stats is not None and run.update()) or run.full(write)
         if result.packages:
-            cache.set_state("fingerprint", _fingerprint(stats, config, run.manifest_digest))
+            cache.set_state("fingerprint", _fingerprint(stats, config, run.manifest_digest)
+                            if stats is not None and stats.all_settled() else "")
             cache.set_state("result", _result_json(result))
             cache.set_state("expires", str(run.release.manifest().expiry() or ""))
         return result
@@ -381,25 +382,19 @@ def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
     return digest
 
 
-def _file_stats(index: VaultIndex) -> tuple[str, ...] | None:
-    """Name, size and modification time of every file; None if one cannot be read."""
-    stats = []
-    for rel in index.files:
-        try:
-            st = (index.root / rel).stat()
-        except OSError:
-            return None
-        stats.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}")
-    return tuple(stats)
+def _stat_lines(stats: FileStats, only: Callable[[PurePosixPath], bool] = lambda rel: True
+                ) -> Iterator[str]:
+    return (f"{rel}\0{size}\0{mtime}" for rel, (size, mtime) in stats.files.items()
+            if only(rel))
 
 
-def _fingerprint(stats: tuple[str, ...] | None, config: Config, manifest_digest: str) -> str:
+def _fingerprint(stats: FileStats | None, config: Config, manifest_digest: str) -> str:
     """Cheap: the files' stats, the settings, the manifest and the code. Equal to the last
     successful build's, the package is current. A file that cannot be read never is."""
     if stats is None:
         return ""
     return digest_of((code_digest(), repr(config), manifest_digest,
-                      os.environ.get("SOURCE_DATE_EPOCH", ""), *stats))
+                      os.environ.get("SOURCE_DATE_EPOCH", ""), *_stat_lines(stats)))
 
 
 def _up_to_date(cache: RenderCache, fingerprint: str, now: int) -> BuildResult | None:

@@ -18,7 +18,7 @@ from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
 from .pickling import register_picklers
-from .vault import SourceFile, VaultIndex, read_note
+from .vault import FileStats, SourceFile, VaultIndex, read_note
 
 register_picklers()
 
@@ -38,9 +38,10 @@ class Vault:
 
 def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnostic, ...] = (),
                cache: RenderCache | None = None,
-               owners: Mapping[str, frozenset[str]] | None = None) -> Vault:
+               owners: Mapping[str, frozenset[str]] | None = None,
+               stats: FileStats | None = None) -> Vault:
     """Read and split every note and give each its identity (see `assign_identities`)."""
-    notes, digests, left_out, read_problems = read_notes(index, config, cache)
+    notes, digests, left_out, read_problems = read_notes(index, config, cache, stats)
     identities, id_problems = assign_identities(notes, owners)
     unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)
@@ -48,48 +49,90 @@ def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnosti
                  (*scan_problems, *read_problems, *id_problems))
 
 
-def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = None
+SOURCES_KEY = "sources"  # in the render cache: each note's stats and text digest, when read
+
+
+def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = None,
+               stats: FileStats | None = None
                ) -> tuple[list[Note], dict[PurePosixPath, str], int, tuple[Diagnostic, ...]]:
     """Read and split every note; a bad note becomes an error diagnostic, never a traceback.
 
-    A note whose text and heading rules are unchanged comes from the cache, not the parser."""
+    A note whose text and heading rules are unchanged comes from the cache, not the parser;
+    one whose size and modification time are as when the last build read it is not even read
+    (given the `stats` the build took as it started)."""
     rules = HeadingRules(config.heading_level, config.skipped_headings)
-    sources: list[SourceFile] = []
+    known = _unchanged_on_disk(cache, stats)
+    texts: dict[PurePosixPath, SourceFile] = {}
+    digests: dict[PurePosixPath, str] = {}
     diagnostics: list[Diagnostic] = []
     for rel in index.notes:
-        try:
-            sources.append(read_note(index.root, rel))
-        except NoteError as e:
-            diagnostics.append(_bad_note(e, config))
-    digests = {s.rel: hashlib.sha256(s.text.encode("utf-8", "surrogatepass")).hexdigest()
-               for s in sources}
-    keys = {rel: digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
-            for rel, digest in digests.items()}
-    parsed = _parse_all(sources, [keys[s.rel] for s in sources], rules, config, cache)
+        digest = known.get(rel.as_posix())
+        if digest is None:
+            try:
+                texts[rel] = source = read_note(index.root, rel)
+            except NoteError as e:
+                diagnostics.append(_bad_note(e, config))
+                continue
+            digest = hashlib.sha256(source.text.encode("utf-8", "surrogatepass")).hexdigest()
+        digests[rel] = digest
+    _remember_reads(cache, stats, digests)
+    rels = list(digests)
+    keys = [digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digests[rel]))
+            for rel in rels]
+    parsed = _parse_all(index, rels, texts, keys, rules, config, cache)
     notes: list[Note] = []
     left_out = 0
-    for source, result in zip(sources, parsed, strict=True):
+    for rel, result in zip(rels, parsed, strict=True):
         if isinstance(result, Diagnostic):
             diagnostics.append(result)
-            del digests[source.rel]
+            del digests[rel]
             continue
         note, problems = result
         if note.excluded or (config.published_only and not note.published):
             left_out += 1
-            del digests[source.rel]
+            del digests[rel]
             continue
         notes.append(note)
         diagnostics += problems
     return notes, digests, left_out, tuple(diagnostics)
 
 
+def _unchanged_on_disk(cache: RenderCache | None, stats: FileStats | None) -> dict[str, str]:
+    """Text digest of each note whose size and modification time are still those it had when
+    the last build read it (and well before that read)."""
+    if cache is None or stats is None:
+        return {}
+    cache.load([SOURCES_KEY])
+    record = cache.get(SOURCES_KEY)
+    if not isinstance(record, tuple) or len(record) != 2:
+        return {}
+    taken_at, seen = record
+    then = FileStats({}, taken_at)
+    found = {}
+    for rel, stat in stats.files.items():
+        before = seen.get(rel.as_posix())
+        if before is not None and before[:2] == stat and then.settled(stat[1]):
+            found[rel.as_posix()] = before[2]
+    return found
+
+
+def _remember_reads(cache: RenderCache | None, stats: FileStats | None,
+                    digests: Mapping[PurePosixPath, str]) -> None:
+    if cache is not None and stats is not None:
+        cache.put(SOURCES_KEY, (stats.taken_at, {
+            rel.as_posix(): (*stats.files[rel], digest)
+            for rel, digest in digests.items() if rel in stats.files}))
+
+
 Parsed = tuple[Note, tuple[Diagnostic, ...]]
 
 
-def _parse_all(sources: Sequence[SourceFile], keys: Sequence[str], rules: HeadingRules,
-               config: Config, cache: RenderCache | None) -> list[Parsed | Diagnostic]:
-    """Each source split into its note, or the diagnostic that says why it cannot be: from
-    the cache where the text and rules are unchanged, else parsed, on every core."""
+def _parse_all(index: VaultIndex, rels: Sequence[PurePosixPath],
+               texts: Mapping[PurePosixPath, SourceFile], keys: Sequence[str],
+               rules: HeadingRules, config: Config, cache: RenderCache | None
+               ) -> list[Parsed | Diagnostic]:
+    """Each note split, or the diagnostic that says why it cannot be: from the cache where
+    the text and rules are unchanged, else parsed (read first if it was not), on every core."""
     if cache is not None:
         cache.load(keys)
     parsed: list[Parsed | Diagnostic | None] = [
@@ -97,7 +140,8 @@ def _parse_all(sources: Sequence[SourceFile], keys: Sequence[str], rules: Headin
 
     def parse(n: int) -> Parsed | Diagnostic:
         try:
-            return parse_note(sources[n], rules)
+            source = texts.get(rels[n]) or read_note(index.root, rels[n])
+            return parse_note(source, rules)
         except NoteError as e:
             return _bad_note(e, config)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,37 @@ from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
 pathological file must not stall a scheduled build."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStats:
+    """Size and modification time (ns) of each file of the vault, taken as a build starts:
+    what tells an unchanged file without reading it."""
+
+    files: Mapping[PurePosixPath, tuple[int, int]]
+    taken_at: int  # ns since the epoch
+
+    def settled(self, mtime_ns: int) -> bool:
+        """A file modified within two seconds before the stats were taken may have changed
+        again within its timestamp's resolution (FAT's is two seconds): its stats prove
+        nothing until later."""
+        return mtime_ns < self.taken_at - 2_000_000_000
+
+    def all_settled(self) -> bool:
+        return all(self.settled(mtime) for _, mtime in self.files.values())
+
+
+def stat_files(index: VaultIndex) -> FileStats | None:
+    """None if a file cannot be looked at."""
+    taken_at = time.time_ns()
+    files = {}
+    for rel in index.files:
+        try:
+            st = (index.root / rel).stat()
+        except OSError:
+            return None
+        files[rel] = (st.st_size, st.st_mtime_ns)
+    return FileStats(files, taken_at)
 
 
 @dataclass(frozen=True, slots=True)
