@@ -197,8 +197,8 @@ class _Run:
             changed_ones = set(changed)
             for i, unchanged in enumerate(layout.notes):
                 if i not in changed_ones:
-                    for slot in unchanged.cards:
-                        self.release.keep(slot.guid)
+                    for guid, *_ in unchanged.cards:
+                        self.release.keep(guid)
             if {n.guid for n in self.release.retired()} != layout.tombstones:
                 return None  # a section removed, or one's time run out: the full build
             diagnostics = tuple(sorted((*self.vault.diagnostics,
@@ -243,13 +243,13 @@ class _Run:
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
         from .layout import summary
 
-        slots = [slot for note in notes for slot in note.cards]
+        slots = [(deck, len(ords)) for note in notes for _, _, _, deck, ords, _ in note.cards]
         return BuildResult(
             packages=packages,
             notes=tuple(summary(*pair) for pair in zip(self.vault.notes, notes, strict=True)),
             notes_left_out=self.vault.left_out,
-            cards=sum(len(slot.ords) for slot in slots),
-            decks=len({slot.deck for slot in slots}),
+            cards=sum(count for _, count in slots),
+            decks=len({deck for deck, _ in slots}),
             changes=changes,
             diagnostics=diagnostics,
         )

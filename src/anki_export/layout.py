@@ -29,17 +29,10 @@ from .package import PackageNote, card_ords
 from .parse import Note
 from .pickling import pickle_positionally
 
-
-@dataclass(frozen=True, slots=True)
-class CardSlot:
-    """What a card must keep for its note to be updated in place."""
-
-    guid: str
-    notetype: int
-    revision: int
-    deck: str
-    ords: tuple[int, ...]
-    media: tuple[str, ...]  # vault files, as POSIX paths: quick to load
+CardSlot = tuple[str, int, int, str, tuple[int, ...], tuple[str, ...]]
+"""What a card must keep for its note to be updated in place: GUID, notetype id and revision,
+deck, card numbers (ords) and media files. A plain tuple: a vault has tens of thousands, and
+plain tuples save and load without a Python call each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +76,8 @@ def basis(config: Config, manifest_digest: str, other_files: Iterable[str]) -> s
 
 def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]]
                ) -> tuple[CardSlot, ...]:
-    return tuple(CardSlot(n.guid, n.notetype.id, n.notetype.revision, n.deck,
-                          tuple(card_ords(n.notetype, n.fields)), tuple(p.as_posix() for p in m))
+    return tuple((n.guid, n.notetype.id, n.notetype.revision, n.deck,
+                  tuple(card_ords(n.notetype, n.fields)), tuple(p.as_posix() for p in m))
                  for n, m in zip(shipped, media, strict=True))
 
 
@@ -116,5 +109,5 @@ def _stamp(path: Path) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
-for _layout_class in (CardSlot, NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
+for _layout_class in (NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
     pickle_positionally(_layout_class)

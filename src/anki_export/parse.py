@@ -60,7 +60,7 @@ class Note:
     excluded: bool  # `anki: false` in the frontmatter leaves a published note out of the deck
     embeds: bool  # may show other notes' text (`![[Other]]`): its cards change with theirs
     definitions: str  # every footnote (`[^1]: …`) and link reference (`[x]: url`) of the note
-    sections: tuple[Section, ...]
+    sections: Sequence[Section]  # a tuple; once pickled, one unpickled when first read
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
     cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import pickle
+from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, overload
 
 from .cards import Card
 from .errors import Diagnostic
@@ -23,8 +25,65 @@ def register_picklers() -> None:
     # Cards name their notetype; pickling it by name keeps cache entries and the results that
     # worker processes send back small (the CSS would otherwise be copied into every card).
     copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
-    for cls in (Card, Diagnostic, Note, Section):
+    for cls in (Card, Diagnostic, Section):
         pickle_positionally(cls)
+    copyreg.pickle(Note, _note_with_lazy_sections)
+
+
+class LazySections(Sequence[Section]):
+    """A note's sections as pickled, unpickled when first read. The build holds every note
+    of the vault, but reads the sections only of those it renders: in a worker process, or,
+    when only some notes changed, those alone. Until then they are one compact bytes object."""
+
+    __slots__ = ("_data", "_sections")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._sections: tuple[Section, ...] | None = None
+
+    def _loaded(self) -> tuple[Section, ...]:
+        if self._sections is None:
+            self._sections = pickle.loads(self._data)
+        return self._sections
+
+    @overload
+    def __getitem__(self, index: int) -> Section: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Section, ...]: ...
+    def __getitem__(self, index: int | slice) -> Section | tuple[Section, ...]:
+        return self._loaded()[index]
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __iter__(self) -> Iterator[Section]:
+        return iter(self._loaded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazySections | tuple):
+            return self._loaded() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._loaded())
+
+    def __repr__(self) -> str:
+        return repr(self._loaded())
+
+    def __reduce__(self) -> tuple[type[LazySections], tuple[bytes]]:
+        return LazySections, (self._data,)
+
+
+_NOTE_FIELDS = tuple(f.name for f in dataclasses.fields(Note))
+
+
+def _note_with_lazy_sections(note: Note) -> tuple[type[Note], tuple[Any, ...]]:
+    values = [getattr(note, name) for name in _NOTE_FIELDS]
+    if not isinstance(note.sections, LazySections):
+        sections = tuple(note.sections)
+        values[_NOTE_FIELDS.index("sections")] = LazySections(
+            pickle.dumps(sections, protocol=pickle.HIGHEST_PROTOCOL))
+    return Note, tuple(values)
 
 
 def pickle_positionally(cls: type[Any]) -> None:
