@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,28 @@ def test_a_note_modified_just_before_a_build_is_read_again(tmp_path: Path) -> No
     os.utime(marrow, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     library_build(vault, out, 1_700_000_100)
     assert "CELLS" in str(package_content(out / "v.apkg")["notes"])
+
+
+def test_the_manifest_read_without_parsing_is_written_as_a_parsed_one(tmp_path: Path) -> None:
+    """The last build's own manifest is not parsed (its entries are found by binary search and
+    its lines merged with the new ones): each step's manifest equals a build's that parsed it."""
+    vault = vault_in(tmp_path)
+    steps: list[Callable[[], object]] = [
+        lambda: None,
+        lambda: (vault / "Bone/Marrow.md").write_text(  # an edit
+            published("/marrow/", "## Cells\nplasma and mast cells\n## Fat\nyellow\n")),
+        lambda: (vault / "Bone/Marrow.md").write_text(  # a section removed, one added
+            published("/marrow/", "## Cells\nplasma and mast cells\n## Iron\nstores\n")),
+        lambda: (vault / "Bone/Other.md").unlink(),  # a whole note gone
+        lambda: write_vault(vault, {f"Bone/New {n}.md": published(f"/new-{n}/", f"## Q\n{n}\n")
+                                    for n in range(30)}),  # many new entries between old ones
+    ]
+    kept, parsed = tmp_path / "kept", tmp_path / "parsed"
+    for n, step in enumerate(steps):
+        step()
+        library_build(vault, kept, 1_700_000_000 + 100 * n)
+        shutil.rmtree(parsed / ".anki-export-cache", ignore_errors=True)
+        library_build(vault, parsed, 1_700_000_000 + 100 * n)
+        lock = (kept / "anki-export.lock").read_text()
+        assert lock == (parsed / "anki-export.lock").read_text(), f"step {n}"
+    assert lock.count("anki-export::removed") == 2

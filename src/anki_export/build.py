@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .render import LinkTargets
 
 LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache
+MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it wrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,10 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     from .notes import load_vault
     from .render import LinkTargets
 
-    previous = read_manifest(config.manifest_path)
+    cache.load([MANIFEST_KEY])
+    written = cache.get(MANIFEST_KEY)
+    previous = read_manifest(config.manifest_path,
+                             (manifest_digest, *written) if isinstance(written, tuple) else None)
     vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
                                           config.site_url),
@@ -231,13 +235,15 @@ class _Run:
     def _finish(self, packages: _Packages) -> None:
         """Write the packages and then the manifest, which replaces the old one only once
         every package is in place."""
-        from .manifest import write_manifest
+        from .manifest import manifest_facts, write_manifest
 
         _make_folder(self.config.output)
         with ThreadPoolExecutor(1) as thread:  # zlib and SQLite let go of the GIL: the
             closing = thread.submit(packages.close)  # manifest is written meanwhile
             self.manifest_digest = write_manifest(self.config.manifest_path,
                                                   self.release.manifest(), closing.result)
+        self.cache.put(MANIFEST_KEY, (self.manifest_digest,
+                                      manifest_facts(self.release.manifest())))
 
     def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:

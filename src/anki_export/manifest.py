@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
@@ -90,25 +91,86 @@ class Manifest:
                 if "#^" in key and not removed}
 
 
+Facts = Mapping[str, tuple[str, str, int | None]]
+"""Each entry's key, source and removal time, by GUID: what a build asks of every entry."""
+
+
 class _StoredEntries(Mapping[str, Entry]):
     """A manifest's entries as read: each becomes an `Entry` when first asked for. A large
-    manifest holds tens of thousands, and a build that updates its package looks at few."""
+    manifest holds tens of thousands, and a build that updates its package looks at few.
 
-    def __init__(self, raw: Mapping[str, Any], path: Path) -> None:
-        self.raw, self.path = raw, path
+    Read as JSON (`raw`), or, when it is the very file the last build wrote (the cache knows
+    its digest and `facts`), not parsed at all: an entry is found by a binary search over
+    its sorted lines and read alone."""
+
+    def __init__(self, path: Path, raw: Mapping[str, Any] | None = None, text: str = "",
+                 facts: Facts | None = None) -> None:
+        self.path, self.raw, self.text = path, raw, text
+        self._facts = facts
         self._made: dict[str, Entry] = {}
 
     def __getitem__(self, guid: str) -> Entry:
         entry = self._made.get(guid)
         if entry is None:
-            entry = self._made[guid] = _entry(self.raw[guid], self.path)
+            if self.raw is not None:
+                raw = self.raw[guid]
+            elif guid in self.facts() and (line := _line_of(self.text, guid)) is not None:
+                raw = json.loads(line[line.index('": ') + 3 :].removesuffix(","))
+            else:
+                raise KeyError(guid)
+            entry = self._made[guid] = _entry(raw, self.path)
         return entry
 
+    def made(self, guid: str) -> Entry | None:
+        """The entry already made for this GUID, if any."""
+        return self._made.get(guid)
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
+        return iter(self.raw if self.raw is not None else self.facts())
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.raw if self.raw is not None else self.facts())
+
+    def facts(self) -> Facts:
+        if self._facts is None:
+            assert self.raw is not None
+            try:
+                self._facts = {guid: (raw["key"], raw["source"], raw.get("removed"))
+                               for guid, raw in self.raw.items()}
+            except (KeyError, TypeError) as e:
+                raise _damaged(e, self.path) from e
+        return self._facts
+
+    def sorted_lines(self) -> Iterator[tuple[str, str]]:
+        """(GUID, line) of every entry in file order, which is GUID order: only for a file
+        known to be as written (`facts` given)."""
+        assert self._facts is not None
+        for match in _ENTRY_LINE.finditer(self.text):
+            yield match[1], match[0].removesuffix(",")
+
+
+_ENTRY_LINE = re.compile(r'^    "([^"\\\n]*)": .*$', re.M)
+
+
+def _line_of(text: str, guid: str) -> str | None:
+    """The entry line of this GUID, by binary search over the sorted entry lines."""
+    low, high = text.find('\n    "') + 1, text.rfind('\n    "')
+    if low <= 0 or high < 0:
+        return None
+    high = text.find("\n", high + 1)
+    while low < high:
+        start = text.rfind("\n", 0, (low + high) // 2) + 1
+        start = max(start, low)
+        end = text.find("\n", start)
+        line = text[start:end]
+        found = line[5 : line.find('"', 5)]
+        if found == guid:
+            return line
+        if found < guid:
+            low = end + 1
+        else:
+            high = start - 1
+    return None
 
 
 class _ShippedEntries(Mapping[str, Entry]):
@@ -138,16 +200,20 @@ def _facts(notes: Mapping[str, Entry]) -> Iterator[tuple[str, str, str, int | No
     """(GUID, key, source, removed) of every entry, without making entries that were not."""
     if isinstance(notes, _ShippedEntries):
         yield from _facts(notes.made)
-        yield from (fact for fact in _facts(notes.previous) if fact[0] in notes.kept)
+        facts = notes.previous.facts() if isinstance(notes.previous, _StoredEntries) else {
+            guid: fact for guid, *fact in _facts(notes.previous)}
+        yield from ((guid, *facts[guid]) for guid in notes.kept)
     elif isinstance(notes, _StoredEntries):
-        try:
-            for guid, raw in notes.raw.items():
-                yield guid, raw["key"], raw["source"], raw.get("removed")
-        except (KeyError, TypeError) as e:
-            raise _damaged(e, notes.path) from e
+        yield from ((guid, *fact) for guid, fact in notes.facts().items())
     else:
         for guid, entry in notes.items():
             yield guid, entry.key, entry.source, entry.removed
+
+
+def manifest_facts(manifest: Manifest) -> dict[str, tuple[str, str, int | None]]:
+    """What the next build needs to know of this manifest without reading it (see
+    `_StoredEntries`)."""
+    return {guid: (key, source, removed) for guid, key, source, removed in _facts(manifest.notes)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +245,17 @@ def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:
     return max(now, previous.mod + 1)
 
 
-def read_manifest(path: Path) -> Manifest:
+def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None) -> Manifest:
     """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
-    (a reset would re-stamp every note and drop removal tags)."""
+    (a reset would re-stamp every note and drop removal tags).
+
+    `known` is (the file's digest as the build read it, the digest the last build wrote,
+    the written manifest's `manifest_facts`): when the two digests are equal, the file is
+    not parsed (see `_StoredEntries`)."""
     try:
         text = path.read_text(encoding="utf-8")
+        if known is not None and known[0] and known[0] == known[1]:
+            return Manifest(_StoredEntries(path, text=text, facts=known[2]), text)
         data = json.loads(text)
     except (FileNotFoundError, NotADirectoryError):
         return Manifest()
@@ -196,7 +268,7 @@ def read_manifest(path: Path) -> Manifest:
     notes = data.get("notes", {})
     if not isinstance(notes, dict) or not all(isinstance(raw, dict) for raw in notes.values()):
         raise _damaged(TypeError("notes must be objects"), path)
-    return Manifest(_StoredEntries(notes, path), text)
+    return Manifest(_StoredEntries(path, raw=notes), text)
 
 
 def _entry(raw: Mapping[str, Any], path: Path) -> Entry:
@@ -263,21 +335,45 @@ def _entry_lines(manifest: Manifest) -> Iterator[str]:
     written as the line it was read from, not encoded again (most of a big manifest, on most
     builds)."""
     notes = manifest.notes
-    kept: AbstractSet[str] = set()
-    stored: Mapping[str, Entry] = {}
     if isinstance(notes, _ShippedEntries) and isinstance(notes.previous, _StoredEntries):
-        kept, stored = notes.kept, notes.previous
-    lines = _lines_by_guid(manifest.text) if manifest.text else {}
+        if notes.previous.raw is None:
+            yield from _merged_lines(notes, notes.previous)
+            return
+        lines = _lines_by_guid(manifest.text)
+        for guid in sorted(notes):
+            line = lines.get(guid)
+            entry = notes[guid]
+            if line is not None and (guid in notes.kept or entry is notes.previous.made(guid)):
+                yield line
+            else:
+                yield _line(guid, entry)
+        return
     for guid in sorted(notes):
-        line = lines.get(guid)
-        if line is not None and (guid in kept
-                                 or (guid in stored and notes[guid] is stored[guid])):
+        yield _line(guid, notes[guid])
+
+
+def _merged_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[str]:
+    """The stored lines, in their (GUID) order, with this build's entries merged in."""
+    made = sorted(notes.made)
+    i = 0
+    for guid, line in stored.sorted_lines():
+        while i < len(made) and made[i] < guid:
+            yield _line(made[i], notes.made[made[i]])
+            i += 1
+        if guid in notes.kept:
             yield line
-            continue
-        entry = notes[guid]
-        raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
-               if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
-        yield f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}"
+        elif i < len(made) and made[i] == guid:
+            entry = notes.made[guid]
+            yield line if entry is stored.made(guid) else _line(guid, entry)
+            i += 1
+    for guid in made[i:]:
+        yield _line(guid, notes.made[guid])
+
+
+def _line(guid: str, entry: Entry) -> str:
+    raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
+           if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
+    return f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}"
 
 
 REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '
