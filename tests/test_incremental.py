@@ -247,3 +247,28 @@ def test_the_manifest_read_without_parsing_is_written_as_a_parsed_one(tmp_path: 
         lock = (kept / "anki-export.lock").read_text()
         assert lock == (parsed / "anki-export.lock").read_text(), f"step {n}"
     assert lock.count("anki-export::removed") == 2
+
+
+def test_an_update_keeps_the_cached_cards_of_the_notes_it_left_alone(tmp_path: Path) -> None:
+    """After an update in place, a full build (a card added) still renders only what changed."""
+    from anki_export import collect
+
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
+    assert library_build(vault, out, 1_700_000_100).updated_in_place
+    rendered: list[str] = []
+    original = collect._RenderJob.run
+
+    def run(job: collect._RenderJob, i: int) -> collect.NoteCards:
+        rendered.append(job.notes[i].title)
+        return original(job, i)
+
+    write_vault(vault, {"Bone/Other.md": published("/other/", "## Q\nLinks.\n## R\nnew\n")})
+    collect._RenderJob.run = run  # type: ignore[method-assign]
+    try:
+        result = library_build(vault, out, 1_700_000_200)
+    finally:
+        collect._RenderJob.run = original  # type: ignore[method-assign]
+    assert not result.updated_in_place
+    assert rendered == ["Lesion", "Other"]  # once each; Lesion embeds a note: any change counts

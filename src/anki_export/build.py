@@ -185,6 +185,7 @@ class _Run:
                 or [n.rel for n in layout.notes] != [n.rel.as_posix() for n in self.vault.notes]):
             return None
         changed = [i for i, key in enumerate(self.keys) if key != layout.notes[i].key]
+        self.cache.keep(self.keys)  # the unchanged notes' cards: a full build will want them
         packages = _Packages(self.config, self.vault.index, layout.packages, update=True)
         notes = list(layout.notes)
         try:

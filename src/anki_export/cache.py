@@ -98,14 +98,25 @@ class RenderCache:
 
     def load(self, keys: Iterable[str]) -> None:
         """Find which of these keys have entries; their bytes are read when taken, a few
-        hundred at a time in this order, so a large vault's cache is never in memory whole."""
-        wanted = [key for key in dict.fromkeys(keys) if key not in self._used]
+        hundred at a time in this order, so a large vault's cache is never in memory whole.
+        Entries put by this build count too (an update that gave up rendered some notes)."""
+        wanted = list(dict.fromkeys(keys))
         self._used.update(wanted)
-        if self.path is None or not self.path.exists():
+        if self.path is None:
+            return
+        if self._new and not self.read_only:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self._write_new()
+        if not self.path.exists():
             return
         present = {key for key, in self._select("key", wanted)}
         self._order = [key for key in wanted if key in present]
         self._place = {key: i for i, key in enumerate(self._order)}
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Keep the entries of these keys, not read this time (a note left as it was by an
+        update in place: a later full build will want its cards)."""
+        self._used.update(keys)
 
     def has(self, key: str) -> bool:
         """Whether `load` found an entry for this key (not yet taken with `get`)."""
