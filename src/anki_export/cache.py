@@ -19,7 +19,6 @@ import sqlite3
 import sys
 from collections.abc import Iterable
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ def code_digest() -> str:
     digest = hashlib.sha256(__version__.encode())
     for installed in _installed(_RENDERING_DEPENDENCIES):  # an upgraded parser may render
         digest.update(installed.encode())  # differently
-    folders = [files("anki_export")]
+    folders = [Path(__file__).parent]
     while folders:  # the package and every folder in it (`obsidian/`, `pulldown/`, templates)
         for item in sorted(folders.pop().iterdir(), key=lambda p: p.name):
             if item.is_dir() and not item.name.startswith(("_", ".")):

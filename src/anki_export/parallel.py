@@ -8,15 +8,16 @@ the main process unpickles each once and can keep the bytes (the render cache st
 from __future__ import annotations
 
 import gc
-import multiprocessing as mp
 import os
 import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 PARALLEL_FROM = 150  # items before worker processes pay for their start-up
 _CHUNK = 40
@@ -29,8 +30,11 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
     core) when there are many, else here, without pickling. The workers are forked here, at
     the call, before the caller starts any thread (the build zips its package in one)."""
     workers = min(os.cpu_count() or 1, 8)
-    if len(indices) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+    if len(indices) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         return ((task(i), None) for i in indices)
+    import multiprocessing as mp  # here: an update of a few notes never forks
+    from concurrent.futures import ProcessPoolExecutor
+
     global _task
     _task = task
     gc.freeze()  # the workers' collector then never walks (and so copies) the inherited heap

@@ -18,8 +18,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 import pyromark
-import yaml
-from frontmatter.default_handlers import JSONHandler, YAMLHandler
 
 from .cloze import HIGHLIGHTS, MODES, OFF
 from .errors import Diagnostic, Level, NoteError
@@ -90,12 +88,15 @@ def _load_frontmatter(block: str, rel: PurePosixPath) -> dict[str, object]:
     if block.lstrip().startswith("{"):
         try:
             # The plugin writes `[[a\|b]]` into JSON strings; the garden template unescapes `\|`.
-            data = JSONHandler().load(block.rstrip().replace("\\|", "|"))
+            data = json.loads(block.rstrip().replace("\\|", "|"))
         except json.JSONDecodeError as e:
             raise NoteError(f"malformed JSON frontmatter: {e.msg} (column {e.colno}); fix the "
                             "JSON object between the --- lines, or write it as YAML",
                             path=Path(rel), line=1 + e.lineno) from e
     else:
+        import yaml  # here: most published notes carry the one-line JSON form
+        from frontmatter.default_handlers import YAMLHandler
+
         try:
             data = YAMLHandler().load(block)
         except yaml.YAMLError as e:
