@@ -43,10 +43,11 @@ class FileStats:
 def stat_files(index: VaultIndex) -> FileStats | None:
     """None if a file cannot be looked at."""
     taken_at = time.time_ns()
+    root = os.fspath(index.root)
     files = {}
-    for rel in index.files:
+    for rel in index.files:  # os on strings: a Path per file would cost more than its stat
         try:
-            st = (index.root / rel).stat()
+            st = os.stat(os.path.join(root, rel))  # noqa: PTH116, PTH118
         except OSError:
             return None
         files[rel] = (st.st_size, st.st_mtime_ns)
@@ -109,17 +110,16 @@ def scan_vault(root: Path) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
     """Walk the vault once and index every visible file."""
     if not root.is_dir():
         raise ConfigError(f"vault folder {root} does not exist; pass the folder holding your notes")
-    files: list[PurePosixPath] = []
     diagnostics: list[Diagnostic] = []
-    for rel in _walk(root, diagnostics):
-        files.append(rel)
-    files.sort(key=lambda p: p.as_posix())
-    by_path = {_strip_md(p.as_posix()).casefold(): p for p in files}
-    by_path.update({p.as_posix().casefold(): p for p in files})
+    names = sorted(_walk(root, diagnostics))  # as strings: a path object each, once, below
+    files = [PurePosixPath(name) for name in names]
+    by_path = {_strip_md(name).casefold(): p for name, p in zip(names, files, strict=True)}
+    by_path.update({name.casefold(): p for name, p in zip(names, files, strict=True)})
     by_name: dict[str, list[PurePosixPath]] = {}
-    for p in files:
-        by_name.setdefault(p.name.casefold(), []).append(p)
-    notes = tuple(p for p in files if p.suffix.lower() == ".md")
+    for name, p in zip(names, files, strict=True):
+        by_name.setdefault(name.rpartition("/")[2].casefold(), []).append(p)
+    notes = tuple(p for name, p in zip(names, files, strict=True)
+                  if name.lower().endswith(".md"))
     index = VaultIndex(root, tuple(files), notes, by_path,
                        {k: tuple(v) for k, v in by_name.items()})
     return index, tuple(diagnostics)
@@ -129,12 +129,13 @@ def _strip_md(path: str) -> str:
     return path[:-3] if path.lower().endswith(".md") else path
 
 
-def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[PurePosixPath]:
+def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[str]:
+    """Every visible file, as a vault-relative POSIX path."""
     seen: set[tuple[int, int]] = set()
     for folder, dirs, names in os.walk(root, followlinks=True, onerror=None):
-        info = Path(folder).stat()
+        info = os.stat(folder)  # noqa: PTH116
         real = (info.st_dev, info.st_ino)  # the folder itself, whichever link led here
-        rel_folder = PurePosixPath(os.path.relpath(folder, root).replace(os.sep, "/"))
+        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         if real in seen:
             diagnostics.append(Diagnostic(Path(rel_folder), None, Level.WARNING, "symlink-loop",
                                           "folder links back into the vault; not read twice"))
@@ -142,9 +143,8 @@ def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[PurePosixPath]:
             continue
         seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if not name.startswith("."):
-                yield rel_folder / name if rel_folder.parts else PurePosixPath(name)
+        prefix = "" if rel_folder == "." else f"{rel_folder}/"
+        yield from (prefix + name for name in names if not name.startswith("."))
 
 
 def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
