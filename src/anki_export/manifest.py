@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
@@ -114,7 +113,8 @@ class _StoredEntries(Mapping[str, Entry]):
         if entry is None:
             if self.raw is not None:
                 raw = self.raw[guid]
-            elif guid in self.facts() and (line := _line_of(self.text, guid)) is not None:
+            elif guid in self.facts() and (found := self.seek(guid))[1]:
+                line = self.text[found[0] : self.text.index("\n", found[0])]
                 raw = json.loads(line[line.index('": ') + 3 :].removesuffix(","))
             else:
                 raise KeyError(guid)
@@ -141,36 +141,32 @@ class _StoredEntries(Mapping[str, Entry]):
                 raise _damaged(e, self.path) from e
         return self._facts
 
-    def sorted_lines(self) -> Iterator[tuple[str, str]]:
-        """(GUID, line) of every entry in file order, which is GUID order: only for a file
-        known to be as written (`facts` given)."""
+    def region(self) -> tuple[int, int]:
+        """Where the entry lines are in the text: the first one's start, and the position
+        after the newline ending the last one (both 0 when there are none)."""
+        first = self.text.find('\n    "') + 1
+        last = self.text.rfind('\n    "') + 1
+        if not first:
+            return 0, 0
+        return first, self.text.index("\n", last) + 1
+
+    def seek(self, guid: str) -> tuple[int, bool]:
+        """(start of the GUID's line, True), or (where its line would go, False): a binary
+        search over the entry lines, which the file holds in GUID order (as written)."""
         assert self._facts is not None
-        for match in _ENTRY_LINE.finditer(self.text):
-            yield match[1], match[0].removesuffix(",")
-
-
-_ENTRY_LINE = re.compile(r'^    "([^"\\\n]*)": .*$', re.M)
-
-
-def _line_of(text: str, guid: str) -> str | None:
-    """The entry line of this GUID, by binary search over the sorted entry lines."""
-    low, high = text.find('\n    "') + 1, text.rfind('\n    "')
-    if low <= 0 or high < 0:
-        return None
-    high = text.find("\n", high + 1)
-    while low < high:
-        start = text.rfind("\n", 0, (low + high) // 2) + 1
-        start = max(start, low)
-        end = text.find("\n", start)
-        line = text[start:end]
-        found = line[5 : line.find('"', 5)]
-        if found == guid:
-            return line
-        if found < guid:
-            low = end + 1
-        else:
-            high = start - 1
-    return None
+        text = self.text
+        low, high = self.region()
+        while low < high:  # lines before `low` sort before the GUID, lines from `high` after
+            start = max(low, text.rfind("\n", 0, (low + high) // 2) + 1)
+            end = text.index("\n", start)
+            found = text[start + 5 : text.index('"', start + 5)]
+            if found == guid:
+                return start, True
+            if found < guid:
+                low = end + 1
+            else:
+                high = start
+        return low, False
 
 
 class _ShippedEntries(Mapping[str, Entry]):
@@ -325,19 +321,19 @@ def write_manifest(path: Path, manifest: Manifest,
 
 def _manifest_text(manifest: Manifest) -> Iterator[str]:
     yield f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n'
-    for n, line in enumerate(_entry_lines(manifest)):
-        yield f",\n{line}" if n else line
+    for n, lines in enumerate(_entry_lines(manifest)):
+        yield f",\n{lines}" if n else lines
     yield "\n  }\n}\n"
 
 
 def _entry_lines(manifest: Manifest) -> Iterator[str]:
-    """Each entry's line, in GUID order. An entry read from the file and shipped unchanged is
-    written as the line it was read from, not encoded again (most of a big manifest, on most
-    builds)."""
+    """The entries' lines, in GUID order, one or several at a time (joined by ",\\n"). An entry
+    read from the file and shipped unchanged is written as the line it was read from, not
+    encoded again (most of a big manifest, on most builds)."""
     notes = manifest.notes
     if isinstance(notes, _ShippedEntries) and isinstance(notes.previous, _StoredEntries):
         if notes.previous.raw is None:
-            yield from _merged_lines(notes, notes.previous)
+            yield from _spliced_lines(notes, notes.previous)
             return
         lines = _lines_by_guid(manifest.text)
         for guid in sorted(notes):
@@ -352,22 +348,27 @@ def _entry_lines(manifest: Manifest) -> Iterator[str]:
         yield _line(guid, notes[guid])
 
 
-def _merged_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[str]:
-    """The stored lines, in their (GUID) order, with this build's entries merged in."""
-    made = sorted(notes.made)
-    i = 0
-    for guid, line in stored.sorted_lines():
-        while i < len(made) and made[i] < guid:
-            yield _line(made[i], notes.made[made[i]])
-            i += 1
-        if guid in notes.kept:
+def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[str]:
+    """The stored text's entry lines in runs copied whole, with this build's changes spliced
+    in where a binary search puts them: a rebuild that changed a few cards of a large vault
+    writes its manifest in a few slices."""
+    edits: dict[str, str | None] = {  # GUID → its new line, or None where it goes
+        guid: _line(guid, entry) for guid, entry in notes.made.items()
+        if entry is not stored.made(guid)}
+    edits.update((guid, None) for guid in stored.facts()
+                 if guid not in notes.kept and guid not in notes.made)
+    text = stored.text
+    cursor, end = stored.region()
+    for guid in sorted(edits):
+        at, found = stored.seek(guid)
+        if at > cursor:
+            yield text[cursor : at - 1].removesuffix(",")  # whole lines, up to this one
+        line = edits[guid]
+        if line is not None:
             yield line
-        elif i < len(made) and made[i] == guid:
-            entry = notes.made[guid]
-            yield line if entry is stored.made(guid) else _line(guid, entry)
-            i += 1
-    for guid in made[i:]:
-        yield _line(guid, notes.made[guid])
+        cursor = text.index("\n", at) + 1 if found else at
+    if cursor < end:
+        yield text[cursor : end - 1].removesuffix(",")
 
 
 def _line(guid: str, entry: Entry) -> str:
