@@ -272,3 +272,18 @@ def test_an_update_keeps_the_cached_cards_of_the_notes_it_left_alone(tmp_path: P
         collect._RenderJob.run = original  # type: ignore[method-assign]
     assert not result.updated_in_place
     assert rendered == ["Lesion", "Other"]  # once each; Lesion embeds a note: any change counts
+
+
+def test_a_manifest_checked_out_with_windows_line_endings_is_rewritten_whole(
+        tmp_path: Path) -> None:
+    """git's `autocrlf` turns the committed lock file's newlines into "\\r\\n"."""
+    import json
+
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    lock = out / "anki-export.lock"
+    lock.write_bytes(lock.read_bytes().replace(b"\n", b"\r\n"))
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
+    library_build(vault, out, 1_700_000_100)
+    text = lock.read_bytes()
+    assert b"\r" not in text and len(json.loads(text)["notes"]) == 4

@@ -68,7 +68,7 @@ _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when u
 @dataclass(frozen=True, slots=True)
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
-    text: str = field(default="", compare=False, repr=False)  # the file as read, if it was
+    text: bytes = field(default=b"", compare=False, repr=False)  # the file as read, if it was
 
     def owners(self) -> dict[str, frozenset[str]]:
         """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
@@ -102,7 +102,7 @@ class _StoredEntries(Mapping[str, Entry]):
     its digest and `facts`), not parsed at all: an entry is found by a binary search over
     its sorted lines and read alone."""
 
-    def __init__(self, path: Path, raw: Mapping[str, Any] | None = None, text: str = "",
+    def __init__(self, path: Path, raw: Mapping[str, Any] | None = None, text: bytes = b"",
                  facts: Facts | None = None) -> None:
         self.path, self.raw, self.text = path, raw, text
         self._facts = facts
@@ -114,8 +114,8 @@ class _StoredEntries(Mapping[str, Entry]):
             if self.raw is not None:
                 raw = self.raw[guid]
             elif guid in self.facts() and (found := self.seek(guid))[1]:
-                line = self.text[found[0] : self.text.index("\n", found[0])]
-                raw = json.loads(line[line.index('": ') + 3 :].removesuffix(","))
+                line = self.text[found[0] : self.text.index(b"\n", found[0])]
+                raw = json.loads(line[line.index(b'": ') + 3 :].removesuffix(b","))
             else:
                 raise KeyError(guid)
             entry = self._made[guid] = _entry(raw, self.path)
@@ -144,25 +144,25 @@ class _StoredEntries(Mapping[str, Entry]):
     def region(self) -> tuple[int, int]:
         """Where the entry lines are in the text: the first one's start, and the position
         after the newline ending the last one (both 0 when there are none)."""
-        first = self.text.find('\n    "') + 1
-        last = self.text.rfind('\n    "') + 1
+        first = self.text.find(b'\n    "') + 1
+        last = self.text.rfind(b'\n    "') + 1
         if not first:
             return 0, 0
-        return first, self.text.index("\n", last) + 1
+        return first, self.text.index(b"\n", last) + 1
 
     def seek(self, guid: str) -> tuple[int, bool]:
         """(start of the GUID's line, True), or (where its line would go, False): a binary
         search over the entry lines, which the file holds in GUID order (as written)."""
         assert self._facts is not None
-        text = self.text
+        text, wanted = self.text, guid.encode()  # UTF-8 sorts as the code points do
         low, high = self.region()
         while low < high:  # lines before `low` sort before the GUID, lines from `high` after
-            start = max(low, text.rfind("\n", 0, (low + high) // 2) + 1)
-            end = text.index("\n", start)
-            found = text[start + 5 : text.index('"', start + 5)]
-            if found == guid:
+            start = max(low, text.rfind(b"\n", 0, (low + high) // 2) + 1)
+            end = text.index(b"\n", start)
+            found = text[start + 5 : text.index(b'"', start + 5)]
+            if found == wanted:
                 return start, True
-            if found < guid:
+            if found < wanted:
                 low = end + 1
             else:
                 high = start
@@ -249,7 +249,7 @@ def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None) -> Ma
     the written manifest's `manifest_facts`): when the two digests are equal, the file is
     not parsed (see `_StoredEntries`)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # bytes: half the memory of the text, which is rarely needed
         if known is not None and known[0] and known[0] == known[1]:
             return Manifest(_StoredEntries(path, text=text, facts=known[2]), text)
         data = json.loads(text)
@@ -282,12 +282,13 @@ def _damaged(error: Exception, path: Path) -> OutputError:
                        "restore it from version control or delete it to start afresh", path=path)
 
 
-def _lines_by_guid(text: str) -> dict[str, str]:
+def _lines_by_guid(text: bytes) -> dict[str, bytes]:
     """The file's line of each entry (`    "GUID": {…},`), as `write_manifest` writes them."""
     found = {}
-    for line in text.split("\n"):
-        if line.startswith('    "') and (end := line.find('": ', 5)) > 0:
-            found[line[5:end]] = line.removesuffix(",")
+    for line in text.split(b"\n"):  # a checkout may have turned them into "\r\n"
+        if line.startswith(b'    "') and (end := line.find(b'": ', 5)) > 0:
+            found[line[5:end].decode("utf-8", "replace")] = (
+                line.rstrip(b"\r").removesuffix(b","))
     return found
 
 
@@ -308,10 +309,10 @@ def write_manifest(path: Path, manifest: Manifest,
     digest = hashlib.sha256()
     try:
         with atomic_path(path) as tmp:
-            with tmp.open("w", encoding="utf-8", newline="\n") as out:
+            with tmp.open("wb") as out:
                 for text in _manifest_text(manifest):
                     out.write(text)
-                    digest.update(text.encode("utf-8"))
+                    digest.update(text)
             before_replacing()
     except OSError as e:
         raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
@@ -319,14 +320,14 @@ def write_manifest(path: Path, manifest: Manifest,
     return digest.hexdigest()
 
 
-def _manifest_text(manifest: Manifest) -> Iterator[str]:
-    yield f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n'
+def _manifest_text(manifest: Manifest) -> Iterator[bytes]:
+    yield f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n'.encode()
     for n, lines in enumerate(_entry_lines(manifest)):
-        yield f",\n{lines}" if n else lines
-    yield "\n  }\n}\n"
+        yield b",\n" + lines if n else lines
+    yield b"\n  }\n}\n"
 
 
-def _entry_lines(manifest: Manifest) -> Iterator[str]:
+def _entry_lines(manifest: Manifest) -> Iterator[bytes]:
     """The entries' lines, in GUID order, one or several at a time (joined by ",\\n"). An entry
     read from the file and shipped unchanged is written as the line it was read from, not
     encoded again (most of a big manifest, on most builds)."""
@@ -348,11 +349,11 @@ def _entry_lines(manifest: Manifest) -> Iterator[str]:
         yield _line(guid, notes[guid])
 
 
-def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[str]:
+def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[bytes]:
     """The stored text's entry lines in runs copied whole, with this build's changes spliced
     in where a binary search puts them: a rebuild that changed a few cards of a large vault
     writes its manifest in a few slices."""
-    edits: dict[str, str | None] = {  # GUID → its new line, or None where it goes
+    edits: dict[str, bytes | None] = {  # GUID → its new line, or None where it goes
         guid: _line(guid, entry) for guid, entry in notes.made.items()
         if entry is not stored.made(guid)}
     edits.update((guid, None) for guid in stored.facts()
@@ -362,19 +363,19 @@ def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[s
     for guid in sorted(edits):
         at, found = stored.seek(guid)
         if at > cursor:
-            yield text[cursor : at - 1].removesuffix(",")  # whole lines, up to this one
+            yield text[cursor : at - 1].removesuffix(b",")  # whole lines, up to this one
         line = edits[guid]
         if line is not None:
             yield line
-        cursor = text.index("\n", at) + 1 if found else at
+        cursor = text.index(b"\n", at) + 1 if found else at
     if cursor < end:
-        yield text[cursor : end - 1].removesuffix(",")
+        yield text[cursor : end - 1].removesuffix(b",")
 
 
-def _line(guid: str, entry: Entry) -> str:
+def _line(guid: str, entry: Entry) -> bytes:
     raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
            if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
-    return f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}"
+    return f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}".encode()
 
 
 REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '
