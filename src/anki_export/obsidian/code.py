@@ -7,10 +7,11 @@ rules that `card.css` carries, for day and night; a test keeps the two in step.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -23,12 +24,20 @@ NIGHT_CLASSES = ("nightMode", "night_mode")  # Anki desktop and AnkiDroid; AnkiM
 def highlight_code(code: str, lang: str, attrs: str) -> str:
     """markdown-it's `highlight` option: highlighted HTML, or "" to let it escape the code
     (no language, or one Pygments does not know, such as `dataview`)."""
-    try:
-        lexer = get_lexer_by_name(lang, stripnl=False)
-    except ClassNotFound:
+    lexer = _lexer(lang)
+    if lexer is None:
         return ""
     html: str = highlight(code, lexer, _formatter(DAY_STYLE))
     return html
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str) -> Lexer | None:
+    """Looked up once per language: Pygments searches every lexer it has for the name."""
+    try:
+        return get_lexer_by_name(lang, stripnl=False)
+    except ClassNotFound:
+        return None
 
 
 @cache
