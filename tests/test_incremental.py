@@ -287,3 +287,18 @@ def test_a_manifest_checked_out_with_windows_line_endings_is_rewritten_whole(
     library_build(vault, out, 1_700_000_100)
     text = lock.read_bytes()
     assert b"\r" not in text and len(json.loads(text)["notes"]) == 4
+
+
+def test_a_note_saved_just_before_a_build_does_not_stop_the_next_from_finding_nothing_changed(
+        tmp_path: Path) -> None:
+    """Its stats prove nothing, so the next build compares its bytes instead."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    marrow = vault / "Bone/Marrow.md"
+    marrow.write_text(marrow.read_text() + "\n")  # saved right now
+    library_build(vault, out)
+    assert library_build(vault, out).up_to_date
+    stat = marrow.stat()
+    marrow.write_text(marrow.read_text().replace("plasma cells", "plasma CELLS"))
+    os.utime(marrow, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same time
+    again = library_build(vault, out, 1_700_000_100)
+    assert not again.up_to_date and "CELLS" in str(package_content(out / "v.apkg")["notes"])

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -75,8 +75,9 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
     manifest_digest = file_digest(config.manifest_path)
-    if write and (current := _up_to_date(cache, _fingerprint(stats, config, manifest_digest),
-                                         stamp)):
+    unsettled = _contents(index, stats.unsettled() if stats is not None else ())
+    if write and (current := _up_to_date(cache, _fingerprint(
+            stats, config, manifest_digest, _contents(index, _last_unsettled(cache))), stamp)):
         return current
     from .collect import render_keys
     from .manifest import read_manifest
@@ -99,8 +100,9 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     try:
         result = (write and stats is not None and run.update()) or run.full(write)
         if result.packages:
-            cache.set_state("fingerprint", _fingerprint(stats, config, run.manifest_digest)
-                            if stats is not None and stats.all_settled() else "")
+            cache.set_state("fingerprint",
+                            _fingerprint(stats, config, run.manifest_digest, unsettled))
+            cache.set_state("unsettled", "\n".join(rel.as_posix() for rel in unsettled))
             cache.set_state("result", _result_json(result))
             cache.set_state("expires", str(run.release.manifest().expiry() or ""))
         return result
@@ -395,13 +397,26 @@ def _stat_lines(stats: FileStats, only: Callable[[PurePosixPath], bool] = lambda
             if only(rel))
 
 
-def _fingerprint(stats: FileStats | None, config: Config, manifest_digest: str) -> str:
-    """Cheap: the files' stats, the settings, the manifest and the code. Equal to the last
-    successful build's, the package is current. A file that cannot be read never is."""
+def _contents(index: VaultIndex, files: Iterable[PurePosixPath]) -> dict[PurePosixPath, str]:
+    """The digest of each of these files' bytes, read now."""
+    return {rel: file_digest(index.root / rel) for rel in files}
+
+
+def _last_unsettled(cache: RenderCache) -> list[PurePosixPath]:
+    return [PurePosixPath(line) for line in (cache.state("unsettled") or "").splitlines()]
+
+
+def _fingerprint(stats: FileStats | None, config: Config, manifest_digest: str,
+                 unsettled: Mapping[PurePosixPath, str]) -> str:
+    """Cheap: the files' stats, the settings, the manifest and the code, and the bytes of the
+    files modified just before the last build (`unsettled`, read as it started): their stats
+    prove nothing (`FileStats.settled`). Equal to the last successful build's, the package is
+    current. A file that cannot be read never is."""
     if stats is None:
         return ""
     return digest_of((code_digest(), repr(config), manifest_digest,
-                      os.environ.get("SOURCE_DATE_EPOCH", ""), *_stat_lines(stats)))
+                      os.environ.get("SOURCE_DATE_EPOCH", ""), *_stat_lines(stats),
+                      *(f"{rel}\0{digest}" for rel, digest in sorted(unsettled.items()))))
 
 
 def _up_to_date(cache: RenderCache, fingerprint: str, now: int) -> BuildResult | None:

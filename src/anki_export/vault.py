@@ -36,8 +36,8 @@ class FileStats:
         nothing until later."""
         return mtime_ns < self.taken_at - 2_000_000_000
 
-    def all_settled(self) -> bool:
-        return all(self.settled(mtime) for _, mtime in self.files.values())
+    def unsettled(self) -> list[PurePosixPath]:
+        return [rel for rel, (_, mtime) in self.files.items() if not self.settled(mtime)]
 
 
 def stat_files(index: VaultIndex) -> FileStats | None:
