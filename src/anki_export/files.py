@@ -40,3 +40,13 @@ def file_digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time (ns): what tells a file we wrote from one written since;
+    (-1, -1) when it is not there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)

@@ -25,6 +25,7 @@ from .cache import CACHE_NAME, digest_of
 from .collect import NoteSummary
 from .config import Config
 from .errors import Diagnostic
+from .files import file_stamp
 from .package import PackageNote, card_ords
 from .parse import Note
 from .pickling import pickle_positionally
@@ -63,7 +64,7 @@ class Layout:
 
     def usable(self) -> bool:
         """Every package and kept collection is still as the last build left it."""
-        return all(p.path.exists() and _stamp(p.collection) == p.stamp
+        return all(p.path.exists() and file_stamp(p.collection) == p.stamp
                    for p in self.packages.values())
 
 
@@ -97,16 +98,8 @@ def kept_collection(config: Config, package: Path) -> Path:
 def kept_package(path: Path, collection: Path, media: Mapping[str, Path],
                  chunks: Chunks | None) -> KeptPackage:
     """Once the package is written and its collection kept."""
-    return KeptPackage(path, collection, _stamp(collection),
+    return KeptPackage(path, collection, file_stamp(collection),
                        {name: str(file) for name, file in media.items()}, chunks)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (st.st_size, st.st_mtime_ns)
 
 
 for _layout_class in (NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
