@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import pickle
 import re
 import sqlite3
@@ -50,11 +51,10 @@ def _installed(names: Iterable[str]) -> list[str]:
     up-to-date build's start)."""
     wanted = {re.sub(r"[-_.]+", "_", n).lower() for n in names}
     found = []
-    for folder in sys.path:
+    for folder in sys.path:  # names as strings: a site-packages may hold thousands
         with contextlib.suppress(OSError):
-            found += [entry.name for entry in Path(folder or ".").iterdir()
-                      if entry.name.endswith(".dist-info")
-                      and entry.name.partition("-")[0].lower() in wanted]
+            found += [name for name in os.listdir(folder or ".")  # noqa: PTH208
+                      if name.endswith(".dist-info") and name.partition("-")[0].lower() in wanted]
     return sorted(found)
 
 
