@@ -94,8 +94,9 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
     notes = set(index.notes)
-    run.other_files = () if stats is None else tuple(
-        _stat_lines(stats, lambda rel: rel not in notes))
+    run.other_files = () if stats is None else (  # and the bytes of those just saved
+        *_stat_lines(stats, lambda rel: rel not in notes),
+        *(f"{rel}\0{digest}" for rel, digest in unsettled.items() if rel not in notes))
     run.manifest_digest = manifest_digest
     try:
         result = (write and stats is not None and run.update()) or run.full(write)
