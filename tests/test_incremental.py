@@ -302,3 +302,13 @@ def test_a_note_saved_just_before_a_build_does_not_stop_the_next_from_finding_no
     os.utime(marrow, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same time
     again = library_build(vault, out, 1_700_000_100)
     assert not again.up_to_date and "CELLS" in str(package_content(out / "v.apkg")["notes"])
+
+
+def test_a_cache_file_of_an_earlier_version_makes_way_for_the_cache_folder(
+        tmp_path: Path) -> None:
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    out.mkdir()
+    (out / ".anki-export-cache").write_bytes(b"SQLite format 3\x00 of an earlier version")
+    library_build(vault, out)
+    assert (out / ".anki-export-cache" / "render.sqlite").is_file()
+    assert library_build(vault, out).up_to_date
