@@ -75,7 +75,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
     manifest_digest = file_digest(config.manifest_path)
-    unsettled = _contents(index, stats.unsettled() if stats is not None else ())
+    # Files saved just before this build: their stats prove nothing, so their bytes count.
+    unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
     if write and (current := _up_to_date(cache, _fingerprint(
             stats, config, manifest_digest, _contents(index, _last_unsettled(cache))), stamp)):
         return current
@@ -93,10 +94,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
                                           config.site_url),
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
-    notes = set(index.notes)
-    run.other_files = () if stats is None else (  # and the bytes of those just saved
-        *_stat_lines(stats, lambda rel: rel not in notes),
-        *(f"{rel}\0{digest}" for rel, digest in unsettled.items() if rel not in notes))
+    run.other_files = _other_files(index, stats, unsettled)
     run.manifest_digest = manifest_digest
     try:
         result = (write and stats is not None and run.update()) or run.full(write)
@@ -396,6 +394,17 @@ def _stat_lines(stats: FileStats, only: Callable[[PurePosixPath], bool] = lambda
                 ) -> Iterator[str]:
     return (f"{rel}\0{size}\0{mtime}" for rel, (size, mtime) in stats.files.items()
             if only(rel))
+
+
+def _other_files(index: VaultIndex, stats: FileStats | None,
+                 unsettled: Mapping[PurePosixPath, str]) -> tuple[str, ...]:
+    """What an update's basis takes of the files that are not notes (images): their stats,
+    and the bytes of those saved just before the build."""
+    if stats is None:
+        return ()
+    notes = set(index.notes)
+    return (*_stat_lines(stats, lambda rel: rel not in notes),
+            *(f"{rel}\0{digest}" for rel, digest in unsettled.items() if rel not in notes))
 
 
 def _contents(index: VaultIndex, files: Iterable[PurePosixPath]) -> dict[PurePosixPath, str]:
