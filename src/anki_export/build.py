@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
-from .files import file_digest
+from .files import bytes_digest, file_digest, read_if_readable
 from .ids import media_name
 from .vault import FileStats, VaultIndex, scan_vault, stat_files
 
@@ -74,7 +74,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     cache = RenderCache(_cache_file(config, write), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
-    manifest_digest = file_digest(config.manifest_path)
+    manifest_bytes = read_if_readable(config.manifest_path)  # read once: digest, then entries
+    manifest_digest = bytes_digest(manifest_bytes)
     # Files saved just before this build: their stats prove nothing, so their bytes count.
     unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
     if write and (current := _up_to_date(cache, _fingerprint(
@@ -88,7 +89,8 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     cache.load([MANIFEST_KEY])
     written = cache.get(MANIFEST_KEY)
     previous = read_manifest(config.manifest_path,
-                             (manifest_digest, *written) if isinstance(written, tuple) else None)
+                             (manifest_digest, *written) if isinstance(written, tuple) else None,
+                             data=manifest_bytes)
     vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
                                           config.site_url),

@@ -36,10 +36,19 @@ def _umask() -> int:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes; "" when it cannot be read (or is not there)."""
+    return bytes_digest(read_if_readable(path))
+
+
+def read_if_readable(path: Path) -> bytes | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return path.read_bytes()
     except OSError:
-        return ""
+        return None
+
+
+def bytes_digest(data: bytes | None) -> str:
+    """`file_digest` of bytes already read (None: not read)."""
+    return "" if data is None else hashlib.sha256(data).hexdigest()
 
 
 def file_stamp(path: Path) -> tuple[int, int]:

@@ -241,15 +241,16 @@ def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:
     return max(now, previous.mod + 1)
 
 
-def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None) -> Manifest:
+def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None, *,
+                  data: bytes | None = None) -> Manifest:
     """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
     (a reset would re-stamp every note and drop removal tags).
 
     `known` is (the file's digest as the build read it, the digest the last build wrote,
     the written manifest's `manifest_facts`): when the two digests are equal, the file is
-    not parsed (see `_StoredEntries`)."""
-    try:
-        text = path.read_bytes()  # bytes: half the memory of the text, which is rarely needed
+    not parsed (see `_StoredEntries`). `data` is the file's bytes if the caller read them."""
+    try:  # bytes, not text: half the memory, and the text is rarely needed
+        text = data if data is not None else path.read_bytes()
         if known is not None and known[0] and known[0] == known[1]:
             return Manifest(_StoredEntries(path, text=text, facts=known[2]), text)
         data = json.loads(text)

@@ -18,7 +18,7 @@ from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
 from .pickling import register_picklers
-from .vault import FileStats, SourceFile, VaultIndex, read_note
+from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
 
 register_picklers()
 
@@ -107,11 +107,10 @@ def _unchanged_on_disk(cache: RenderCache | None, stats: FileStats | None) -> di
     if not isinstance(record, tuple) or len(record) != 2:
         return {}
     taken_at, seen = record
-    then = FileStats({}, taken_at)
     found = {}
     for rel, stat in stats.files.items():
         before = seen.get(rel.as_posix())
-        if before is not None and before[:2] == stat and then.settled(stat[1]):
+        if before is not None and before[:2] == stat and settled(stat[1], taken_at):
             found[rel.as_posix()] = before[2]
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any, overload
 
@@ -27,7 +27,7 @@ def register_picklers() -> None:
     copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
     for cls in (Card, Diagnostic, Section):
         pickle_positionally(cls)
-    copyreg.pickle(Note, _note_with_lazy_sections)
+    pickle_positionally(Note, sections=_lazy)
 
 
 class LazySections(Sequence[Section]):
@@ -74,20 +74,24 @@ class LazySections(Sequence[Section]):
         return LazySections, (self._data,)
 
 
-_NOTE_FIELDS = tuple(f.name for f in dataclasses.fields(Note))
+def _lazy(sections: Sequence[Section]) -> LazySections:
+    if isinstance(sections, LazySections):
+        return sections
+    return LazySections(pickle.dumps(tuple(sections), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _note_with_lazy_sections(note: Note) -> tuple[type[Note], tuple[Any, ...]]:
-    values = [getattr(note, name) for name in _NOTE_FIELDS]
-    if not isinstance(note.sections, LazySections):
-        sections = tuple(note.sections)
-        values[_NOTE_FIELDS.index("sections")] = LazySections(
-            pickle.dumps(sections, protocol=pickle.HIGHEST_PROTOCOL))
-    return Note, tuple(values)
-
-
-def pickle_positionally(cls: type[Any]) -> None:
+def pickle_positionally(cls: type[Any], **convert: Callable[[Any], Any]) -> None:
     """Pickle a frozen, slotted dataclass as its constructor's arguments: several times faster
-    to load than the default, which looks up the class's fields for every object."""
+    to load than the default, which looks up the class's fields for every object. `convert`
+    gives fields another form to be pickled in (one the constructor takes too)."""
     names = tuple(f.name for f in dataclasses.fields(cls))
-    copyreg.pickle(cls, lambda obj: (cls, tuple(getattr(obj, n) for n in names)))
+    if not convert:
+        copyreg.pickle(cls, lambda obj: (cls, tuple(getattr(obj, n) for n in names)))
+        return
+    steps = tuple(convert.get(n, _same) for n in names)
+    copyreg.pickle(cls, lambda obj: (cls, tuple(step(getattr(obj, n))
+                                                for n, step in zip(names, steps, strict=True))))
+
+
+def _same(value: Any) -> Any:
+    return value

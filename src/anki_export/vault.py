@@ -22,6 +22,13 @@ MAX_NOTE_BYTES = 8 * 1024 * 1024
 pathological file must not stall a scheduled build."""
 
 
+def settled(mtime_ns: int, taken_at: int) -> bool:
+    """A file modified within two seconds before its stats were taken (at `taken_at`) may have
+    changed again within its timestamp's resolution (FAT's is two seconds): its stats prove
+    nothing until later."""
+    return mtime_ns < taken_at - 2_000_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class FileStats:
     """Size and modification time (ns) of each file of the vault, taken as a build starts:
@@ -31,10 +38,7 @@ class FileStats:
     taken_at: int  # ns since the epoch
 
     def settled(self, mtime_ns: int) -> bool:
-        """A file modified within two seconds before the stats were taken may have changed
-        again within its timestamp's resolution (FAT's is two seconds): its stats prove
-        nothing until later."""
-        return mtime_ns < self.taken_at - 2_000_000_000
+        return settled(mtime_ns, self.taken_at)
 
     def unsettled(self) -> list[PurePosixPath]:
         return [rel for rel, (_, mtime) in self.files.items() if not self.settled(mtime)]
