@@ -312,3 +312,17 @@ def test_a_cache_file_of_an_earlier_version_makes_way_for_the_cache_folder(
     library_build(vault, out)
     assert (out / ".anki-export-cache" / "render.sqlite").is_file()
     assert library_build(vault, out).up_to_date
+
+
+def test_files_saved_just_before_a_build_do_not_stop_the_next_from_updating(
+        tmp_path: Path) -> None:
+    """An image saved just before a build is settled by the next: that alone must not make the
+    next build a full one."""
+    import time
+
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    (vault / "Bone/scan.png").write_bytes(b"\x89PNG just saved")
+    library_build(vault, out)
+    time.sleep(2.1)  # the image's stats can be trusted now
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
+    assert library_build(vault, out, 1_700_000_100).updated_in_place

@@ -78,8 +78,10 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     manifest_digest = bytes_digest(manifest_bytes)
     # Files saved just before this build: their stats prove nothing, so their bytes count.
     unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
-    if write and (current := _up_to_date(cache, _fingerprint(
-            stats, config, manifest_digest, _contents(index, _last_unsettled(cache))), stamp)):
+    # ...and those the last build found so: what its fingerprint and layout were taken with
+    last_unsettled = _contents(index, _last_unsettled(cache)) if write else {}
+    if write and (current := _up_to_date(
+            cache, _fingerprint(stats, config, manifest_digest, last_unsettled), stamp)):
         return current
     from .collect import render_keys
     from .manifest import read_manifest
@@ -97,6 +99,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
     run.other_files = _other_files(index, stats, unsettled)
+    run.other_files_before = _other_files(index, stats, last_unsettled)
     run.manifest_digest = manifest_digest
     try:
         result = (write and stats is not None and run.update()) or run.full(write)
@@ -123,7 +126,8 @@ class _Run:
         self.media = _media_digests(vault.index)
         self.release = self._release()
         self.keys: list[str] = []
-        self.other_files: tuple[str, ...] = ()  # stats of the files that are not notes
+        self.other_files: tuple[str, ...] = ()  # the files that are not notes (`_other_files`)
+        self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
         self.manifest_digest = ""  # of the manifest as read, then as written
         self._layout: Layout | Literal[False] | None = False  # not read yet
 
@@ -183,7 +187,7 @@ class _Run:
 
         self.release = self._release()
         layout = self.last_layout()
-        if (layout is None or layout.basis != self._basis()
+        if (layout is None or layout.basis != self._basis(self.other_files_before)
                 or self.vault.unreadable or not layout.usable()
                 or [n.rel for n in layout.notes] != [n.rel.as_posix() for n in self.vault.notes]):
             return None
@@ -231,10 +235,11 @@ class _Run:
             self._layout = found if isinstance(found, Layout) else None
         return self._layout
 
-    def _basis(self) -> str:
+    def _basis(self, other_files: tuple[str, ...] | None = None) -> str:
         from .layout import basis
 
-        return basis(self.config, self.manifest_digest, self.other_files)
+        return basis(self.config, self.manifest_digest,
+                     self.other_files if other_files is None else other_files)
 
     def _finish(self, packages: _Packages) -> None:
         """Write the packages and then the manifest, which replaces the old one only once
