@@ -59,97 +59,111 @@ def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = No
 
     A note whose text and heading rules are unchanged comes from the cache, not the parser;
     one whose size and modification time are as when the last build read it is not even read
-    (given the `stats` the build took as it started)."""
+    (given the `stats` the build took as it started). A note the cache cannot know (a first
+    build's) is read, hashed and split in one go on a worker: the text never reaches this
+    process, which would otherwise hold the whole vault's at once."""
     rules = HeadingRules(config.heading_level, config.skipped_headings)
-    known = _unchanged_on_disk(cache, stats)
-    texts: dict[PurePosixPath, SourceFile] = {}
-    digests: dict[PurePosixPath, str] = {}
+    known, recorded = _unchanged_on_disk(cache, stats)
+    digests: dict[PurePosixPath, str | None] = {}
     diagnostics: list[Diagnostic] = []
     for rel in index.notes:
         digest = known.get(rel.as_posix())
-        if digest is None:
+        if digest is None and recorded:  # read to look its split up; read again if missing
             try:
-                texts[rel] = source = read_note(index.root, rel)
+                digest = _text_digest(read_note(index.root, rel))
             except NoteError as e:
                 diagnostics.append(_bad_note(e, config))
                 continue
-            digest = hashlib.sha256(source.text.encode("utf-8", "surrogatepass")).hexdigest()
         digests[rel] = digest
+    parsed = _parse_all(index, digests, rules, config, cache)
     _remember_reads(cache, stats, digests)
-    rels = list(digests)
-    keys = [digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digests[rel]))
-            for rel in rels]
-    parsed = _parse_all(index, rels, texts, keys, rules, config, cache)
     notes: list[Note] = []
     left_out = 0
-    for rel, result in zip(rels, parsed, strict=True):
+    for result in parsed.values():
         if isinstance(result, Diagnostic):
             diagnostics.append(result)
-            del digests[rel]
             continue
         note, problems = result
         if note.excluded or (config.published_only and not note.published):
             left_out += 1
-            del digests[rel]
             continue
         notes.append(note)
         diagnostics += problems
-    return notes, digests, left_out, tuple(diagnostics)
+    found = {note.rel: digest for note in notes if (digest := digests[note.rel]) is not None}
+    return notes, found, left_out, tuple(diagnostics)
 
 
-def _unchanged_on_disk(cache: RenderCache | None, stats: FileStats | None) -> dict[str, str]:
+def _text_digest(source: SourceFile) -> str:
+    return hashlib.sha256(source.text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _unchanged_on_disk(cache: RenderCache | None, stats: FileStats | None
+                       ) -> tuple[dict[str, str], bool]:
     """Text digest of each note whose size and modification time are still those it had when
-    the last build read it (and well before that read)."""
+    the last build read it (and well before that read); and whether the cache records any
+    build's reads at all (if not, it holds no note's split either)."""
     if cache is None or stats is None:
-        return {}
+        return {}, False
     cache.load([SOURCES_KEY])
     record = cache.get(SOURCES_KEY)
     if not isinstance(record, tuple) or len(record) != 2:
-        return {}
+        return {}, False
     taken_at, seen = record
     found = {}
     for rel, stat in stats.files.items():
         before = seen.get(rel.as_posix())
         if before is not None and before[:2] == stat and settled(stat[1], taken_at):
             found[rel.as_posix()] = before[2]
-    return found
+    return found, True
 
 
 def _remember_reads(cache: RenderCache | None, stats: FileStats | None,
-                    digests: Mapping[PurePosixPath, str]) -> None:
+                    digests: Mapping[PurePosixPath, str | None]) -> None:
     if cache is not None and stats is not None:
         cache.put(SOURCES_KEY, (stats.taken_at, {
             rel.as_posix(): (*stats.files[rel], digest)
-            for rel, digest in digests.items() if rel in stats.files}))
+            for rel, digest in digests.items() if digest is not None and rel in stats.files}))
 
 
 Parsed = tuple[Note, tuple[Diagnostic, ...]]
 
 
-def _parse_all(index: VaultIndex, rels: Sequence[PurePosixPath],
-               texts: Mapping[PurePosixPath, SourceFile], keys: Sequence[str],
+def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
                rules: HeadingRules, config: Config, cache: RenderCache | None
-               ) -> list[Parsed | Diagnostic]:
+               ) -> dict[PurePosixPath, Parsed | Diagnostic]:
     """Each note split, or the diagnostic that says why it cannot be: from the cache where
-    the text and rules are unchanged, else parsed (read first if it was not), on every core."""
+    the text and rules are unchanged, else read and split on every core. A note of unknown
+    digest gets it here (in `digests`), from the text the worker read."""
+    def key(rel: PurePosixPath, digest: str) -> str:
+        return digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
+
+    rels = list(digests)
+    keys = {rel: key(rel, digest) for rel, digest in digests.items() if digest is not None}
     if cache is not None:
-        cache.load(keys)
-    parsed: list[Parsed | Diagnostic | None] = [
-        cache.get(key) if cache is not None else None for key in keys]
+        cache.load(keys.values())
+    # Entries are (digest, split): what a worker sends back, stored as it sent it.
+    parsed: dict[PurePosixPath, Parsed | Diagnostic | None] = dict.fromkeys(rels)
+    if cache is not None:
+        for rel, key_of_rel in keys.items():
+            entry = cache.get(key_of_rel)
+            parsed[rel] = entry[1] if entry is not None else None
 
-    def parse(n: int) -> Parsed | Diagnostic:
+    def parse(n: int) -> tuple[str | None, Parsed | Diagnostic]:
         try:
-            source = texts.get(rels[n]) or read_note(index.root, rels[n])
-            return parse_note(source, rules)
+            source = read_note(index.root, rels[n])
+            return _text_digest(source), parse_note(source, rules)
         except NoteError as e:
-            return _bad_note(e, config)
+            return None, _bad_note(e, config)
 
-    missing = [n for n, result in enumerate(parsed) if result is None]
-    for n, (result, pickled) in zip(missing, forked_map(parse, missing), strict=True):
-        parsed[n] = result
-        if cache is not None and not isinstance(result, Diagnostic):
-            cache.put(keys[n], pickled or result)
-    return [result for result in parsed if result is not None]
+    missing = [n for n, rel in enumerate(rels) if parsed[rel] is None]
+    for n, (entry, pickled) in zip(missing, forked_map(parse, missing), strict=True):
+        rel = rels[n]
+        digest, parsed[rel] = entry
+        if digest is not None:
+            digests[rel] = digest
+            if cache is not None and not isinstance(entry[1], Diagnostic):
+                cache.put(key(rel, digest), pickled or entry)
+    return {rel: result for rel, result in parsed.items() if result is not None}
 
 
 def _bad_note(error: NoteError, config: Config) -> Diagnostic:
