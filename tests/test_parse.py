@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from anki_export.errors import NoteError
-from anki_export.parse import HeadingRules, parse_note
+from anki_export.parse import HeadingRules, _headings, _parsed_headings, parse_note
 from anki_export.vault import SourceFile
 
 RULES = HeadingRules(2, ("Related", "References", "See also", "Sources", "Links"))
@@ -148,3 +150,17 @@ def test_odd_frontmatter_tags_and_anki_flags() -> None:
     for value, excluded in (("false", True), ('"false"', True), ("0", True), ("no", True),
                             ("true", False), ("1", False)):
         assert parse(f"---\nanki: {value}\n---\n## A\nx\n")[0].excluded is excluded, value
+
+
+_LINES = ["## Hallmark", "# Title", "### Deeper ###", "#tag", "####### seven", "##", "text",
+          "", "- item", "  ## in item", "    ## indented", "> quote", ">## quoted", "| a | b |",
+          "|---|---|", "[^1]: note", "    more", "```", "~~~", "<div>", "<!--", "-->", "---",
+          "===", "\t## tab", " ## one space", "1. first", "* * *", "$$", "%%"]
+
+
+@given(st.lists(st.sampled_from(_LINES), max_size=12))
+def test_headings_read_off_the_lines_are_the_parsers(lines: list[str]) -> None:
+    """The split reads headings off the lines where no construct can hide one; wherever it
+    does, it must find exactly the parser's."""
+    body = "\n".join(lines)
+    assert _headings(body) == _parsed_headings(body)

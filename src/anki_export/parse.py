@@ -132,6 +132,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     skipped: list[str] = []
     parents: dict[int, str] = {}
     starts = [i for i, h in enumerate(headings) if h.level <= level]
+    skipped_keys = {_normalise(s) for s in rules.skipped}
     for n, i in enumerate(starts):
         lvl, first, after, text = headings[i]
         parents = {k: v for k, v in parents.items() if k < lvl}
@@ -144,7 +145,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
         heading = _clean_heading(PINNED_ID.sub("", text))
         path = (*(_clean_heading(PINNED_ID.sub("", parents[k]))
                   for k in sorted(parents) if 1 < k < lvl), heading)
-        if _normalise(heading) in {_normalise(s) for s in rules.skipped}:
+        if _normalise(heading) in skipped_keys:
             skipped.append(f"{heading} (skipped heading)")
             continue
         if not section_body.strip():
@@ -159,7 +160,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
     note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
                 tags, is_published(meta), _left_out(meta.get("anki")),
-                _embeds_notes(body), _definitions(lines), tuple(sections),
+                _embeds_notes(body), _definitions(body, lines), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel))
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
@@ -172,10 +173,12 @@ _EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
 _DEFINITION = re.compile(r" {0,3}\[(?:\^[^\]\n]+|[^\]\n^][^\]\n]*)\]:")
 
 
-def _definitions(lines: Sequence[str]) -> str:
+def _definitions(body: str, lines: Sequence[str]) -> str:
     """The note's footnote and link reference definitions, wherever they stand (often all at
     the end, under a skipped `## References`), so that every section's card can use them;
     a blank line between any two, so that none reads as the continuation of another."""
+    if "]:" not in body:
+        return ""
     found: list[str] = []
     fence = ""
     within = False
@@ -230,6 +233,28 @@ _ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 
 
 def _headings(body: str) -> list[_Heading]:
+    """Every top-level heading of the body: read off the lines where nothing can hide one,
+    else from the parser."""
+    if _HIDES_HEADINGS.search(body):
+        return _parsed_headings(body)
+    found = []
+    line, counted_to = 0, 0
+    for match in _MARGIN_ATX.finditer(body):
+        line += body.count("\n", counted_to, match.start())
+        counted_to = match.start()
+        found.append(_Heading(len(match.group(1)), line, line + 1, _heading_text(match.group())))
+    return found
+
+
+_MARGIN_ATX = re.compile(r"^(#{1,6})(?:[ \t].*)?$", re.M)
+_HIDES_HEADINGS = re.compile(r"^ {0,3}(?:```|~~~|<|=+[ \t]*$|-+[ \t]*$)|^ {1,3}#", re.M)
+"""A line that may open a fenced code or HTML block, or underline a setext heading, or an
+indented `#`. Without any, the top-level headings are exactly the ATX lines at the margin:
+such a line ends any list, quote, table or footnote above it (it is no lazy continuation), and
+nothing else can hold it (CommonMark). `tests/test_parse.py` checks this against the parser."""
+
+
+def _parsed_headings(body: str) -> list[_Heading]:
     """Every top-level heading of the body, from pulldown-cmark's event stream (pyromark).
 
     pyromark follows CommonMark like markdown-it does, and is over ten times faster than
