@@ -210,3 +210,16 @@ def test_many_decks_write_fast(tmp_path: Path) -> None:
         write_package(tmp_path / "speed.apkg", notes, {}, timestamp=STAMP)
         took = time.perf_counter() - start
         print(f"\n{decks} decks x {per_deck} notes ({len(notes)} notes): {took:.3f} s")
+
+
+def test_notetype_json_and_schema_are_genankis() -> None:
+    """The writer takes genanki's schema without importing genanki (its start-up cost), and
+    its LaTeX defaults as constants: both must stay what genanki itself writes."""
+    import genanki
+    from genanki.apkg_schema import APKG_SCHEMA
+
+    from anki_export.package import _LATEX_POST, _LATEX_PRE, _genanki_data
+
+    assert (_LATEX_PRE, _LATEX_POST) == (genanki.Model.DEFAULT_LATEX_PRE,
+                                         genanki.Model.DEFAULT_LATEX_POST)
+    assert _genanki_data("apkg_schema").APKG_SCHEMA == APKG_SCHEMA

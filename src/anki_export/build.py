@@ -14,7 +14,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -244,6 +243,8 @@ class _Run:
     def _finish(self, packages: _Packages) -> None:
         """Write the packages and then the manifest, which replaces the old one only once
         every package is in place."""
+        from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
+
         from .manifest import manifest_facts, write_manifest
 
         _make_folder(self.config.output)

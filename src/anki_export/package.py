@@ -137,8 +137,6 @@ def _deck_names(name: str) -> list[str]:
 def _model_json(nt: NoteType) -> dict[str, Any]:
     """genanki's Model JSON shape plus stable field/template ids.  ``req`` stays empty: Anki
     recomputes it, and genanki's chevron-based guess is wrong for filters like ``{{hint:X}}``."""
-    from genanki import Model
-
     if nt.is_cloze and len(nt.templates) != 1:
         raise ValueError(f"cloze notetype {nt.name!r} needs exactly one template")
     if not nt.fields or not nt.templates:
@@ -150,10 +148,35 @@ def _model_json(nt: NoteType) -> dict[str, Any]:
               "afmt": t.back, "bafmt": "", "bqfmt": "", "bfont": "", "bsize": 0, "did": None}
              for i, t in enumerate(nt.templates)]
     return {"css": nt.css, "did": 1, "flds": flds, "id": str(nt.id), "latexsvg": False,
-            "latexPost": Model.DEFAULT_LATEX_POST, "latexPre": Model.DEFAULT_LATEX_PRE,
+            "latexPost": _LATEX_POST, "latexPre": _LATEX_PRE,
             "mod": nt.revision, "name": nt.name, "req": [], "sortf": 0, "tags": [],
-            "tmpls": tmpls, "type": Model.CLOZE if nt.is_cloze else Model.FRONT_BACK,
+            "tmpls": tmpls, "type": 1 if nt.is_cloze else 0,
             "usn": -1, "vers": []}
+
+
+_LATEX_PRE = ("\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n"
+              "\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n"
+              "\\setlength{\\parindent}{0in}\n\\begin{document}\n")
+_LATEX_POST = "\\end{document}"
+"""Anki's default LaTeX header and footer, as genanki's `Model` writes them (`tests/
+test_package.py` compares): taken from genanki's class, they cost its import (below)."""
+
+
+@functools.cache
+def _genanki_data(module: str) -> Any:
+    """One of genanki's data modules (the schema, the col row: plain strings), loaded from its
+    folder without importing the package, whose `__init__` pulls in asyncio, yaml and chevron:
+    65 ms of every first build's start."""
+    import importlib.util
+
+    found = importlib.util.find_spec("genanki")  # finds the package, does not import it
+    assert found is not None and found.submodule_search_locations is not None
+    path = Path(found.submodule_search_locations[0]) / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"genanki.{module}", path)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 _ColDefaults = tuple[str, dict[str, Any], str]  # conf, the Default deck, deck options
@@ -162,11 +185,9 @@ _ColDefaults = tuple[str, dict[str, Any], str]  # conf, the Default deck, deck o
 @functools.cache
 def _genanki_col() -> _ColDefaults:
     """genanki's col row: conf, the Default deck (every deck's other keys) and options."""
-    from genanki.apkg_col import APKG_COL
-    from genanki.apkg_schema import APKG_SCHEMA
-
     with closing(sqlite3.connect(":memory:")) as db:
-        db.executescript(APKG_SCHEMA + APKG_COL)
+        db.executescript(_genanki_data("apkg_schema").APKG_SCHEMA
+                         + _genanki_data("apkg_col").APKG_COL)
         col = db.execute("SELECT conf, decks, dconf FROM col").fetchone()
     return _dumps(json.loads(col[0])), json.loads(col[1])["1"], col[2]
 
@@ -178,11 +199,9 @@ def _dumps(obj: object) -> str:
 @functools.cache
 def _schema() -> tuple[str, list[str]]:
     """genanki's collection schema: the tables (one script), then the indexes, which a writer
-    builds once after the rows. Imported when the first package is opened, not at start-up
-    (genanki pulls in asyncio: 30 ms)."""
-    from genanki.apkg_schema import APKG_SCHEMA
-
-    statements = [s.strip() for s in APKG_SCHEMA.split(";") if s.strip()]
+    builds once after the rows."""
+    statements = [s.strip() for s in _genanki_data("apkg_schema").APKG_SCHEMA.split(";")
+                  if s.strip()]
     tables = ";\n".join(s for s in statements if not s.upper().startswith("CREATE INDEX"))
     return tables + ";", [s for s in statements if s.upper().startswith("CREATE INDEX")]
 
