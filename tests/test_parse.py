@@ -164,3 +164,22 @@ def test_headings_read_off_the_lines_are_the_parsers(lines: list[str]) -> None:
     does, it must find exactly the parser's."""
     body = "\n".join(lines)
     assert _headings(body) == _parsed_headings(body)
+
+
+def test_a_spilled_note_reads_back_its_sections_and_pickles_with_them() -> None:
+    """The build keeps every note's sections in a temporary file until a worker renders them
+    (`SectionSpill`): read back, and pickled for the cache, they are the note's own."""
+    import pickle
+
+    from anki_export.pickling import SectionSpill, register_picklers
+
+    register_picklers()
+    notes = [parse_note(SourceFile(PurePosixPath(f"n{i}.md"),
+                                   f"## Q{i}\nA{i}\n\n## R{i}\nB{i}\n"), HeadingRules())[0]
+             for i in range(3)]
+    spill = SectionSpill()
+    spilled = [spill.keep(note) for note in notes]
+    assert spilled == notes
+    assert [s.heading for s in spilled[1].sections] == ["Q1", "R1"]
+    del spill  # the notes keep their file open
+    assert pickle.loads(pickle.dumps(spilled[2])) == notes[2]

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import os
 import pickle
+import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any, overload
@@ -30,21 +33,17 @@ def register_picklers() -> None:
     pickle_positionally(Note, sections=_lazy)
 
 
-class LazySections(Sequence[Section]):
-    """A note's sections as pickled, unpickled when first read. The build holds every note
-    of the vault, but reads the sections only of those it renders: in a worker process, or,
-    when only some notes changed, those alone. Until then they are one compact bytes object."""
+class _PickledSections(Sequence[Section]):
+    """A note's sections kept as their pickle, unpickled when read."""
 
-    __slots__ = ("_data", "_sections")
+    __slots__ = ()
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._sections: tuple[Section, ...] | None = None
+    def _pickle(self) -> bytes:
+        raise NotImplementedError
 
     def _loaded(self) -> tuple[Section, ...]:
-        if self._sections is None:
-            self._sections = pickle.loads(self._data)
-        return self._sections
+        sections: tuple[Section, ...] = pickle.loads(self._pickle())
+        return sections
 
     @overload
     def __getitem__(self, index: int) -> Section: ...
@@ -60,7 +59,7 @@ class LazySections(Sequence[Section]):
         return iter(self._loaded())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazySections | tuple):
+        if isinstance(other, _PickledSections | tuple):
             return self._loaded() == tuple(other)
         return NotImplemented
 
@@ -71,11 +70,67 @@ class LazySections(Sequence[Section]):
         return repr(self._loaded())
 
     def __reduce__(self) -> tuple[type[LazySections], tuple[bytes]]:
-        return LazySections, (self._data,)
+        return LazySections, (self._pickle(),)
 
 
-def _lazy(sections: Sequence[Section]) -> LazySections:
-    if isinstance(sections, LazySections):
+class LazySections(_PickledSections):
+    """A note's sections as pickled, unpickled when first read: a note comes so from a
+    worker process or the cache, and most builds read the sections of few notes."""
+
+    __slots__ = ("_data", "_sections")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._sections: tuple[Section, ...] | None = None
+
+    def _pickle(self) -> bytes:
+        return self._data
+
+    def _loaded(self) -> tuple[Section, ...]:
+        if self._sections is None:
+            self._sections = super()._loaded()
+        return self._sections
+
+
+class SectionSpill:
+    """The build's notes' sections, in a temporary file instead of memory: the build holds
+    every note of the vault (links and identities need them all), but renders each once,
+    in a worker process that reads its sections back from here. Forked workers inherit the
+    open file; `os.pread` shares no file position between them."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
+        weakref.finalize(self, self._file.close)  # once the last note that reads it is gone
+        self._end = 0
+
+    def keep(self, note: Note) -> Note:
+        """The note, its sections moved out of memory."""
+        sections = note.sections
+        data = sections._pickle() if isinstance(sections, _PickledSections) else \
+            pickle.dumps(tuple(sections), protocol=pickle.HIGHEST_PROTOCOL)
+        offset = self._end
+        self._end += os.pwrite(self._file.fileno(), data, offset)
+        return dataclasses.replace(note, sections=_SpilledSections(self, offset, len(data)))
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self._file.fileno(), size, offset)
+
+
+class _SpilledSections(_PickledSections):
+    """A note's sections in the spill file, read (and unpickled) each time they are used:
+    a worker renders a note once, and keeps nothing of it afterwards."""
+
+    __slots__ = ("_offset", "_size", "_spill")
+
+    def __init__(self, spill: SectionSpill, offset: int, size: int) -> None:
+        self._spill, self._offset, self._size = spill, offset, size
+
+    def _pickle(self) -> bytes:
+        return self._spill.read(self._offset, self._size)
+
+
+def _lazy(sections: Sequence[Section]) -> _PickledSections:
+    if isinstance(sections, _PickledSections):
         return sections
     return LazySections(pickle.dumps(tuple(sections), protocol=pickle.HIGHEST_PROTOCOL))
 
