@@ -166,9 +166,9 @@ def test_headings_read_off_the_lines_are_the_parsers(lines: list[str]) -> None:
     assert _headings(body) == _parsed_headings(body)
 
 
-def test_a_spilled_note_reads_back_its_sections_and_pickles_with_them() -> None:
-    """The build keeps every note's sections in a temporary file until a worker renders them
-    (`SectionSpill`): read back, and pickled for the cache, they are the note's own."""
+def test_spilled_sections_read_back_and_pickle_with_their_data() -> None:
+    """A build with many notes to render moves their sections into a temporary file while
+    workers render them (`LazySections.spill`): read back, and pickled, they are the same."""
     import pickle
 
     from anki_export.pickling import SectionSpill, register_picklers
@@ -177,9 +177,11 @@ def test_a_spilled_note_reads_back_its_sections_and_pickles_with_them() -> None:
     notes = [parse_note(SourceFile(PurePosixPath(f"n{i}.md"),
                                    f"## Q{i}\nA{i}\n\n## R{i}\nB{i}\n"), HeadingRules())[0]
              for i in range(3)]
+    kept = [pickle.loads(pickle.dumps(note)) for note in notes]  # as from a worker or cache
     spill = SectionSpill()
-    spilled = [spill.keep(note) for note in notes]
-    assert spilled == notes
-    assert [s.heading for s in spilled[1].sections] == ["Q1", "R1"]
+    for note in kept:
+        note.sections.spill(spill)
     del spill  # the notes keep their file open
-    assert pickle.loads(pickle.dumps(spilled[2])) == notes[2]
+    assert kept == notes
+    assert [s.heading for s in kept[1].sections] == ["Q1", "R1"]
+    assert pickle.loads(pickle.dumps(kept[2])) == notes[2]

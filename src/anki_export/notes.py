@@ -17,7 +17,7 @@ from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
-from .pickling import SectionSpill, register_picklers
+from .pickling import register_picklers
 from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
 
 register_picklers()
@@ -40,11 +40,8 @@ def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnosti
                cache: RenderCache | None = None,
                owners: Mapping[str, frozenset[str]] | None = None,
                stats: FileStats | None = None) -> Vault:
-    """Read and split every note and give each its identity (see `assign_identities`). The
-    notes' sections wait in a temporary file until rendered (`SectionSpill`)."""
+    """Read and split every note and give each its identity (see `assign_identities`)."""
     notes, digests, left_out, read_problems = read_notes(index, config, cache, stats)
-    spill = SectionSpill()
-    notes = [spill.keep(note) for note in notes]
     identities, id_problems = assign_identities(notes, owners)
     unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)

@@ -33,16 +33,38 @@ def register_picklers() -> None:
     pickle_positionally(Note, sections=_lazy)
 
 
-class _PickledSections(Sequence[Section]):
-    """A note's sections kept as their pickle, unpickled when read."""
+class LazySections(Sequence[Section]):
+    """A note's sections as pickled, unpickled when first read. The build holds every note
+    of the vault, but reads the sections only of those it renders: in a worker process, or,
+    when only some notes changed, those alone. Until then they are one compact bytes object,
+    or, once `spill`ed, a place in a temporary file."""
 
-    __slots__ = ()
+    __slots__ = ("_data", "_place", "_sections")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._place: tuple[SectionSpill, int, int] | None = None
+        self._sections: tuple[Section, ...] | None = None
+
+    def spill(self, spill: SectionSpill) -> None:
+        """Move the pickle into `spill`, out of memory: read back, and never kept, each time
+        the sections are read (a worker renders a note once, and keeps nothing of it)."""
+        if self._place is None and self._sections is None:
+            self._place = (spill, spill.write(self._data), len(self._data))
+            self._data = b""
 
     def _pickle(self) -> bytes:
-        raise NotImplementedError
+        if self._place is not None:
+            spill, offset, size = self._place
+            return spill.read(offset, size)
+        return self._data
 
     def _loaded(self) -> tuple[Section, ...]:
+        if self._sections is not None:
+            return self._sections
         sections: tuple[Section, ...] = pickle.loads(self._pickle())
+        if self._place is None:
+            self._sections = sections
         return sections
 
     @overload
@@ -59,7 +81,7 @@ class _PickledSections(Sequence[Section]):
         return iter(self._loaded())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, _PickledSections | tuple):
+        if isinstance(other, LazySections | tuple):
             return self._loaded() == tuple(other)
         return NotImplemented
 
@@ -73,64 +95,28 @@ class _PickledSections(Sequence[Section]):
         return LazySections, (self._pickle(),)
 
 
-class LazySections(_PickledSections):
-    """A note's sections as pickled, unpickled when first read: a note comes so from a
-    worker process or the cache, and most builds read the sections of few notes."""
-
-    __slots__ = ("_data", "_sections")
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._sections: tuple[Section, ...] | None = None
-
-    def _pickle(self) -> bytes:
-        return self._data
-
-    def _loaded(self) -> tuple[Section, ...]:
-        if self._sections is None:
-            self._sections = super()._loaded()
-        return self._sections
-
-
 class SectionSpill:
-    """The build's notes' sections, in a temporary file instead of memory: the build holds
-    every note of the vault (links and identities need them all), but renders each once,
-    in a worker process that reads its sections back from here. Forked workers inherit the
-    open file; `os.pread` shares no file position between them."""
+    """A temporary file for the sections of a vault's notes while worker processes render
+    them (`LazySections.spill`): the main process then holds no note's text. Forked workers
+    inherit the open file; `os.pread` shares no file position between them."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
         weakref.finalize(self, self._file.close)  # once the last note that reads it is gone
         self._end = 0
 
-    def keep(self, note: Note) -> Note:
-        """The note, its sections moved out of memory."""
-        sections = note.sections
-        data = sections._pickle() if isinstance(sections, _PickledSections) else \
-            pickle.dumps(tuple(sections), protocol=pickle.HIGHEST_PROTOCOL)
+    def write(self, data: bytes) -> int:
+        """Append `data`; its offset."""
         offset = self._end
         self._end += os.pwrite(self._file.fileno(), data, offset)
-        return dataclasses.replace(note, sections=_SpilledSections(self, offset, len(data)))
+        return offset
 
     def read(self, offset: int, size: int) -> bytes:
         return os.pread(self._file.fileno(), size, offset)
 
 
-class _SpilledSections(_PickledSections):
-    """A note's sections in the spill file, read (and unpickled) each time they are used:
-    a worker renders a note once, and keeps nothing of it afterwards."""
-
-    __slots__ = ("_offset", "_size", "_spill")
-
-    def __init__(self, spill: SectionSpill, offset: int, size: int) -> None:
-        self._spill, self._offset, self._size = spill, offset, size
-
-    def _pickle(self) -> bytes:
-        return self._spill.read(self._offset, self._size)
-
-
-def _lazy(sections: Sequence[Section]) -> _PickledSections:
-    if isinstance(sections, _PickledSections):
+def _lazy(sections: Sequence[Section]) -> LazySections:
+    if isinstance(sections, LazySections):
         return sections
     return LazySections(pickle.dumps(tuple(sections), protocol=pickle.HIGHEST_PROTOCOL))
 
