@@ -14,7 +14,7 @@ from .cards import Card, CardSettings, note_cards
 from .config import Config
 from .errors import Diagnostic
 from .notes import Vault
-from .parallel import PARALLEL_FROM, forked_map
+from .parallel import forked_map, forks
 from .parse import Note
 from .pickling import LazySections, SectionSpill, register_picklers
 from .render import LinkTargets
@@ -62,7 +62,7 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
     missing = [i for i in wanted if cache is None or not cache.has(keys[i])]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
     to_render = set(missing)
-    if len(missing) >= PARALLEL_FROM:  # workers render them: this process needs no text
+    if forks(len(missing)):  # workers render them: this process needs no note's text
         _spill_sections(vault.notes)
     rendered = forked_map(job.run, missing)  # in the order of `missing`
     for done, i in enumerate(wanted, 1):
