@@ -29,7 +29,7 @@ def test_spliced_text_equals_the_parsed_one(tmp_path_factory: object, fates: dic
     folder = tmp_path_factory.mktemp("m")  # type: ignore[attr-defined]
     path = folder / "anki-export.lock"
     written = write_manifest(path, Manifest({guid: entry(guid) for guid in fates}))
-    facts = manifest_facts(read_manifest(path))
+    facts = dict(manifest_facts(read_manifest(path)))
     texts = []
     for known in (None, (written, written, facts)):  # parsed, then read as written
         before = read_manifest(path, known)

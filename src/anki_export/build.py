@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .parse import Note
     from .render import LinkTargets
 
-LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache
-MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it wrote
+LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache, in parts
+MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it wrote, in parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +87,9 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
     from .notes import load_vault
     from .render import LinkTargets
 
-    cache.load([MANIFEST_KEY])
-    written = cache.get(MANIFEST_KEY)
+    written = cache.get_parts(MANIFEST_KEY)
     previous = read_manifest(config.manifest_path,
-                             (manifest_digest, *written) if isinstance(written, tuple) else None,
+                             (manifest_digest, written[0], dict(written[1])) if written else None,
                              data=manifest_bytes)
     vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
@@ -174,8 +173,8 @@ class _Run:
                 self._finish(packages)
                 changes = release.changes()
             if packages.written:
-                self.cache.put(LAYOUT_KEY, Layout(self._basis(), tuple(layouts), tombstones,
-                                                  packages.kept()))
+                self.cache.put_parts(LAYOUT_KEY, Layout(self._basis(), (), tombstones,
+                                                        packages.kept()), layouts)
             return self._result(packages.written, layouts, diagnostics, changes)
         finally:
             packages.abort()  # a failed build leaves the packages in the output folder as they were
@@ -217,8 +216,8 @@ class _Run:
                                        key=lambda d: d.sort_key))
             _fail_on(diagnostics, self.config)
             self._finish(packages)
-            self.cache.put(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=tuple(notes),
-                                               packages=packages.kept()))
+            self.cache.put_parts(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=(),
+                                                     packages=packages.kept()), notes)
             return replace(self._result(packages.written, notes, diagnostics,
                                         self.release.changes()), updated_in_place=True)
         finally:
@@ -229,9 +228,9 @@ class _Run:
         from .layout import Layout
 
         if self._layout is False:
-            self.cache.load([LAYOUT_KEY])
-            found = self.cache.get(LAYOUT_KEY)
-            self._layout = found if isinstance(found, Layout) else None
+            found = self.cache.get_parts(LAYOUT_KEY)
+            self._layout = (replace(found[0], notes=tuple(found[1]))
+                            if found and isinstance(found[0], Layout) else None)
         return self._layout
 
     def _basis(self, other_files: tuple[str, ...] | None = None) -> str:
@@ -252,8 +251,8 @@ class _Run:
             closing = thread.submit(packages.close)  # manifest is written meanwhile
             self.manifest_digest = write_manifest(self.config.manifest_path,
                                                   self.release.manifest(), closing.result)
-        self.cache.put(MANIFEST_KEY, (self.manifest_digest,
-                                      manifest_facts(self.release.manifest())))
+        self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
+                             manifest_facts(self.release.manifest()))
 
     def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
