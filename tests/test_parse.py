@@ -68,10 +68,11 @@ def test_line_numbers_count_the_frontmatter() -> None:
 
 
 def test_json_and_yaml_frontmatter_and_the_escaped_pipe() -> None:
-    json_note, _ = parse('---\n{"dg-publish":true,"up":"[[a\\|b]]","permalink":"/x/"}\n---\n')
+    json_note, _ = parse('---\n{"dg-publish":true,"dg-path":"[[a\\|b]].md","permalink":"/x/"}'
+                         '\n---\n')
     yaml_note, _ = parse("---\ndg-publish: true\npermalink: /y/\ntags: [a/b, c]\n---\n## A\nx\n")
     assert json_note.published and json_note.permalink == "/x/"
-    assert json_note.meta["up"] == "[[a|b]]"
+    assert json_note.dg_path == "[[a|b]].md"
     assert yaml_note.published and yaml_note.tags == ("a::b", "c")
 
 

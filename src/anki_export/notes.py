@@ -196,7 +196,7 @@ def assign_identities(notes: Sequence[Note], owners: Mapping[str, frozenset[str]
                     "file path, so moving or renaming it makes new cards; add a `permalink`"))
             continue
         names = ", ".join(n.rel.as_posix() for n in group)
-        dg_paths = [str(n.meta.get("dg-path", "")) for n in group]
+        dg_paths = [n.dg_path for n in group]
         had_it = [n for n in group if n.rel.as_posix() in (owners or {}).get(permalink, ())]
         for note, dg_path in zip(group, dg_paths, strict=True):
             unique = dg_path and dg_paths.count(dg_path) == 1

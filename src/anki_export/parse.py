@@ -48,7 +48,7 @@ class Section:
 @dataclass(frozen=True, slots=True)
 class Note:
     rel: PurePosixPath  # vault-relative source path
-    meta: Mapping[str, object]
+    dg_path: str  # the frontmatter's `dg-path`, or "": what tells notes of one permalink apart
     title: str
     permalink: str  # the Digital Garden URL path, "/a/b/"; the base of every GUID of this note
     permalink_from: str  # which key gave it: dg-permalink, permalink, dg-path or path
@@ -158,7 +158,8 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
                                 offset + body_start + 1, key, pinned.group(1) if pinned else None))
     sections = _dedupe_keys(sections, source.rel, diagnostics)
     tags = tuple(sorted({*_tags(meta.get("tags")), *_tags(meta.get("anki-tags"))}))
-    note = Note(source.rel, meta, title, permalink, permalink_from, _folders(meta, source.rel),
+    note = Note(source.rel, str(meta.get("dg-path", "")), title, permalink, permalink_from,
+                _folders(meta, source.rel),
                 tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(body, lines), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel))
