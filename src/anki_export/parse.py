@@ -1,9 +1,10 @@
 """Read a note's frontmatter and split its body into sections by the heading rules.
 
-Splitting works on markdown-it's block tokens, never on regexes over lines, so a `## heading`
-inside a fenced code block, a blockquote or a list never starts a card, and a heading that
-follows a blockquote without a blank line is still a heading (CommonMark). Line numbers come from
-`Token.map` plus the frontmatter's line count, computed here once.
+Splitting follows CommonMark's block structure (pulldown-cmark's, through pyromark), so a
+`## heading` inside a fenced code block, a blockquote or a list never starts a card, and a
+heading that follows a blockquote without a blank line is still a heading. Where no line can
+hide a heading (`_headings`), they are read off the lines, which is the same and faster. Line
+numbers count the frontmatter's lines, computed here once.
 """
 
 from __future__ import annotations
