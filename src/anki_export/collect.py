@@ -14,9 +14,9 @@ from .cards import Card, CardSettings, note_cards
 from .config import Config
 from .errors import Diagnostic
 from .notes import Vault
-from .parallel import forked_map, forks
+from .parallel import forked_map
 from .parse import Note
-from .pickling import LazySections, SectionSpill, register_picklers
+from .pickling import register_picklers
 from .render import LinkTargets
 
 register_picklers()
@@ -62,8 +62,6 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
     missing = [i for i in wanted if cache is None or not cache.has(keys[i])]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
     to_render = set(missing)
-    if forks(len(missing)):  # workers render them: this process needs no note's text
-        _spill_sections(vault.notes)
     rendered = forked_map(job.run, missing)  # in the order of `missing`
     for done, i in enumerate(wanted, 1):
         made: NoteCards | None = None
@@ -78,15 +76,6 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
         yield vault.notes[i], made
         if progress is not None and (done % 20 == 0 or done == len(wanted)):
             progress(done, len(wanted))
-
-
-def _spill_sections(notes: Sequence[Note]) -> None:
-    """Every note's sections into a temporary file (see `LazySections.spill`): the memory
-    they held here serves the cards instead, and the workers keep no note they rendered."""
-    spill = SectionSpill()
-    for note in notes:
-        if isinstance(note.sections, LazySections):
-            note.sections.spill(spill)
 
 
 def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str]

@@ -7,6 +7,7 @@ permalink each gets a more specific one, so no card is merged into another note'
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
-from .pickling import register_picklers
+from .pickling import SectionSpill, register_picklers, spilled
 from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
 
 register_picklers()
@@ -139,14 +140,10 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
 
     rels = list(digests)
     keys = {rel: key(rel, digest) for rel, digest in digests.items() if digest is not None}
-    if cache is not None:
-        cache.load(keys.values())
-    # Entries are (digest, split): what a worker sends back, stored as it sent it.
-    parsed: dict[PurePosixPath, Parsed | Diagnostic | None] = dict.fromkeys(rels)
-    if cache is not None:
-        for rel, key_of_rel in keys.items():
-            entry = cache.get(key_of_rel)
-            parsed[rel] = entry[1] if entry is not None else None
+    # Each note's sections go into a temporary file as it comes (see `SectionSpill`).
+    spill = SectionSpill() if hasattr(os, "pwrite") else None
+    parsed: dict[PurePosixPath, Parsed | Diagnostic | None] = {
+        **dict.fromkeys(rels), **_cached(cache, keys, spill)}
 
     def parse(n: int) -> tuple[str | None, Parsed | Diagnostic]:
         try:
@@ -158,12 +155,37 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
     missing = [n for n, rel in enumerate(rels) if parsed[rel] is None]
     for n, (entry, pickled) in zip(missing, forked_map(parse, missing), strict=True):
         rel = rels[n]
-        digest, parsed[rel] = entry
+        digest, result = entry
         if digest is not None:
             digests[rel] = digest
-            if cache is not None and not isinstance(entry[1], Diagnostic):
+            if cache is not None and not isinstance(result, Diagnostic):
                 cache.put(key(rel, digest), pickled or entry)
+        parsed[rel] = _spilled(result, spill)
+    if spill is not None:
+        spill.flush()
     return {rel: result for rel, result in parsed.items() if result is not None}
+
+
+def _cached(cache: RenderCache | None, keys: Mapping[PurePosixPath, str],
+            spill: SectionSpill | None) -> dict[PurePosixPath, Parsed | Diagnostic]:
+    """The splits the cache holds, by note. Entries are (digest, split): what a worker sends
+    back, stored as it sent it."""
+    if cache is None:
+        return {}
+    cache.load(keys.values())
+    found = {}
+    for rel, key in keys.items():
+        entry = cache.get(key)
+        if entry is not None:
+            found[rel] = _spilled(entry[1], spill)
+    return found
+
+
+def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None) -> Parsed | Diagnostic:
+    if isinstance(result, Diagnostic):
+        return result
+    note, problems = result
+    return spilled(note, spill), problems
 
 
 def _bad_note(error: NoteError, config: Config) -> Diagnostic:

@@ -96,23 +96,50 @@ class LazySections(Sequence[Section]):
 
 
 class SectionSpill:
-    """A temporary file for the sections of a vault's notes while worker processes render
-    them (`LazySections.spill`): the main process then holds no note's text. Forked workers
-    inherit the open file; `os.pread` shares no file position between them."""
+    """A temporary file for the sections of a vault's notes (`LazySections.spill`): the build
+    holds every note (links and identities need them all) but reads the sections only of
+    those it renders, once. Written in batches; forked workers inherit the open file, and
+    `os.pread` shares no file position between them."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
         weakref.finalize(self, self._file.close)  # once the last note that reads it is gone
+        self._pending: list[bytes] = []
+        self._written = 0  # bytes in the file; those pending follow
         self._end = 0
 
     def write(self, data: bytes) -> int:
         """Append `data`; its offset."""
         offset = self._end
-        self._end += os.pwrite(self._file.fileno(), data, offset)
+        self._pending.append(data)
+        self._end += len(data)
+        if self._end - self._written >= 1 << 20:
+            self.flush()
         return offset
 
+    def flush(self) -> None:
+        """Write what is pending: before worker processes are forked to read it."""
+        data, start = memoryview(b"".join(self._pending)), self._written
+        self._pending = []
+        while self._written < self._end:
+            self._written += os.pwrite(self._file.fileno(), data[self._written - start :],
+                                       self._written)
+
     def read(self, offset: int, size: int) -> bytes:
+        if offset + size > self._written:
+            self.flush()
         return os.pread(self._file.fileno(), size, offset)
+
+
+def spilled(note: Note, spill: SectionSpill | None) -> Note:
+    """The note, its sections moved into `spill` (where there is one)."""
+    if spill is None:
+        return note
+    if not isinstance(note.sections, LazySections):
+        note = dataclasses.replace(note, sections=_lazy(note.sections))
+    assert isinstance(note.sections, LazySections)
+    note.sections.spill(spill)
+    return note
 
 
 def _lazy(sections: Sequence[Section]) -> LazySections:
