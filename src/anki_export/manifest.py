@@ -321,14 +321,19 @@ def write_manifest(path: Path, manifest: Manifest,
     return digest.hexdigest()
 
 
-def _manifest_text(manifest: Manifest) -> Iterator[bytes]:
+def _manifest_text(manifest: Manifest) -> Iterator[bytes | memoryview]:
     yield f'{{\n  "anki-export": {FORMAT},\n  "notes": {{\n'.encode()
     for n, lines in enumerate(_entry_lines(manifest)):
-        yield b",\n" + lines if n else lines
+        if n and isinstance(lines, bytes):
+            yield b",\n" + lines
+        else:
+            if n:
+                yield b",\n"
+            yield lines  # a line, or a run of the stored text: not copied
     yield b"\n  }\n}\n"
 
 
-def _entry_lines(manifest: Manifest) -> Iterator[bytes]:
+def _entry_lines(manifest: Manifest) -> Iterator[bytes | memoryview]:
     """The entries' lines, in GUID order, one or several at a time (joined by ",\\n"). An entry
     read from the file and shipped unchanged is written as the line it was read from, not
     encoded again (most of a big manifest, on most builds)."""
@@ -350,10 +355,12 @@ def _entry_lines(manifest: Manifest) -> Iterator[bytes]:
         yield _line(guid, notes[guid])
 
 
-def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[bytes]:
+def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries
+                   ) -> Iterator[bytes | memoryview]:
     """The stored text's entry lines in runs copied whole, with this build's changes spliced
     in where a binary search puts them: a rebuild that changed a few cards of a large vault
-    writes its manifest in a few slices."""
+    writes its manifest in a few slices (views of the text, not copies of it: at 20,000
+    notes a run is tens of MB)."""
     edits: dict[str, bytes | None] = {  # GUID → its new line, or None where it goes
         guid: _line(guid, entry) for guid, entry in notes.made.items()
         if entry is not stored.made(guid)}
@@ -364,13 +371,20 @@ def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries) -> Iterator[b
     for guid in sorted(edits):
         at, found = stored.seek(guid)
         if at > cursor:
-            yield text[cursor : at - 1].removesuffix(b",")  # whole lines, up to this one
+            yield _run(text, cursor, at - 1)  # whole lines, up to this one
         line = edits[guid]
         if line is not None:
             yield line
         cursor = text.index(b"\n", at) + 1 if found else at
     if cursor < end:
-        yield text[cursor : end - 1].removesuffix(b",")
+        yield _run(text, cursor, end - 1)
+
+
+def _run(text: bytes, start: int, stop: int) -> memoryview:
+    """`text[start:stop]` without its trailing comma, as a view."""
+    if stop > start and text[stop - 1] == ord(","):
+        stop -= 1
+    return memoryview(text)[start:stop]
 
 
 def _line(guid: str, entry: Entry) -> bytes:
