@@ -326,3 +326,20 @@ def test_files_saved_just_before_a_build_do_not_stop_the_next_from_updating(
     time.sleep(2.1)  # the image's stats can be trusted now
     (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
     assert library_build(vault, out, 1_700_000_100).updated_in_place
+
+
+def test_an_update_that_pins_a_heading_keeps_the_pin(tmp_path: Path) -> None:
+    """Pinning a heading keeps its card's GUID, so the build updates in place, but the card's
+    key changes: the manifest's facts that the cache keeps must change with it, or the pin is
+    forgotten when the heading is next reworded (and the card made anew)."""
+    note = "Bone/Lesion.md"
+    vault = write_vault(tmp_path / "v", {note: published("/lesion/", "## Signs\nlytic\n")})
+    out = tmp_path / "out"
+    library_build(vault, out)
+    (vault / note).write_text(published("/lesion/", "## Signs ^signs\nlytic\n"))
+    assert library_build(vault, out, 1_700_000_100).updated_in_place
+    (vault / note).write_text(published("/lesion/", "## Lytic signs ^signs\nlytic\n"))
+    reworded = library_build(vault, out, 1_700_000_200)
+    assert reworded.changes is not None
+    assert (reworded.changes.added, len(reworded.changes.changed)) == ((), 1)
+    assert reworded.updated_in_place

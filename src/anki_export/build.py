@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteCards, NoteSummary, Progress
     from .layout import KeptPackage, Layout, NoteLayout
-    from .manifest import Changes, Manifest, Release
+    from .manifest import Changes, Fact, Facts, Manifest, Release
     from .notes import Vault
     from .package import PackageNote, PackageWriter
     from .parse import Note
@@ -96,6 +96,7 @@ def build(config: Config, *, write: bool = True, now: int | None = None,
                                           config.site_url),
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
+    run.written_facts = written[1] if written else None
     run.other_files = _other_files(index, stats, unsettled)
     run.other_files_before = _other_files(index, stats, last_unsettled)
     run.manifest_digest = manifest_digest
@@ -127,6 +128,7 @@ class _Run:
         self.other_files: tuple[str, ...] = ()  # the files that are not notes (`_other_files`)
         self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
         self.manifest_digest = ""  # of the manifest as read, then as written
+        self.written_facts: list[tuple[str, Fact]] | None = None  # as the cache held them
         self._layout: Layout | Literal[False] | None = False  # not read yet
 
     def _release(self) -> Release:
@@ -193,6 +195,7 @@ class _Run:
         self.cache.keep(self.keys)  # the unchanged notes' cards: a full build will want them
         packages = _Packages(self.config, self.vault.index, layout.packages, update=True)
         notes = list(layout.notes)
+        facts = self.previous.stored_facts()  # unchanged if the changed cards' are
         try:
             for i, (note, (cards, card_problems)) in zip(changed, self._cards(changed),
                                                          strict=True):
@@ -200,6 +203,7 @@ class _Run:
                 slots = card_slots(shipped, [c.media for c in cards])
                 if slots != notes[i].cards:
                     return None  # other cards than last time: the full build
+                facts = _facts_kept(facts, cards)
                 notes[i] = note_layout(self.keys[i], note, card_problems, slots)
                 for package_note in shipped:
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
@@ -215,9 +219,10 @@ class _Run:
                                         *(d for n in notes for d in n.problems)),
                                        key=lambda d: d.sort_key))
             _fail_on(diagnostics, self.config)
-            self._finish(packages)
+            self._finish(packages, facts is not None)
             self.cache.put_parts(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=(),
-                                                     packages=packages.kept()), notes)
+                                                     packages=packages.kept()), notes,
+                                 changed=changed)
             return replace(self._result(packages.written, notes, diagnostics,
                                         self.release.changes()), updated_in_place=True)
         finally:
@@ -239,9 +244,10 @@ class _Run:
         return basis(self.config, self.manifest_digest,
                      self.other_files if other_files is None else other_files)
 
-    def _finish(self, packages: _Packages) -> None:
+    def _finish(self, packages: _Packages, same_facts: bool = False) -> None:
         """Write the packages and then the manifest, which replaces the old one only once
-        every package is in place."""
+        every package is in place. `same_facts`: the manifest's facts are those the cache
+        holds (an update that changed no card's key): they stay as stored."""
         from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
 
         from .manifest import manifest_facts, write_manifest
@@ -251,8 +257,12 @@ class _Run:
             closing = thread.submit(packages.close)  # manifest is written meanwhile
             self.manifest_digest = write_manifest(self.config.manifest_path,
                                                   self.release.manifest(), closing.result)
-        self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
-                             manifest_facts(self.release.manifest()))
+        if same_facts and self.written_facts is not None:
+            self.cache.put_parts(MANIFEST_KEY, self.manifest_digest, self.written_facts,
+                                 changed=())
+        else:
+            self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
+                                 manifest_facts(self.release.manifest()))
 
     def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
@@ -268,6 +278,14 @@ class _Run:
             changes=changes,
             diagnostics=diagnostics,
         )
+
+
+def _facts_kept(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:
+    """The stored facts, if these cards (of a changed note) left theirs as they were."""
+    if facts is None or any(facts.get(c.guid) != (c.key, c.source.as_posix(), None)
+                            for c in cards):
+        return None
+    return facts
 
 
 def _cache_file(config: Config, write: bool) -> Path:

@@ -83,6 +83,7 @@ class RenderCache:
         self._used: set[str] = set()
         self._order: list[str] = []  # keys `load` found, in the order asked for
         self._place: dict[str, int] = {}  # their places in `_order`, until taken
+        self._read_parts: dict[str, int] = {}  # values `get_parts` read: how many parts
         if path is not None and path.exists():
             with (contextlib.suppress(sqlite3.Error),
                   contextlib.closing(self._connect(path)) as db):
@@ -148,14 +149,23 @@ class RenderCache:
                 self.path.parent.mkdir(parents=True, exist_ok=True)  # a first build's output
                 self._write_new()
 
-    def put_parts(self, key: str, head: object, items: Sequence[object]) -> None:
+    def put_parts(self, key: str, head: object, items: Sequence[object], *,
+                  changed: Iterable[int] | None = None) -> None:
         """A vault-sized value as `head` and its `items`, stored in parts pickled one at a
         time: one pickle of them all would hold, at the build's end, its bytes twice and a
-        memo of every object in them (70 MB at 20,000 notes). `get_parts` reads it back."""
+        memo of every object in them (70 MB at 20,000 notes). `get_parts` reads it back.
+
+        `changed`: where the items are those `get_parts` read but at these places (an update
+        of a few notes), the parts without a change are kept as stored, not written again."""
         count = -(-len(items) // self._PART)
         self.put(key, (head, count))
+        rewrite = (None if changed is None or self._read_parts.get(key) != count
+                   else {place // self._PART for place in changed})
         for n in range(count):
-            self.put(f"{key}/{n}", tuple(items[n * self._PART : (n + 1) * self._PART]))
+            if rewrite is not None and n not in rewrite:
+                self.keep([f"{key}/{n}"])
+            else:
+                self.put(f"{key}/{n}", tuple(items[n * self._PART : (n + 1) * self._PART]))
 
     def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""
@@ -172,6 +182,7 @@ class RenderCache:
             if not isinstance(part, tuple):
                 return None
             items += part
+        self._read_parts[key] = count
         return head, items
 
     _PART = 2000  # items in a part

@@ -84,13 +84,18 @@ class Manifest:
         removed = [r for _, _, _, r in _facts(self.notes) if r is not None]
         return min(removed) + REMOVED_RETENTION if removed else None
 
+    def stored_facts(self) -> Facts | None:
+        """`manifest_facts` of a manifest read as the last build wrote it, else None."""
+        return self.notes.facts() if isinstance(self.notes, _StoredEntries) else None
+
     def pins(self) -> dict[str, str]:
         """Pinned card key (`<identity>#^<id>`) → the GUID it is bound to."""
         return {key: guid for guid, key, _, removed in _facts(self.notes)
                 if "#^" in key and not removed}
 
 
-Facts = Mapping[str, tuple[str, str, int | None]]
+Fact = tuple[str, str, int | None]  # key, source, when removed
+Facts = Mapping[str, Fact]
 """Each entry's key, source and removal time, by GUID: what a build asks of every entry."""
 
 
