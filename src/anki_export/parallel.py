@@ -29,9 +29,9 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
     """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
     core) when there are many, else here, without pickling. The workers are forked here, at
     the call, before the caller starts any thread (the build zips its package in one)."""
-    if not forks(len(indices)):
+    workers = min(os.cpu_count() or 1, 8)
+    if len(indices) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         return ((task(i), None) for i in indices)
-    workers = _workers()
     import multiprocessing as mp  # here: an update of a few notes never forks
     from concurrent.futures import ProcessPoolExecutor
 
@@ -44,15 +44,6 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int]
     # A few chunks ahead per worker, not all: results wait in memory until taken.
     pending = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 3 * workers))
     return _results(pool, chunks, pending)
-
-
-def forks(items: int) -> bool:
-    """Whether `forked_map` runs this many items in worker processes."""
-    return items >= PARALLEL_FROM and _workers() >= 2 and hasattr(os, "fork")
-
-
-def _workers() -> int:
-    return min(os.cpu_count() or 1, 8)
 
 
 def _results(pool: ProcessPoolExecutor, chunks: Iterator[Sequence[int]],
