@@ -279,6 +279,23 @@ def test_unwritable_output_is_a_clear_error(vault: Path, tmp_path: Path) -> None
     assert f"{blocker / 'dist'}" in result.output
 
 
+def test_no_room_for_temporary_files_is_a_clear_error(vault: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notes' sections wait in a temporary file while a build runs (`SectionSpill`):
+    where it cannot be written, the build says so and leaves the last package alone."""
+    import tempfile
+
+    out = tmp_path / "dist"
+    build(vault, out, 1_700_000_000)
+    good = package(out).read_bytes()
+    edit(vault / "Rad/Lesion.md", "curettage", "curettage and grafting")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
+    result = build(vault, out, 1_700_000_100)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot write a temporary file" in result.output and "TMPDIR" in result.output
+    assert package(out).read_bytes() == good
+
+
 def test_a_read_only_output_folder_keeps_the_previous_package(vault: Path,
                                                               tmp_path: Path) -> None:
     if os.geteuid() == 0:

@@ -1,4 +1,5 @@
-"""How cards, notes and diagnostics are pickled, for the render cache and the worker processes.
+"""How cards, notes and diagnostics are pickled, for the render cache and the worker processes,
+and where a note's pickled sections wait until rendered (`SectionSpill`).
 
 Registered once, by the modules that pickle (`collect`, `notes`); with the `fork` start method
 the worker processes inherit it.
@@ -6,6 +7,7 @@ the worker processes inherit it.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import os
@@ -17,7 +19,7 @@ from functools import cache
 from typing import Any, overload
 
 from .cards import Card
-from .errors import Diagnostic
+from .errors import Diagnostic, OutputError
 from .notetypes import notetype_named
 from .package import NoteType
 from .parse import Note, Section
@@ -102,7 +104,8 @@ class SectionSpill:
     `os.pread` shares no file position between them."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
+        with _temp_errors():
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
         weakref.finalize(self, self._file.close)  # once the last note that reads it is gone
         self._pending: list[bytes] = []
         self._written = 0  # bytes in the file; those pending follow
@@ -121,14 +124,25 @@ class SectionSpill:
         """Write what is pending: before worker processes are forked to read it."""
         data, start = memoryview(b"".join(self._pending)), self._written
         self._pending = []
-        while self._written < self._end:
-            self._written += os.pwrite(self._file.fileno(), data[self._written - start :],
-                                       self._written)
+        with _temp_errors():
+            while self._written < self._end:
+                self._written += os.pwrite(self._file.fileno(), data[self._written - start :],
+                                           self._written)
 
     def read(self, offset: int, size: int) -> bytes:
         if offset + size > self._written:
             self.flush()
         return os.pread(self._file.fileno(), size, offset)
+
+
+@contextlib.contextmanager
+def _temp_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        raise OutputError(f"cannot write a temporary file in {tempfile.gettempdir()} "
+                          f"({e.strerror}); make room there, or point TMPDIR at a writable "
+                          "folder with space") from e
 
 
 def spilled(note: Note, spill: SectionSpill | None) -> Note:
