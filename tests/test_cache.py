@@ -8,35 +8,53 @@ from pathlib import Path
 from anki_export.cache import RenderCache
 
 
+def saved(path: Path, key: str, head: object, items: list[object],
+          changed: list[int] | None = None) -> None:
+    cache = RenderCache(path)
+    cache.get_parts(key)  # what an update read
+    cache.put_parts(key, head, items, changed=changed)
+    cache.save()
+
+
 def test_a_value_in_parts_reads_back_whole_and_a_missing_part_reads_as_none(
         tmp_path: Path) -> None:
     path = tmp_path / "render.sqlite"
-    items = [(f"guid{n}", (f"key{n}", "a.md", None)) for n in range(4_500)]  # three parts
-    cache = RenderCache(path)
-    cache.put_parts("facts", "head", items)
-    cache.save()
-
+    items: list[object] = [(f"guid{n}", (f"key{n}", "a.md", None)) for n in range(4_500)]
+    saved(path, "facts", "head", items)  # three parts
     assert RenderCache(path).get_parts("facts") == ("head", items)
     assert RenderCache(path).get_parts("other") is None
 
     with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM notes WHERE key = 'facts/1'")
+        db.execute("DELETE FROM notes WHERE key IN "
+                   "(SELECT key FROM notes WHERE key LIKE 'facts/%' LIMIT 1)")
     assert RenderCache(path).get_parts("facts") is None  # then a full build, not half a value
 
 
 def test_an_update_rewrites_only_the_parts_it_changed(tmp_path: Path) -> None:
     path = tmp_path / "render.sqlite"
-    items = [f"note{n}" for n in range(4_500)]
-    cache = RenderCache(path)
-    cache.put_parts("layout", 1, items)
-    cache.save()
+    items: list[object] = [f"note{n}" for n in range(4_500)]
+    saved(path, "layout", 1, items)
+    edited = [*items[:2_500], "note2500, edited", *items[2_501:]]
+    saved(path, "layout", 2, [*edited[:1], "not written: the caller said only 2500 changed",
+                              *edited[2:]], changed=[2_500])
+    assert RenderCache(path).get_parts("layout") == (2, edited)
 
-    cache = RenderCache(path)
-    _, read = cache.get_parts("layout") or (None, [])
-    read[2_500] = "note2500, edited"
-    read[0] = "not written: the caller said only item 2500 changed"
-    cache.put_parts("layout", 2, read, changed=[2_500])
-    cache.save()
 
-    expected = [*items[:2_500], "note2500, edited", *items[2_501:]]
-    assert RenderCache(path).get_parts("layout") == (2, expected)
+def test_a_head_never_reads_with_another_builds_parts(tmp_path: Path) -> None:
+    """Parts are stored under digests of their contents and the head lists them: the head of
+    a build that stopped before writing its own (here: the earlier build's, put back) reads
+    as that build's value, or as missing once its parts are gone, never as a mix."""
+    path = tmp_path / "render.sqlite"
+    first: list[object] = [f"a{n}" for n in range(4_500)]
+    saved(path, "layout", 1, first)
+    with sqlite3.connect(path) as db:
+        old_head = db.execute("SELECT data FROM notes WHERE key = 'layout'").fetchone()[0]
+    saved(path, "layout", 2, [*first[:4_000], *(f"b{n}" for n in range(500))], changed=[4_000])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE notes SET data = ? WHERE key = 'layout'", (old_head,))
+    assert RenderCache(path).get_parts("layout") == (1, first)  # its own parts, all of them
+
+    saved(path, "other", 0, [])  # a build that read no layout drops its parts
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT OR REPLACE INTO notes VALUES ('layout', ?)", (old_head,))
+    assert RenderCache(path).get_parts("layout") is None

@@ -279,10 +279,11 @@ def test_unwritable_output_is_a_clear_error(vault: Path, tmp_path: Path) -> None
     assert f"{blocker / 'dist'}" in result.output
 
 
-def test_no_room_for_temporary_files_is_a_clear_error(vault: Path, tmp_path: Path,
+def test_no_usable_temporary_folder_is_a_clear_error(vault: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """The notes' sections wait in a temporary file while a build runs (`SectionSpill`):
-    where it cannot be written, the build says so and leaves the last package alone."""
+    """The notes' sections then stay in memory (`pickling.new_spill`), but the package is
+    built in a temporary folder: the build says it cannot write, and the last package
+    stays as it was."""
     import tempfile
 
     out = tmp_path / "dist"
@@ -292,7 +293,7 @@ def test_no_room_for_temporary_files_is_a_clear_error(vault: Path, tmp_path: Pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
     result = build(vault, out, 1_700_000_100)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "cannot write a temporary file" in result.output and "TMPDIR" in result.output
+    assert "cannot write the package (No such file or directory)" in result.output
     assert package(out).read_bytes() == good
 
 

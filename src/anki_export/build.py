@@ -203,7 +203,7 @@ class _Run:
                 slots = card_slots(shipped, [c.media for c in cards])
                 if slots != notes[i].cards:
                     return None  # other cards than last time: the full build
-                facts = _facts_kept(facts, cards)
+                facts = _facts_if_unchanged(facts, cards)
                 notes[i] = note_layout(self.keys[i], note, card_problems, slots)
                 for package_note in shipped:
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
@@ -280,7 +280,7 @@ class _Run:
         )
 
 
-def _facts_kept(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:
+def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:
     """The stored facts, if these cards (of a changed note) left theirs as they were."""
     if facts is None or any(facts.get(c.guid) != (c.key, c.source.as_posix(), None)
                             for c in cards):

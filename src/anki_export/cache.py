@@ -79,11 +79,13 @@ class RenderCache:
         self.read_only = read_only
         self._found: dict[str, bytes] = {}
         self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
+        self._new_bytes = 0  # of those that came as bytes
         self._state: dict[str, str] = {}
         self._used: set[str] = set()
         self._order: list[str] = []  # keys `load` found, in the order asked for
         self._place: dict[str, int] = {}  # their places in `_order`, until taken
-        self._read_parts: dict[str, int] = {}  # values `get_parts` read: how many parts
+        self._read_parts: dict[str, tuple[tuple[str, ...], int]] = {}  # `get_parts` read:
+        # each value's part keys and number of items
         if path is not None and path.exists():
             with (contextlib.suppress(sqlite3.Error),
                   contextlib.closing(self._connect(path)) as db):
@@ -144,7 +146,9 @@ class RenderCache:
             return
         self._used.add(key)
         self._new[key] = value
-        if len(self._new) >= self._BATCH and self.path is not None:
+        self._new_bytes += len(value) if isinstance(value, bytes) else 0
+        if ((len(self._new) >= self._BATCH or self._new_bytes >= 8 << 20)
+                and self.path is not None):
             with contextlib.suppress(sqlite3.Error, OSError):
                 self.path.parent.mkdir(parents=True, exist_ok=True)  # a first build's output
                 self._write_new()
@@ -155,34 +159,42 @@ class RenderCache:
         time: one pickle of them all would hold, at the build's end, its bytes twice and a
         memo of every object in them (70 MB at 20,000 notes). `get_parts` reads it back.
 
-        `changed`: where the items are those `get_parts` read but at these places (an update
-        of a few notes), the parts without a change are kept as stored, not written again."""
-        count = -(-len(items) // self._PART)
-        self.put(key, (head, count))
-        rewrite = (None if changed is None or self._read_parts.get(key) != count
-                   else {place // self._PART for place in changed})
-        for n in range(count):
-            if rewrite is not None and n not in rewrite:
-                self.keep([f"{key}/{n}"])
-            else:
-                self.put(f"{key}/{n}", tuple(items[n * self._PART : (n + 1) * self._PART]))
+        Each part is stored under a digest of its pickle, and the head lists them: a build
+        that stops after writing some of them leaves a value that reads as missing, never a
+        mix of two builds' parts. `changed`: the items are those `get_parts` read except at
+        these places (an update of a few notes); the parts without one are kept as stored."""
+        before = self._read_parts.get(key)
+        same = (before is not None and changed is not None and before[1] == len(items))
+        touched = {place // self._PART for place in changed or ()}
+        part_keys = []
+        for n in range(0, -(-len(items) // self._PART)):
+            if same and before is not None and n not in touched:
+                part_keys.append(before[0][n])
+                self.keep([before[0][n]])
+                continue
+            data = pickle.dumps(tuple(items[n * self._PART : (n + 1) * self._PART]),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            part_keys.append(f"{key}/{hashlib.sha256(data).hexdigest()[:32]}")
+            self.put(part_keys[-1], data)
+        self.put(key, (head, tuple(part_keys), len(items)))  # after its parts
 
     def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""
         self.load([key])
         found = self.get(key)
-        if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], int)):
+        if not (isinstance(found, tuple) and len(found) == 3 and isinstance(found[1], tuple)):
             return None
-        head, count = found
-        keys = [f"{key}/{n}" for n in range(count)]
-        self.load(keys)
+        head, part_keys, count = found
+        self.load(part_keys)
         items: list[Any] = []
-        for part_key in keys:
+        for part_key in part_keys:
             part = self.get(part_key)
             if not isinstance(part, tuple):
                 return None
             items += part
-        self._read_parts[key] = count
+        if len(items) != count:
+            return None
+        self._read_parts[key] = (part_keys, count)
         return head, items
 
     _PART = 2000  # items in a part
@@ -238,3 +250,4 @@ class RenderCache:
                             for key, value in self._new.items()))
             db.execute("COMMIT")
         self._new.clear()
+        self._new_bytes = 0

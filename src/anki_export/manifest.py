@@ -85,8 +85,10 @@ class Manifest:
         return min(removed) + REMOVED_RETENTION if removed else None
 
     def stored_facts(self) -> Facts | None:
-        """`manifest_facts` of a manifest read as the last build wrote it, else None."""
-        return self.notes.facts() if isinstance(self.notes, _StoredEntries) else None
+        """`manifest_facts` of a manifest read as the last build wrote it (the facts that
+        build kept, not parsed from the file), else None."""
+        notes = self.notes
+        return notes.facts() if isinstance(notes, _StoredEntries) and notes.raw is None else None
 
     def pins(self) -> dict[str, str]:
         """Pinned card key (`<identity>#^<id>`) → the GUID it is bound to."""

@@ -7,7 +7,6 @@ permalink each gets a more specific one, so no card is merged into another note'
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
-from .pickling import SectionSpill, register_picklers, spilled
+from .pickling import SectionSpill, new_spill, register_picklers, spilled
 from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
 
 register_picklers()
@@ -103,12 +102,14 @@ def _unchanged_on_disk(cache: RenderCache | None, stats: FileStats | None
     """Text digest of each note whose size and modification time are still those it had when
     the last build read it (and well before that read); and whether the cache records any
     build's reads at all (if not, it holds no note's split either)."""
-    if cache is None or stats is None:
+    if cache is None:
         return {}, False
     cache.load([SOURCES_KEY])
     record = cache.get(SOURCES_KEY)
     if not isinstance(record, tuple) or len(record) != 2:
         return {}, False
+    if stats is None:  # a file could not be looked at: every note is read
+        return {}, True
     taken_at, seen = record
     found = {}
     for rel, stat in stats.files.items():
@@ -141,7 +142,7 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
     rels = list(digests)
     keys = {rel: key(rel, digest) for rel, digest in digests.items() if digest is not None}
     # Each note's sections go into a temporary file as it comes (see `SectionSpill`).
-    spill = SectionSpill() if hasattr(os, "pwrite") else None
+    spill = new_spill()
     parsed: dict[PurePosixPath, Parsed | Diagnostic | None] = {
         **dict.fromkeys(rels), **_cached(cache, keys, spill)}
 

@@ -167,13 +167,16 @@ def _genanki_data(module: str) -> Any:
     """One of genanki's data modules (the schema, the col row: plain strings), loaded from its
     folder without importing the package, whose `__init__` pulls in asyncio, yaml and chevron:
     65 ms of every first build's start."""
+    import importlib
     import importlib.util
 
     found = importlib.util.find_spec("genanki")  # finds the package, does not import it
-    assert found is not None and found.submodule_search_locations is not None
-    path = Path(found.submodule_search_locations[0]) / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"genanki.{module}", path)
-    assert spec is not None and spec.loader is not None
+    folders = found.submodule_search_locations if found is not None else None
+    path = Path(folders[0]) / f"{module}.py" if folders else None
+    spec = (importlib.util.spec_from_file_location(f"genanki.{module}", path)
+            if path is not None and path.is_file() else None)
+    if spec is None or spec.loader is None:  # an install without sources: import it after all
+        return importlib.import_module(f"genanki.{module}")
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     return loaded

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import dataclasses
+import errno
 import os
 import pickle
 import tempfile
@@ -104,8 +105,7 @@ class SectionSpill:
     `os.pread` shares no file position between them."""
 
     def __init__(self) -> None:
-        with _temp_errors():
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the notes)
         weakref.finalize(self, self._file.close)  # once the last note that reads it is gone
         self._pending: list[bytes] = []
         self._written = 0  # bytes in the file; those pending follow
@@ -121,18 +121,35 @@ class SectionSpill:
         return offset
 
     def flush(self) -> None:
-        """Write what is pending: before worker processes are forked to read it."""
-        data, start = memoryview(b"".join(self._pending)), self._written
-        self._pending = []
+        """Write what is pending (the build does before it forks workers that read it)."""
+        data = memoryview(b"".join(self._pending))
+        done = 0
         with _temp_errors():
-            while self._written < self._end:
-                self._written += os.pwrite(self._file.fileno(), data[self._written - start :],
-                                           self._written)
+            while done < len(data):
+                written = os.pwrite(self._file.fileno(), data[done:], self._written + done)
+                if written <= 0:
+                    raise OSError(errno.EIO, "nothing written")
+                done += written
+        self._pending = []
+        self._written = self._end
 
     def read(self, offset: int, size: int) -> bytes:
         if offset + size > self._written:
             self.flush()
-        return os.pread(self._file.fileno(), size, offset)
+        with _temp_errors():
+            return os.pread(self._file.fileno(), size, offset)
+
+
+def new_spill() -> SectionSpill | None:
+    """A spill file, or None where none can be made (no `os.pwrite`, as on Windows; no
+    usable temporary folder): the sections then stay in memory, as they are only moved out
+    to save it."""
+    if not hasattr(os, "pwrite"):
+        return None
+    try:
+        return SectionSpill()
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
@@ -140,9 +157,9 @@ def _temp_errors() -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        raise OutputError(f"cannot write a temporary file in {tempfile.gettempdir()} "
-                          f"({e.strerror}); make room there, or point TMPDIR at a writable "
-                          "folder with space") from e
+        raise OutputError(f"cannot write a temporary file ({e.strerror}); make room in the "
+                          "temporary folder, or point TMPDIR at a writable folder with space"
+                          ) from e
 
 
 def spilled(note: Note, spill: SectionSpill | None) -> Note:
