@@ -8,7 +8,6 @@ build never touches the package already in the output folder.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -123,7 +122,7 @@ class _Run:
         self.stamp, self.cache, self.progress = stamp, cache, progress
         self.pins = previous.pins()
         self.media = _media_digests(vault.index)
-        self.release = self._release()
+        self.release: Release  # made by `full` or `update`, whichever ships the cards
         self.keys: list[str] = []
         self.other_files: tuple[str, ...] = ()  # the files that are not notes (`_other_files`)
         self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
@@ -406,10 +405,7 @@ def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
     def digest(card: Card) -> str:
         for rel in card.media:
             if rel not in seen:
-                try:
-                    seen[rel] = hashlib.sha256((index.root / rel).read_bytes()).hexdigest()
-                except OSError:
-                    seen[rel] = ""
+                seen[rel] = file_digest(index.root / rel)
         return " ".join(seen[rel] for rel in card.media)
 
     return digest

@@ -164,13 +164,14 @@ class RenderCache:
         mix of two builds' parts. `changed`: the items are those `get_parts` read except at
         these places (an update of a few notes); the parts without one are kept as stored."""
         before = self._read_parts.get(key)
-        same = (before is not None and changed is not None and before[1] == len(items))
+        stored = (before[0] if before is not None and changed is not None
+                  and before[1] == len(items) else None)  # parts at the same places
         touched = {place // self._PART for place in changed or ()}
         part_keys = []
         for n in range(0, -(-len(items) // self._PART)):
-            if same and before is not None and n not in touched:
-                part_keys.append(before[0][n])
-                self.keep([before[0][n]])
+            if stored is not None and n not in touched:
+                part_keys.append(stored[n])
+                self.keep([stored[n]])
                 continue
             data = pickle.dumps(tuple(items[n * self._PART : (n + 1) * self._PART]),
                                 protocol=pickle.HIGHEST_PROTOCOL)

@@ -166,11 +166,9 @@ def spilled(note: Note, spill: SectionSpill | None) -> Note:
     """The note, its sections moved into `spill` (where there is one)."""
     if spill is None:
         return note
-    if not isinstance(note.sections, LazySections):
-        note = dataclasses.replace(note, sections=_lazy(note.sections))
-    assert isinstance(note.sections, LazySections)
-    note.sections.spill(spill)
-    return note
+    sections = _lazy(note.sections)
+    sections.spill(spill)
+    return note if sections is note.sections else dataclasses.replace(note, sections=sections)
 
 
 def _lazy(sections: Sequence[Section]) -> LazySections:
