@@ -22,7 +22,7 @@ import pytest
 from markdown_it.utils import read_fixture_file
 
 from anki_export.cards import CardSettings, note_cards
-from anki_export.obsidian import pygments_css
+from anki_export.obsidian.code import pygments_css
 from anki_export.parse import HeadingRules, parse_note
 from anki_export.render import (
     _MARKUP,

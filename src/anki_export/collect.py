@@ -17,7 +17,7 @@ from .notes import Vault
 from .parallel import forked_map
 from .parse import Note
 from .pickling import register_picklers
-from .render import LinkTargets
+from .render import LinkTargets, load_parser
 
 register_picklers()
 
@@ -62,7 +62,7 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
     missing = [i for i in wanted if cache is None or not cache.has(keys[i])]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
     to_render = set(missing)
-    rendered = forked_map(job.run, missing)  # in the order of `missing`
+    rendered = forked_map(job.run, missing, before_fork=load_parser)  # in `missing`'s order
     for done, i in enumerate(wanted, 1):
         made: NoteCards | None = None
         if i in to_render:

@@ -24,14 +24,18 @@ _CHUNK = 40
 _task: Callable[[int], Any] | None = None  # inherited by the workers
 
 
-def forked_map(task: Callable[[int], Any], indices: Sequence[int]
+def forked_map(task: Callable[[int], Any], indices: Sequence[int], *,
+               before_fork: Callable[[], None] | None = None
                ) -> Iterator[tuple[Any, bytes | None]]:
     """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
     core) when there are many, else here, without pickling. The workers are forked here, at
-    the call, before the caller starts any thread (the build zips its package in one)."""
+    the call, before the caller starts any thread (the build zips its package in one), and
+    after `before_fork` has loaded what every worker would otherwise load on its own."""
     workers = min(os.cpu_count() or 1, 8)
     if len(indices) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         return ((task(i), None) for i in indices)
+    if before_fork is not None:
+        before_fork()
     import multiprocessing as mp  # here: an update of a few notes never forks
     from concurrent.futures import ProcessPoolExecutor
 

@@ -10,45 +10,29 @@ here is sanitised: by `sanitise`, or written by the fast path in the very form n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
-from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
 
 from . import escape
-from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_plugin, cloze_text
+from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_text
 from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
 from .ids import media_name
-from .obsidian import (
-    block_ids_plugin,
-    callouts_plugin,
-    comments_plugin,
-    highlight_code,
-    inline_fields_plugin,
-    mark_plugin,
-    math_plugin,
-    page_url,
-    tags_plugin,
-    wikilinks_plugin,
-)
+from .obsidian.links import page_url
 from .parse import Note
 from .pulldown import Unsupported, render_events
 from .vault import VaultIndex
 
 if TYPE_CHECKING:
-    from markdown_it.renderer import RendererProtocol
-    from markdown_it.token import Token
-    from markdown_it.utils import EnvType, OptionsDict
+    from markdown_it import MarkdownIt
 
-__all__ = ["LinkTargets", "RenderState", "Rendered", "page_url", "render_inline",
-           "render_markdown", "sanitise"]
+__all__ = ["LinkTargets", "RenderState", "Rendered", "load_parser", "page_url",
+           "render_inline", "render_markdown", "sanitise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,34 +89,6 @@ class RenderState:
                         tuple(dict.fromkeys(self.tags)), clozes)
 
 
-class _Markdown(MarkdownIt):
-    def validateLink(self, url: str) -> bool:
-        """Let every URL through to `sanitise`, the one place that decides what is safe:
-        markdown-it would leave a refused `[x](javascript:…)` on the card as raw text."""
-        return True
-
-
-@cache
-def _markdown() -> MarkdownIt:
-    # breaks=True: a single newline is a line break in Obsidian and on the published garden.
-    md = _Markdown("commonmark", {"html": True, "breaks": True, "highlight": highlight_code})
-    md.enable(["table", "strikethrough"])
-    for plugin in (comments_plugin, math_plugin, mark_plugin, footnote_plugin, tasklists_plugin,
-                   wikilinks_plugin, tags_plugin, callouts_plugin, block_ids_plugin,
-                   inline_fields_plugin, cloze_plugin):
-        md.use(plugin)
-    md.add_render_rule("footnote_ref", _footnote_ref)
-    md.add_render_rule("footnote_anchor", lambda *_: "")
-    return md
-
-
-def _footnote_ref(self: RendererProtocol, tokens: Sequence[Token], idx: int,
-                  options: OptionsDict, env: EnvType) -> str:
-    """A plain `[1]`: in-page anchors would clash between a card's fields and embeds."""
-    caption: str = self.rules["footnote_caption"](tokens, idx, options, env)  # type: ignore[attr-defined]
-    return f'<sup class="footnote-ref">{caption}</sup>'
-
-
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code", "col",
     "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
@@ -182,6 +138,20 @@ def sanitise(fragment: str) -> str:
     """Allowlist sanitising with nh3: no scripts, handlers, `javascript:` URLs, frames, objects,
     remote images or styles that load anything; cards must never run code in Anki."""
     return _cleaner().clean(fragment)
+
+
+def _markdown() -> MarkdownIt:
+    """markdown-it with the Obsidian plugins, imported when first needed: most sections
+    never need it, and an update that renders a few notes is spared its import."""
+    from .obsidian.parser import markdown_parser
+
+    return markdown_parser()
+
+
+def load_parser() -> None:
+    """Import the fallback parser now: called before forking workers, which then share it
+    instead of each importing it when its first section needs it."""
+    _markdown()
 
 
 def render_markdown(markdown: str, state: RenderState) -> Rendered:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
 
 CALLOUT = re.compile(r"\[!([\w-]+)(?:\|([^\]]*))?\]([+-]?)[ \t]*(.*)")
 
@@ -102,4 +103,6 @@ def _open(callout: _Callout, tokens: list[Token], i: int) -> list[Token]:
 
 def _token(kind: str, tag: str, nesting: Literal[-1, 0, 1], *, lines: list[int] | None = None,
            attrs: dict[str, str | int | float] | None = None, content: str = "") -> Token:
+    from markdown_it.token import Token
+
     return Token(kind, tag, nesting, attrs=attrs or {}, map=lines, content=content, block=True)

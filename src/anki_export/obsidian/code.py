@@ -8,12 +8,11 @@ rules that `card.css` carries, for day and night; a test keeps the two in step.
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+if TYPE_CHECKING:  # Pygments is imported when the first code block needs it
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
 
 CLASS_PREFIX = "hl-"
 DAY_STYLE = "default"
@@ -24,6 +23,8 @@ NIGHT_CLASSES = ("nightMode", "night_mode")  # Anki desktop and AnkiDroid; AnkiM
 def highlight_code(code: str, lang: str, attrs: str) -> str:
     """markdown-it's `highlight` option: highlighted HTML, or "" to let it escape the code
     (no language, or one Pygments does not know, such as `dataview`)."""
+    from pygments import highlight
+
     lexer = _lexer(lang)
     if lexer is None:
         return ""
@@ -34,6 +35,9 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
 @lru_cache(maxsize=64)
 def _lexer(lang: str) -> Lexer | None:
     """Looked up once per language: Pygments searches every lexer it has for the name."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(lang, stripnl=False)
     except ClassNotFound:
@@ -42,6 +46,8 @@ def _lexer(lang: str) -> Lexer | None:
 
 @cache
 def _formatter(style: str) -> HtmlFormatter[str]:
+    from pygments.formatters import HtmlFormatter
+
     return HtmlFormatter(style=style, nowrap=True, classprefix=CLASS_PREFIX)
 
 

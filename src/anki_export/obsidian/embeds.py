@@ -12,12 +12,12 @@ import re
 import textwrap
 from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-
 from ..slugify import slugify
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
     from ..parse import Note
 
 

@@ -17,17 +17,17 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.rules_inline import StateInline
-from markdown_it.token import Token
-
 from .. import escape
 from ..slugify import slugify
 from .embeds import embedded_markdown
 from .rawhtml import rewrite_images
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.rules_inline import StateInline
+    from markdown_it.token import Token
+
     from ..parse import Note
     from ..render import RenderState
 
@@ -105,6 +105,8 @@ def _to_html(token: Token, content: str) -> None:
 def _lift_embeds(tokens: list[Token]) -> list[Token]:
     """Note embeds out of their paragraphs: the HTML parser would tear a `<div>` inside a `<p>`
     apart and leave empty paragraphs. The text around an embed keeps paragraphs of its own."""
+    from markdown_it.token import Token
+
     out: list[Token] = []
     i = 0
     while i < len(tokens):

@@ -12,16 +12,15 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
-from markdown_it.rules_core import StateCore
-from markdown_it.rules_inline import StateInline
-from markdown_it.token import Token
-
 from ..cloze import record_highlight
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
     from markdown_it.renderer import RendererProtocol
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_core import StateCore
+    from markdown_it.rules_inline import StateInline
+    from markdown_it.token import Token
     from markdown_it.utils import EnvType, OptionsDict
 
 TAG = re.compile(r"#([\w-]+(?:/[\w-]+)*)")

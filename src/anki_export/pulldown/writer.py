@@ -9,12 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from markdown_it.common.normalize_url import normalizeLink
-
 from ..escape import attribute
 from ..escape import text as text_html
-from ..obsidian import highlight_code
 from ..obsidian.callouts import CALLOUT
+from ..obsidian.code import highlight_code
 from ..obsidian.links import (
     REMOTE,
     image_html,
@@ -354,6 +352,8 @@ class Writer:
         if REMOTE.match(href) and not SAFE_URL.match(link["dest_url"]):
             raise Unsupported  # `javascript:` and the like: the sanitiser drops the link
         if REMOTE.match(href):
+            from markdown_it.common.normalize_url import normalizeLink  # as markdown-it writes it
+
             title = f' title="{attribute(link["title"])}"' if link["title"] else ""
             opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
