@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from markdown_it.utils import read_fixture_file
 
-from anki_export.cards import CardSettings, note_cards
+from anki_export.cards import CardSettings, Pins, note_cards
 from anki_export.obsidian.code import pygments_css
 from anki_export.parse import HeadingRules, parse_note
 from anki_export.render import (
@@ -158,7 +158,7 @@ def test_note_cards_carry_inline_tags_media_and_file_lines() -> None:
     targets = vault_targets(SITE_URL)
     note, _ = parse_note(SourceFile(NOTE, NOTE_TEXT), HeadingRules())
     (card,), diagnostics = note_cards(note, "/topic/note/", CardSettings("{heading}", None),
-                                      targets, {})
+                                      targets, Pins())
     assert card.tags == ("exam::part-1",)
     assert card.media == (PurePosixPath("attachments/scan.png"),)
     assert [(d.line, d.code) for d in diagnostics] == [(5, "broken-link"), (22, "missing-image")]

@@ -143,8 +143,10 @@ class _Run:
     def __init__(self, config: Config, vault: Vault, targets: LinkTargets, previous: Manifest,
                  stamp: int, cache: RenderCache, progress: Progress | None) -> None:
         self.config, self.vault, self.targets, self.previous = config, vault, targets, previous
+        from .cards import Pins
+
         self.stamp, self.cache, self.progress = stamp, cache, progress
-        self.pins = previous.pins()
+        self.pins = Pins(previous.pins())
         self.media = _media_digests(vault.index)
         self.release: Release  # made by `full` or `update`, whichever ships the cards
         self.keys: list[str] = []

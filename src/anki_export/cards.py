@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, protect
@@ -62,13 +62,21 @@ def deck_name(note: Note, root_deck: str | None) -> str:
     return "::".join(parts) or "Default"
 
 
-def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkTargets | None,
-               pins: Mapping[str, str]) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
-    """Every card of one note, with the warnings its rendering raised.
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """The key of each pinned section (`<identity>#^<id>`) → the GUID the build manifest bound
+    it to (see `card_guid`), and the set of those GUIDs, which every card is looked up in."""
 
-    `pins` maps the key of a pinned section (`<identity>#^<id>`) to the GUID the build
-    manifest bound it to; see `card_guid`.
-    """
+    by_key: Mapping[str, str] = field(default_factory=dict)
+    guids: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guids", frozenset(self.by_key.values()))
+
+
+def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkTargets | None,
+               pins: Pins) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
+    """Every card of one note, with the warnings its rendering raised."""
     deck = deck_name(note, settings.root_deck)
     folders = deck.split("::") if deck != "Default" else []
     # A folder note (`Myeloma/Myeloma.md`) is its folder's deck: its title is not repeated.
@@ -125,7 +133,7 @@ def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
     return tuple(sorted(tags))
 
 
-def card_guid(identity: str, section: Section, pins: Mapping[str, str], *,
+def card_guid(identity: str, section: Section, pins: Pins, *,
               cloze: bool = False) -> tuple[str, str]:
     """(card key, GUID). A pinned heading keeps the GUID its pin was first bound to, so the
     heading can be reworded; pinning an existing heading binds the pin to the GUID it already
@@ -136,9 +144,10 @@ def card_guid(identity: str, section: Section, pins: Mapping[str, str], *,
     from_heading = note_guid(identity, section.key + suffix)
     key = (f"{identity}#^{section.pin}{suffix}" if section.pin is not None
            else f"{identity}#{section.key}{suffix}")
-    if key in pins:
-        return key, pins[key]
-    if from_heading in pins.values():  # held by another pin: the old wording, written again
+    pinned = pins.by_key.get(key)
+    if pinned is not None:
+        return key, pinned
+    if from_heading in pins.guids:  # held by another pin: the old wording, written again
         return key, note_guid(identity, section.key + suffix + "~unpinned")
     return key, from_heading
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .cache import RenderCache, code_digest, digest_of
-from .cards import Card, CardSettings, note_cards
+from .cards import Card, CardSettings, Pins, note_cards
 from .config import Config
 from .errors import Diagnostic
 from .notes import Vault
@@ -37,7 +37,7 @@ Progress = Callable[[int, int], None]
 NoteCards = tuple[tuple[Card, ...], tuple[Diagnostic, ...]]
 
 
-def render_keys(vault: Vault, config: Config, pins: Mapping[str, str]) -> list[str]:
+def render_keys(vault: Vault, config: Config, pins: Pins) -> list[str]:
     """Each note's render cache key: its text and everything else its cards depend on."""
     context = _context_digest(vault, config, pins)
     everything = digest_of(vault.digests[n.rel] for n in vault.notes)
@@ -45,7 +45,7 @@ def render_keys(vault: Vault, config: Config, pins: Mapping[str, str]) -> list[s
                        everything if n.embeds else "")) for n in vault.notes]
 
 
-def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str],
+def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins,
                   *, keys: Sequence[str] | None = None, only: Sequence[int] | None = None,
                   cache: RenderCache | None = None, progress: Progress | None = None
                   ) -> Iterator[tuple[Note, NoteCards]]:
@@ -78,7 +78,7 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Mapp
             progress(done, len(wanted))
 
 
-def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Mapping[str, str]
+def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
                ) -> tuple[list[Card], list[Diagnostic]]:
     """Every card and warning of the vault at once, for the preview page."""
     cards: list[Card] = []
@@ -95,7 +95,7 @@ class _RenderJob:
     identities: Mapping[PurePosixPath, str]
     settings: CardSettings
     targets: LinkTargets
-    pins: Mapping[str, str]
+    pins: Pins
 
     def run(self, i: int) -> NoteCards:
         note = self.notes[i]
@@ -103,14 +103,14 @@ class _RenderJob:
                           self.pins)
 
 
-def _context_digest(vault: Vault, config: Config, pins: Mapping[str, str]) -> str:
+def _context_digest(vault: Vault, config: Config, pins: Pins) -> str:
     """Everything besides a note's own text that its cards depend on (see cache.py)."""
     settings = (config.question_format, config.root_deck, config.tags, config.folder_tags,
                 config.site_url, config.heading_level, config.skipped_headings, config.cloze)
     return digest_of((
         code_digest(), repr(settings), *(p.as_posix() for p in vault.index.files),
         *(f"{n.rel}\0{vault.identities[n.rel]}\0{n.permalink}\0{n.title}" for n in vault.notes),
-        *sorted(f"{k}\0{v}" for k, v in pins.items()),
+        *sorted(f"{k}\0{v}" for k, v in pins.by_key.items()),
     ))
 
 

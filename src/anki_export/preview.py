@@ -18,7 +18,7 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from .cards import Card
+from .cards import Card, Pins
 from .collect import make_cards
 from .config import Config
 from .errors import Diagnostic, OutputError
@@ -51,7 +51,7 @@ def write_preview(config: Config) -> PreviewResult:
     vault = load_vault(index, config, scan_problems)
     targets = LinkTargets(index, {note.rel: note for note in vault.notes}, config.site_url,
                           media_src=partial(_file_src, index.root, page.parent))
-    cards, card_problems = make_cards(vault, config, targets, {})
+    cards, card_problems = make_cards(vault, config, targets, Pins())
     diagnostics = (*vault.diagnostics, *card_problems)
     try:
         page.parent.mkdir(parents=True, exist_ok=True)
