@@ -3,12 +3,14 @@ build's changes into its text: the result must be the text a parsed manifest giv
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anki_export import manifest
+from anki_export.files import PIECE, map_file
 from anki_export.manifest import Entry, Manifest, manifest_facts, read_manifest, write_manifest
 
 GUIDS = st.text("abcXYZ019!#$%&()*+,-./:;<=>?@[]^_`{|}~", min_size=1, max_size=4)
@@ -49,3 +51,26 @@ def test_spliced_text_equals_the_parsed_one(tmp_path_factory: object, fates: dic
     assert texts[0] == texts[1]
     assert read_manifest(Path(folder / "out-False.lock")).notes.keys() == (
         {g for g, fate in fates.items() if fate != "gone"} | (new - set(fates)))
+
+
+def test_a_mapped_manifest_longer_than_a_piece_is_spliced_the_same(tmp_path: Path) -> None:
+    """The build maps the last manifest (`files.map_file`) and writes its long runs of
+    unchanged lines a piece at a time, letting each piece's pages go: same text as parsed."""
+    path = tmp_path / "anki-export.lock"
+    long = {f"g{n:05d}": replace(entry(f"g{n:05d}"), fields=(f"Q {n} " + "x" * 400, ""))
+            for n in range(4000)}
+    written = write_manifest(path, Manifest(long))
+    assert path.stat().st_size > 1.5 * PIECE
+    facts = dict(manifest_facts(read_manifest(path)))
+    texts = []
+    for known, data in ((None, None), ((written, written, facts), map_file(path))):
+        release = manifest.Release(read_manifest(path, known, data=data), 1_700_000_100)
+        for guid in long:
+            if guid not in ("g00007", "g03999"):
+                release.keep(guid)
+        release.entries["g00007"] = entry("g00007", 1)
+        out = tmp_path / f"out-{known is None}.lock"
+        write_manifest(out, release.manifest())
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1]
+    assert b'"g03999"' not in texts[1] and b"digest-1" in texts[1]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
-from .files import bytes_digest, file_digest, read_if_readable
+from .files import bytes_digest, file_digest, map_file
 from .ids import media_name
 from .vault import FileStats, VaultIndex, scan_vault, stat_files
 
@@ -96,7 +96,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
     cache = RenderCache(_cache_file(config, write), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
-    manifest_bytes = read_if_readable(config.manifest_path)  # read once: digest, then entries
+    manifest_bytes = map_file(config.manifest_path)  # read once: digest, then entries
     manifest_digest = bytes_digest(manifest_bytes)
     # Files saved just before this build: their stats prove nothing, so their bytes count.
     unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}

@@ -1,8 +1,9 @@
-"""Atomic file replacement, shared by the package and the manifest writers."""
+"""File edges shared by the writers and readers: atomic replacement, digests, mapped reads."""
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +35,13 @@ def _umask() -> int:
     return mask
 
 
+Bytes = bytes | mmap.mmap
+"""A file's bytes: read, or mapped (`map_file`)."""
+
+PIECE = 1 << 20
+"""How much of a mapped file is touched at a time before its pages are let go."""
+
+
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes; "" when it cannot be read (or is not there)."""
     return bytes_digest(read_if_readable(path))
@@ -46,9 +54,37 @@ def read_if_readable(path: Path) -> bytes | None:
         return None
 
 
-def bytes_digest(data: bytes | None) -> str:
-    """`file_digest` of bytes already read (None: not read)."""
-    return "" if data is None else hashlib.sha256(data).hexdigest()
+def map_file(path: Path) -> Bytes | None:
+    """The file's bytes, mapped read-only rather than read: a page comes from the disk when
+    first touched and goes again with `let_go`, so a file of tens of MB (the manifest of a
+    large vault) never sits in the process whole. None when it cannot be read; an empty
+    file, or one that cannot be mapped, is read. Only for files written by atomic
+    replacement (`atomic_path`): one cut short while mapped would crash the reader."""
+    try:
+        with path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        pass
+    return read_if_readable(path)
+
+
+def let_go(data: object) -> None:
+    """Hand the pages of a mapping touched so far back to the kernel (its file cache keeps
+    them): they no longer count in the process's memory. Read bytes stay as they are."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
+def bytes_digest(data: Bytes | None) -> str:
+    """`file_digest` of bytes already read or mapped (None: not read), a piece at a time."""
+    if data is None:
+        return ""
+    digest = hashlib.sha256()
+    for start in range(0, len(data), PIECE):
+        digest.update(data[start : start + PIECE])
+        let_go(data)
+    return digest.hexdigest()
 
 
 def file_stamp(path: Path) -> tuple[int, int]:

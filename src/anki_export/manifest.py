@@ -25,7 +25,7 @@ from typing import Any
 from .cards import Card
 from .cloze_numbers import ClozeMemory, Numbering, number_clozes
 from .errors import OutputError
-from .files import atomic_path
+from .files import PIECE, Bytes, atomic_path, let_go
 from .notetypes import notetype_named
 from .package import NoteType, PackageNote
 
@@ -68,7 +68,7 @@ _OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when u
 @dataclass(frozen=True, slots=True)
 class Manifest:
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
-    text: bytes = field(default=b"", compare=False, repr=False)  # the file as read, if it was
+    text: Bytes = field(default=b"", compare=False, repr=False)  # the file as read, if it was
 
     def owners(self) -> dict[str, frozenset[str]]:
         """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
@@ -109,7 +109,7 @@ class _StoredEntries(Mapping[str, Entry]):
     its digest and `facts`), not parsed at all: an entry is found by a binary search over
     its sorted lines and read alone."""
 
-    def __init__(self, path: Path, raw: Mapping[str, Any] | None = None, text: bytes = b"",
+    def __init__(self, path: Path, raw: Mapping[str, Any] | None = None, text: Bytes = b"",
                  facts: Facts | None = None) -> None:
         self.path, self.raw, self.text = path, raw, text
         self._facts = facts
@@ -121,7 +121,7 @@ class _StoredEntries(Mapping[str, Entry]):
             if self.raw is not None:
                 raw = self.raw[guid]
             elif guid in self.facts() and (found := self.seek(guid))[1]:
-                line = self.text[found[0] : self.text.index(b"\n", found[0])]
+                line = self.text[found[0] : _line_end(self.text, found[0])]
                 raw = json.loads(line[line.index(b'": ') + 3 :].removesuffix(b","))
             else:
                 raise KeyError(guid)
@@ -155,7 +155,7 @@ class _StoredEntries(Mapping[str, Entry]):
         last = self.text.rfind(b'\n    "') + 1
         if not first:
             return 0, 0
-        return first, self.text.index(b"\n", last) + 1
+        return first, _line_end(self.text, last) + 1
 
     def seek(self, guid: str) -> tuple[int, bool]:
         """(start of the GUID's line, True), or (where its line would go, False): a binary
@@ -165,8 +165,8 @@ class _StoredEntries(Mapping[str, Entry]):
         low, high = self.region()
         while low < high:  # lines before `low` sort before the GUID, lines from `high` after
             start = max(low, text.rfind(b"\n", 0, (low + high) // 2) + 1)
-            end = text.index(b"\n", start)
-            found = text[start + 5 : text.index(b'"', start + 5)]
+            end = _line_end(text, start)
+            found = text[start + 5 : text.find(b'"', start + 5, end)]
             if found == wanted:
                 return start, True
             if found < wanted:
@@ -174,6 +174,12 @@ class _StoredEntries(Mapping[str, Entry]):
             else:
                 high = start
         return low, False
+
+
+def _line_end(text: Bytes, start: int) -> int:
+    """Where the line from `start` ends (a mapped file has `find`, not `index`)."""
+    end = text.find(b"\n", start)
+    return end if end >= 0 else len(text)
 
 
 class _ShippedEntries(Mapping[str, Entry]):
@@ -249,7 +255,7 @@ def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:
 
 
 def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None, *,
-                  data: bytes | None = None) -> Manifest:
+                  data: Bytes | None = None) -> Manifest:
     """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
     (a reset would re-stamp every note and drop removal tags).
 
@@ -260,6 +266,7 @@ def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None, *,
         text = data if data is not None else path.read_bytes()
         if known is not None and known[0] and known[0] == known[1]:
             return Manifest(_StoredEntries(path, text=text, facts=known[2]), text)
+        text = text[:]  # parsed whole: bytes, even where the file was mapped
         data = json.loads(text)
     except (FileNotFoundError, NotADirectoryError):
         return Manifest()
@@ -290,10 +297,10 @@ def _damaged(error: Exception, path: Path) -> OutputError:
                        "restore it from version control or delete it to start afresh", path=path)
 
 
-def _lines_by_guid(text: bytes) -> dict[str, bytes]:
+def _lines_by_guid(text: Bytes) -> dict[str, bytes]:
     """The file's line of each entry (`    "GUID": {…},`), as `write_manifest` writes them."""
     found = {}
-    for line in text.split(b"\n"):  # a checkout may have turned them into "\r\n"
+    for line in text[:].split(b"\n"):  # a checkout may have turned them into "\r\n"
         if line.startswith(b'    "') and (end := line.find(b'": ', 5)) > 0:
             found[line[5:end].decode("utf-8", "replace")] = (
                 line.rstrip(b"\r").removesuffix(b","))
@@ -336,8 +343,20 @@ def _manifest_text(manifest: Manifest) -> Iterator[bytes | memoryview]:
         else:
             if n:
                 yield b",\n"
-            yield lines  # a line, or a run of the stored text: not copied
+            yield from _pieces(lines)  # a line, or a run of the stored text: not copied
     yield b"\n  }\n}\n"
+
+
+def _pieces(run: bytes | memoryview) -> Iterator[bytes | memoryview]:
+    """A long run of the last manifest's lines a piece at a time, the pages of each let go
+    once it is written (when the file is mapped): tens of MB at 20,000 notes, never held."""
+    if len(run) <= PIECE:
+        yield run
+        return
+    for start in range(0, len(run), PIECE):
+        yield run[start : start + PIECE]
+        if isinstance(run, memoryview):
+            let_go(run.obj)
 
 
 def _entry_lines(manifest: Manifest) -> Iterator[bytes | memoryview]:
@@ -382,12 +401,12 @@ def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries
         line = edits[guid]
         if line is not None:
             yield line
-        cursor = text.index(b"\n", at) + 1 if found else at
+        cursor = _line_end(text, at) + 1 if found else at
     if cursor < end:
         yield _run(text, cursor, end - 1)
 
 
-def _run(text: bytes, start: int, stop: int) -> memoryview:
+def _run(text: Bytes, start: int, stop: int) -> memoryview:
     """`text[start:stop]` without its trailing comma, as a view."""
     if stop > start and text[stop - 1] == ord(","):
         stop -= 1
