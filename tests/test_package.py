@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from anki.collection import Collection
 
-from anki_export.package import CardTemplate, NoteType, PackageNote, write_package
+from anki_export.package import CardTemplate, NoteType, PackageNote, PackageWriter, write_package
 
 from .anki_helpers import import_package
 
@@ -223,3 +223,34 @@ def test_notetype_json_and_schema_are_genankis() -> None:
     assert (_LATEX_PRE, _LATEX_POST) == (genanki.Model.DEFAULT_LATEX_PRE,
                                          genanki.Model.DEFAULT_LATEX_POST)
     assert _genanki_data("apkg_schema").APKG_SCHEMA == APKG_SCHEMA
+
+
+@pytest.mark.parametrize("count", [3, 2 * PackageWriter._BATCH + 1])
+def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: Path,
+                                                                      count: int) -> None:
+    """An update applies its notes in batches (one pass over the base's notes for a few,
+    a table of all their GUIDs past a batch): either way, the rows of a fresh package."""
+    def notes(version: int) -> list[PackageNote]:
+        return [PackageNote(f"g{n}", BASIC, "Rad", (f"Q{n}", f"A{n} v{version}"), ("t",),
+                            STAMP + version) for n in range(count)]
+
+    with PackageWriter(tmp_path / "old.apkg", keep=tmp_path / "kept.anki2") as writer:
+        for note in notes(0):
+            writer.add(note)
+    with PackageWriter(tmp_path / "fresh.apkg", keep=tmp_path / "fresh.anki2") as writer:
+        for note in notes(1):
+            writer.add(note)
+    with PackageWriter(tmp_path / "updated.apkg", keep=tmp_path / "updated.anki2",
+                       base=tmp_path / "kept.anki2") as writer:
+        for note in notes(1)[::-1]:
+            writer.update(note)
+
+    def table(name: str, sql: str) -> list[Any]:
+        with sqlite3.connect(tmp_path / name) as db:
+            return db.execute(sql).fetchall()
+
+    for sql in ("SELECT id, guid, mod, tags, flds, sfld, csum FROM notes ORDER BY id",
+                "SELECT id, nid, mod FROM cards ORDER BY id"):
+        assert table("updated.anki2", sql) == table("fresh.anki2", sql)
+    assert table("updated.anki2", "SELECT count(*) FROM notes WHERE flds LIKE '%v1'") == [
+        (count,)]
