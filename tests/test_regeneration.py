@@ -7,6 +7,7 @@ checks what a user would see: edits arrive, reviews stay, nothing is duplicated 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from anki_export import notetypes
 from anki_export.cli import cli
+from anki_export.ids import note_guid
 from anki_export.package import NoteType
 
 from .anki_helpers import AnkiCollection
@@ -105,6 +107,28 @@ def test_two_checkouts_with_source_date_epoch_give_identical_packages(
     copy.rename(vault)
     build(vault, tmp_path / "b", 1_700_000_000)
     assert package(tmp_path / "a").read_bytes() == package(tmp_path / "b").read_bytes()
+
+
+def test_two_sections_given_one_guid_fail_the_build_naming_both(tmp_path: Path) -> None:
+    """Only a hand-edited manifest can bind pins so that two sections get one GUID (here
+    `^x` takes Bravo's GUID, which sends Bravo to its `~unpinned` GUID, and `^y` is bound
+    to that one). Anki would merge the two: the build fails and names them."""
+    vault = write_vault(tmp_path / "vault", {"Rad/Mix.md": published(
+        "/mix/", "## Bravo\nb\n## Charlie ^y\nc\n## Delta ^x\nd\n")})
+    out = tmp_path / "dist"
+    assert build(vault, out, 1_700_000_000).exit_code == 0
+    before = package(out).read_bytes()
+    lock = out / "anki-export.lock"
+    data = json.loads(lock.read_text(encoding="utf-8"))
+    by_key = {entry["key"]: entry for entry in data["notes"].values()}
+    data["notes"] = {note_guid("/mix/", "bravo"): by_key["/mix/#^x"],
+                     note_guid("/mix/", "bravo~unpinned"): by_key["/mix/#^y"]}
+    lock.write_text(json.dumps(data), encoding="utf-8")
+    result = build(vault, out, 1_700_000_100)
+    assert result.exit_code == 1
+    assert ("Rad/Mix.md:6: error: this section would get the same card ID as /mix/#bravo "
+            "(Rad/Mix.md)") in result.output
+    assert package(out).read_bytes() == before
 
 
 def test_pinned_heading_can_be_reworded_and_keeps_guid_and_reviews(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteCards, NoteSummary, Progress
     from .layout import KeptPackage, Layout, NoteLayout
-    from .manifest import Changes, Fact, Facts, Manifest, Release
+    from .manifest import Changes, Entry, Fact, Facts, Manifest, Release
     from .notes import Vault
     from .package import PackageNote, PackageWriter
     from .parse import Note
@@ -175,17 +175,19 @@ class _Run:
         last = self.last_layout()
         packages = _Packages(config, self.vault.index, last.packages if last else None)
         problems = list(self.vault.diagnostics)
-        first_of_guid: dict[str, tuple[PurePosixPath, int]] = {}
         layouts: list[NoteLayout] = []
         try:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
                 problems += card_problems
-                shipped = [release.ship(card) for card in cards]
-                for card, package_note in zip(cards, shipped, strict=True):
-                    problems += _shared_id(card, first_of_guid)
-                    if write:
-                        packages.add(package_note, card.media)
+                shipped = []
+                for card in cards:
+                    first = release.entries.get(card.guid)  # shipped already by this build
+                    if first is not None:
+                        problems.append(_shared_id(card, first))
+                    shipped.append(release.ship(card))
+                    if write and first is None:
+                        packages.add(shipped[-1], card.media)
                 layouts.append(note_layout(key, note, card_problems,
                                            card_slots(shipped, [c.media for c in cards])))
             diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
@@ -323,16 +325,13 @@ def _cache_file(config: Config, write: bool) -> Path:
     return folder / "render.sqlite"
 
 
-def _shared_id(card: Card, first_of_guid: dict[str, tuple[PurePosixPath, int]]
-               ) -> list[Diagnostic]:
+def _shared_id(card: Card, first: Entry) -> Diagnostic:
     """Two sections that would get one GUID (a pin moved onto another heading's card, say):
     an error naming both, where Anki would otherwise merge them."""
-    source, line = first_of_guid.setdefault(card.guid, (card.source, card.line))
-    if (source, line) == (card.source, card.line):
-        return []
-    return [Diagnostic(Path(card.source), card.line, Level.ERROR, "shared-id",
-                       f"this section would get the same card ID as {source}:{line}; reword "
-                       "one of the two headings, or give one a block id of its own")]
+    return Diagnostic(Path(card.source), card.line, Level.ERROR, "shared-id",
+                      f"this section would get the same card ID as {first.key} "
+                      f"({first.source}); reword one of the two headings, or give one a block "
+                      "id of its own")
 
 
 class _Packages:
