@@ -446,6 +446,7 @@ class Release:
         self.removed: list[str] = []
         self.emptied: list[tuple[str, tuple[int, ...]]] = []
         self.unchanged = 0
+        self._tags: dict[tuple[str, ...], tuple[str, ...]] = {}  # one copy of each set
 
     def ship(self, card: Card) -> PackageNote:
         """The card as the package gets it, with its `mod` decided."""
@@ -463,7 +464,8 @@ class Release:
             self.unchanged += 1
         memory = numbering.memory if numbering is not None else ClozeMemory()
         entry = Entry(digest, mod, card.key, card.source.as_posix(), card.notetype.name,
-                      card.deck, _kept(card, fields, memory), card.tags, clozes=memory.live,
+                      card.deck, _kept(card, fields, memory),
+                      self._tags.setdefault(card.tags, card.tags), clozes=memory.live,
                       empty_clozes=memory.empty)
         self.entries[card.guid] = before if entry == before else entry  # its line is reused
         return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from .cache import RenderCache, code_digest, digest_of
@@ -161,7 +161,7 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
             digests[rel] = digest
             if cache is not None and not isinstance(result, Diagnostic):
                 cache.put(key(rel, digest), pickled or entry)
-        parsed[rel] = _spilled(result, spill)
+        parsed[rel] = _spilled(result, spill, rel)
     if spill is not None:
         spill.flush()
     return {rel: result for rel, result in parsed.items() if result is not None}
@@ -178,14 +178,19 @@ def _cached(cache: RenderCache | None, keys: Mapping[PurePosixPath, str],
     for rel, key in keys.items():
         entry = cache.get(key)
         if entry is not None:
-            found[rel] = _spilled(entry[1], spill)
+            found[rel] = _spilled(entry[1], spill, rel)
     return found
 
 
-def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None) -> Parsed | Diagnostic:
+def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None,
+             rel: PurePosixPath) -> Parsed | Diagnostic:
+    """The note with its sections in `spill`, and the index's path object for its file, not
+    the copy unpickled with it (one less path object a note, for the whole build)."""
     if isinstance(result, Diagnostic):
         return result
     note, problems = result
+    if note.rel is not rel:
+        note = replace(note, rel=rel)
     return spilled(note, spill), problems
 
 
