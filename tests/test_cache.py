@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from anki_export.cache import RenderCache
 
 
-def saved(path: Path, key: str, head: object, items: list[object],
+def saved(path: Path, key: str, head: object, items: Iterable[object],
           changed: list[int] | None = None) -> None:
     cache = RenderCache(path)
     cache.get_parts(key)  # what an update read
@@ -21,6 +22,8 @@ def test_a_value_in_parts_reads_back_whole_and_a_missing_part_reads_as_none(
     path = tmp_path / "render.sqlite"
     items: list[object] = [(f"guid{n}", (f"key{n}", "a.md", None)) for n in range(4_500)]
     saved(path, "facts", "head", items)  # three parts
+    assert RenderCache(path).get_parts("facts") == ("head", items)
+    saved(path, "facts", "head", iter(items))  # taken a part at a time: the same value
     assert RenderCache(path).get_parts("facts") == ("head", items)
     assert RenderCache(path).get_parts("other") is None
 

@@ -20,6 +20,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ class RenderCache:
                 self.path.parent.mkdir(parents=True, exist_ok=True)  # a first build's output
                 self._write_new()
 
-    def put_parts(self, key: str, head: object, items: Sequence[object], *,
+    def put_parts(self, key: str, head: object, items: Iterable[object], *,
                   changed: Iterable[int] | None = None) -> None:
         """A vault-sized value as `head` and its `items`, stored in parts pickled one at a
         time: one pickle of them all would hold, at the build's end, its bytes twice and a
@@ -162,22 +163,26 @@ class RenderCache:
         Each part is stored under a digest of its pickle, and the head lists them: a build
         that stops after writing some of them leaves a value that reads as missing, never a
         mix of two builds' parts. `changed`: the items are those `get_parts` read except at
-        these places (an update of a few notes); the parts without one are kept as stored."""
+        these places (an update of a few notes); the parts without one are kept as stored.
+        Items that are not a sequence are taken a part at a time, never held all at once."""
         before = self._read_parts.get(key)
         stored = (before[0] if before is not None and changed is not None
-                  and before[1] == len(items) else None)  # parts at the same places
+                  and isinstance(items, Sequence) and before[1] == len(items)
+                  else None)  # parts at the same places
         touched = {place // self._PART for place in changed or ()}
-        part_keys = []
-        for n in range(0, -(-len(items) // self._PART)):
+        part_keys: list[str] = []
+        count = 0
+        remaining = iter(items)
+        while part := tuple(islice(remaining, self._PART)):
+            n, count = len(part_keys), count + len(part)
             if stored is not None and n not in touched:
                 part_keys.append(stored[n])
                 self.keep([stored[n]])
                 continue
-            data = pickle.dumps(tuple(items[n * self._PART : (n + 1) * self._PART]),
-                                protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
             part_keys.append(f"{key}/{hashlib.sha256(data).hexdigest()[:32]}")
             self.put(part_keys[-1], data)
-        self.put(key, (head, tuple(part_keys), len(items)))  # after its parts
+        self.put(key, (head, tuple(part_keys), count))  # after its parts
 
     def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""

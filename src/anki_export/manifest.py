@@ -219,10 +219,10 @@ def _facts(notes: Mapping[str, Entry]) -> Iterator[tuple[str, str, str, int | No
             yield guid, entry.key, entry.source, entry.removed
 
 
-def manifest_facts(manifest: Manifest) -> list[tuple[str, Fact]]:
+def manifest_facts(manifest: Manifest) -> Iterator[tuple[str, Fact]]:
     """What the next build needs to know of this manifest without reading it (see
-    `_StoredEntries`), by GUID."""
-    return [(guid, (key, source, removed)) for guid, key, source, removed in _facts(manifest.notes)]
+    `_StoredEntries`), by GUID; one at a time, for the cache to store a part at a time."""
+    return ((guid, (key, source, removed)) for guid, key, source, removed in _facts(manifest.notes))
 
 
 @dataclass(frozen=True, slots=True)
