@@ -295,13 +295,13 @@ class _Run:
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
         from .layout import summary
 
-        slots = [(deck, len(ords)) for note in notes for _, _, _, deck, ords, _ in note.cards]
+        slots = [note.cards for note in notes]  # each card's: counted, not copied
         return BuildResult(
             packages=packages,
             notes=tuple(summary(*pair) for pair in zip(self.vault.notes, notes, strict=True)),
             notes_left_out=self.vault.left_out,
-            cards=sum(count for _, count in slots),
-            decks=len({deck for deck, _ in slots}),
+            cards=sum(len(ords) for cards in slots for _, _, _, _, ords, _ in cards),
+            decks=len({deck for cards in slots for _, _, _, deck, _, _ in cards}),
             changes=changes,
             diagnostics=diagnostics,
         )
