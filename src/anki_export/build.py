@@ -15,11 +15,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from .cache import CACHE_NAME, RenderCache, code_digest, digest_of
+from .cache import CACHE_NAME, Parts, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, map_file
@@ -175,7 +175,8 @@ class _Run:
         last = self.last_layout()
         packages = _Packages(config, self.vault.index, last.packages if last else None)
         problems = list(self.vault.diagnostics)
-        layouts: list[NoteLayout] = []
+        layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
+        tally = _Tally()
         try:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
@@ -188,13 +189,16 @@ class _Run:
                     shipped.append(release.ship(card))
                     if write and first is None:
                         packages.add(shipped[-1], card.media)
-                layouts.append(note_layout(key, note, card_problems,
-                                           card_slots(shipped, [c.media for c in cards])))
+                layout = note_layout(key, note, card_problems,
+                                     card_slots(shipped, [c.media for c in cards]))
+                tally.add(note, layout)
+                if write:
+                    layouts.add(layout)
             diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
             _fail_on(diagnostics, config)
             changes = None
             tombstones: frozenset[str] = frozenset()
-            if write and (any(n.cards for n in layouts) or self.previous.notes):
+            if write and (tally.slots or self.previous.notes):
                 retired = release.retired()  # the last note unpublished: retire every card
                 for tombstone in retired:
                     packages.add(tombstone, ())
@@ -202,9 +206,8 @@ class _Run:
                 self._finish(packages)
                 changes = release.changes()
             if packages.written:
-                self.cache.put_parts(LAYOUT_KEY, Layout(self._basis(), (), tombstones,
-                                                        packages.kept()), layouts)
-            return self._result(packages.written, layouts, diagnostics, changes)
+                layouts.finish(Layout(self._basis(), (), tombstones, packages.kept()))
+            return self._result(packages.written, tally, diagnostics, changes)
         finally:
             packages.abort()  # a failed build leaves the packages in the output folder as they were
 
@@ -250,8 +253,9 @@ class _Run:
             self.cache.put_parts(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=(),
                                                      packages=packages.kept()), notes,
                                  changed=changed)
-            return replace(self._result(packages.written, notes, diagnostics,
-                                        self.release.changes()), updated_in_place=True)
+            return replace(self._result(packages.written, _Tally.of(self.vault.notes, notes),
+                                        diagnostics, self.release.changes()),
+                           updated_in_place=True)
         finally:
             packages.abort()
 
@@ -291,20 +295,44 @@ class _Run:
             self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
                                  manifest_facts(self.release.manifest()))
 
-    def _result(self, packages: tuple[Path, ...], notes: Sequence[NoteLayout],
+    def _result(self, packages: tuple[Path, ...], tally: _Tally,
                 diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
-        from .layout import summary
-
-        slots = [note.cards for note in notes]  # each card's: counted, not copied
         return BuildResult(
             packages=packages,
-            notes=tuple(summary(*pair) for pair in zip(self.vault.notes, notes, strict=True)),
+            notes=tuple(tally.notes),
             notes_left_out=self.vault.left_out,
-            cards=sum(len(ords) for cards in slots for _, _, _, _, ords, _ in cards),
-            decks=len({deck for cards in slots for _, _, _, deck, _, _ in cards}),
+            cards=tally.cards,
+            decks=len(tally.decks),
             changes=changes,
             diagnostics=diagnostics,
         )
+
+
+@dataclass
+class _Tally:
+    """What a build reports of its notes' layouts, counted as they come: the full build does
+    not keep them (they go to the cache a part at a time)."""
+
+    notes: list[NoteSummary] = field(default_factory=list)
+    slots: int = 0  # Anki notes
+    cards: int = 0  # Anki cards: a cloze note has one per cloze number
+    decks: set[str] = field(default_factory=set)
+
+    def add(self, note: Note, layout: NoteLayout) -> None:
+        from .layout import summary
+
+        self.notes.append(summary(note, layout))
+        self.slots += len(layout.cards)
+        for _, _, _, deck, ords, _ in layout.cards:
+            self.cards += len(ords)
+            self.decks.add(deck)
+
+    @classmethod
+    def of(cls, notes: Sequence[Note], layouts: Sequence[NoteLayout]) -> _Tally:
+        tally = cls()
+        for note, layout in zip(notes, layouts, strict=True):
+            tally.add(note, layout)
+        return tally
 
 
 def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:

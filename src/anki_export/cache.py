@@ -18,9 +18,8 @@ import pickle
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sized
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -156,33 +155,17 @@ class RenderCache:
 
     def put_parts(self, key: str, head: object, items: Iterable[object], *,
                   changed: Iterable[int] | None = None) -> None:
-        """A vault-sized value as `head` and its `items`, stored in parts pickled one at a
-        time: one pickle of them all would hold, at the build's end, its bytes twice and a
-        memo of every object in them (70 MB at 20,000 notes). `get_parts` reads it back.
-
-        Each part is stored under a digest of its pickle, and the head lists them: a build
-        that stops after writing some of them leaves a value that reads as missing, never a
-        mix of two builds' parts. `changed`: the items are those `get_parts` read except at
-        these places (an update of a few notes); the parts without one are kept as stored.
-        Items that are not a sequence are taken a part at a time, never held all at once."""
+        """A vault-sized value as `head` and its `items`, stored in parts (see `Parts`);
+        `get_parts` reads it back. `changed`: the items are those `get_parts` read except at
+        these places (an update of a few notes); the parts without one are kept as stored."""
         before = self._read_parts.get(key)
-        stored = (before[0] if before is not None and changed is not None
-                  and isinstance(items, Sequence) and before[1] == len(items)
-                  else None)  # parts at the same places
-        touched = {place // self._PART for place in changed or ()}
-        part_keys: list[str] = []
-        count = 0
-        remaining = iter(items)
-        while part := tuple(islice(remaining, self._PART)):
-            n, count = len(part_keys), count + len(part)
-            if stored is not None and n not in touched:
-                part_keys.append(stored[n])
-                self.keep([stored[n]])
-                continue
-            data = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
-            part_keys.append(f"{key}/{hashlib.sha256(data).hexdigest()[:32]}")
-            self.put(part_keys[-1], data)
-        self.put(key, (head, tuple(part_keys), count))  # after its parts
+        same_places = (changed is not None and before is not None
+                       and isinstance(items, Sized) and len(items) == before[1])
+        parts = Parts(self, key, before if same_places else None,
+                      frozenset(place // Parts.SIZE for place in changed or ()))
+        for item in items:
+            parts.add(item)
+        parts.finish(head)
 
     def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""
@@ -202,8 +185,6 @@ class RenderCache:
             return None
         self._read_parts[key] = (part_keys, count)
         return head, items
-
-    _PART = 2000  # items in a part
 
     def state(self, key: str) -> str | None:
         return self._state.get(key)
@@ -257,3 +238,45 @@ class RenderCache:
             db.execute("COMMIT")
         self._new.clear()
         self._new_bytes = 0
+
+
+class Parts:
+    """A vault-sized value's items, each part of `SIZE` pickled and stored as it fills: one
+    pickle of them all would hold, at the build's end, its bytes twice and a memo of every
+    object in them (70 MB at 20,000 notes), and a build that makes them one by one need not
+    hold them at all. Each part is stored under a digest of its pickle and the head, stored
+    last (`finish`), lists them: a build that stops midway leaves a value that reads as
+    missing, never a mix of two builds' parts. Given the parts the value had when read
+    (`stored`), a part at none of the `touched` places is kept as stored."""
+
+    SIZE = 2000
+
+    def __init__(self, cache: RenderCache, key: str,
+                 stored: tuple[tuple[str, ...], int] | None = None,
+                 touched: frozenset[int] = frozenset()) -> None:
+        self.cache, self.key, self.stored, self.touched = cache, key, stored, touched
+        self.part_keys: list[str] = []
+        self.items: list[object] = []
+        self.count = 0
+
+    def add(self, item: object) -> None:
+        self.items.append(item)
+        self.count += 1
+        if len(self.items) == self.SIZE:
+            self._store()
+
+    def finish(self, head: object) -> None:
+        if self.items:
+            self._store()
+        self.cache.put(self.key, (head, tuple(self.part_keys), self.count))
+
+    def _store(self) -> None:
+        n = len(self.part_keys)
+        if self.stored is not None and n not in self.touched:
+            self.part_keys.append(self.stored[0][n])
+            self.cache.keep([self.stored[0][n]])
+        else:
+            data = pickle.dumps(tuple(self.items), protocol=pickle.HIGHEST_PROTOCOL)
+            self.part_keys.append(f"{self.key}/{hashlib.sha256(data).hexdigest()[:32]}")
+            self.cache.put(self.part_keys[-1], data)
+        self.items = []
