@@ -178,18 +178,18 @@ def _cached(cache: RenderCache | None, keys: Mapping[PurePosixPath, str],
     for rel, key in keys.items():
         entry = cache.get(key)
         if entry is not None:
-            found[rel] = _spilled(entry[1], spill, rel)
+            found[rel] = _spilled(entry[1], spill)
     return found
 
 
 def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None,
-             rel: PurePosixPath) -> Parsed | Diagnostic:
-    """The note with its sections in `spill`, and the index's path object for its file, not
-    the copy unpickled with it (one less path object a note, for the whole build)."""
+             rel: PurePosixPath | None = None) -> Parsed | Diagnostic:
+    """The note with its sections in `spill`; given `rel`, the index's path object for its
+    file, not the copy a worker sent (one path object less a note, for a first build)."""
     if isinstance(result, Diagnostic):
         return result
     note, problems = result
-    if note.rel is not rel:
+    if rel is not None and note.rel is not rel:
         note = replace(note, rel=rel)
     return spilled(note, spill), problems
 
