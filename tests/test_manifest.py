@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -74,3 +75,23 @@ def test_a_mapped_manifest_longer_than_a_piece_is_spliced_the_same(tmp_path: Pat
         texts.append(out.read_bytes())
     assert texts[0] == texts[1]
     assert b'"g03999"' not in texts[1] and b"digest-1" in texts[1]
+
+
+def test_an_entry_is_found_alike_by_binary_search_and_by_line_index(tmp_path: Path) -> None:
+    """A build that asks for many entries (a full build asks for all) switches from a binary
+    search per entry to an index of the lines: both find the same line, or the same place
+    for a GUID that is not there."""
+    path = tmp_path / "anki-export.lock"
+    entries = {f"g{n:04d}": entry(f"g{n:04d}", n) for n in range(1, 1200, 2)}
+    written = write_manifest(path, Manifest(entries))
+    known = (written, written, dict(manifest_facts(read_manifest(path))))
+
+    def stored() -> Any:
+        return read_manifest(path, known, data=map_file(path)).notes
+
+    probes = [f"g{n:04d}" for n in range(1300)] + ["a", "h", "g", ""]
+    many = stored()
+    found = [many.seek(guid) for guid in probes]  # indexed from the 256th on
+    assert found == [stored().seek(guid) for guid in probes]  # each a binary search
+    assert [found[n][1] for n in range(1300)] == [n % 2 == 1 and n < 1200 for n in range(1300)]
+    assert all(many[guid] == entries[guid] for guid in entries)

@@ -174,6 +174,7 @@ class _Run:
         self.release = release = self._release()  # afresh, where an update gave up
         last = self.last_layout()
         packages = _Packages(config, self.vault.index, last.packages if last else None)
+        self._layout = None  # only its packages are of use now (their deflated chunks)
         problems = list(self.vault.diagnostics)
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
