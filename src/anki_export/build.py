@@ -142,9 +142,9 @@ class _Run:
 
     def __init__(self, config: Config, vault: Vault, targets: LinkTargets, previous: Manifest,
                  stamp: int, cache: RenderCache, progress: Progress | None) -> None:
-        self.config, self.vault, self.targets, self.previous = config, vault, targets, previous
         from .cards import Pins
 
+        self.config, self.vault, self.targets, self.previous = config, vault, targets, previous
         self.stamp, self.cache, self.progress = stamp, cache, progress
         self.pins = Pins(previous.pins())
         self.media = _media_digests(vault.index)
@@ -174,7 +174,7 @@ class _Run:
         self.release = release = self._release()  # afresh, where an update gave up
         last = self.last_layout()
         packages = _Packages(config, self.vault.index, last.packages if last else None)
-        self._layout = None  # only its packages are of use now (their deflated chunks)
+        self._layout = last = None  # of use now: only its packages (their deflated chunks)
         problems = list(self.vault.diagnostics)
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()

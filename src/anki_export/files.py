@@ -58,11 +58,12 @@ def map_file(path: Path) -> Bytes | None:
     """The file's bytes, mapped read-only rather than read: a page comes from the disk when
     first touched and goes again with `let_go`, so a file of tens of MB (the manifest of a
     large vault) never sits in the process whole. None when it cannot be read; an empty
-    file, or one that cannot be mapped, is read. Only for files written by atomic
-    replacement (`atomic_path`): one cut short while mapped would crash the reader."""
+    file, or one that cannot be mapped, is read, and so is every file on Windows, where a
+    mapped file cannot be replaced. Only for files written by atomic replacement
+    (`atomic_path`): one cut short while mapped would crash the reader."""
     try:
         with path.open("rb") as f:
-            if os.fstat(f.fileno()).st_size:
+            if os.fstat(f.fileno()).st_size and os.name != "nt":
                 return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
         pass
