@@ -219,3 +219,21 @@ def test_progress_bar_on_a_terminal_and_none_when_piped(tmp_path: Path) -> None:
                            check=True)
     assert "Rendering" not in piped.stdout + piped.stderr
     assert "wrote 2000 cards" in piped.stdout
+
+
+def test_the_command_leaves_with_its_status_and_all_its_output(tmp_path: Path) -> None:
+    """`anki-export` skips the interpreter's teardown (`cli.main`): what it printed, to a pipe
+    too, and its exit status must still arrive whole."""
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "anki_export", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=120)
+
+    files = {f"N{i}.md": published(f"/n{i}/", f"## Q{i}\nanswer {i}\n") for i in range(300)}
+    vault = write_vault(tmp_path / "v", files)
+    done = command("build", str(vault), "-o", str(tmp_path / "out"))
+    assert done.returncode == 0 and "wrote 300 cards" in done.stdout
+    (vault / "Bad.md").write_text('---\n{"dg-publish": true,\n---\n## Q\nx\n', encoding="utf-8")
+    failed = command("build", str(vault), "-o", str(tmp_path / "out"))
+    assert failed.returncode == 1 and "Bad.md:" in failed.stdout + failed.stderr
+    version = command("--version")
+    assert version.returncode == 0 and version.stdout.startswith("anki-export, version")

@@ -11,10 +11,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -338,3 +338,22 @@ def preview(quiet: bool, verbose: bool, **params: Any) -> None:
         result = write_preview(config)
         _print_diagnostics(result.diagnostics, config.vault, quiet=quiet, verbose=verbose)
         click.echo(f"Wrote {result.cards} cards to {result.page}: open it in a browser")
+
+
+def main() -> NoReturn:
+    """The `anki-export` command: `cli`, then an exit that leaves the interpreter as it is.
+    Every file is closed and every worker gone by then; tearing down a build's objects one by
+    one took 30 ms at 1,000 notes and 40 ms at 20,000, which the system does at once (mypy
+    leaves the same way)."""
+    try:
+        cli()
+        status: object = 0
+    except SystemExit as e:
+        status = e.code
+    if status is not None and not isinstance(status, int):
+        click.echo(status, err=True)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError):  # a closed pipe: nothing more to say there
+            stream.flush()
+    os._exit(status or 0)
