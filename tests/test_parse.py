@@ -37,6 +37,14 @@ def test_heading_inside_code_fence_does_not_split() -> None:
     assert "## not a heading" in note.sections[0].body
 
 
+def test_a_note_names_the_languages_of_its_code_fences() -> None:
+    """A hint for loading highlighters before the render workers fork: any fence will do."""
+    note, _ = parse("## A\n```Python\nx = 1\n```\n- ~~~ sql\n  select 1\n  ~~~\n"
+                    "> ```c++\n> int x;\n> ```\n## B\n```\nplain\n```\n")
+    assert note.code_languages == ("c++", "python", "sql")
+    assert parse("## A\nno code\n")[0].code_languages == ()
+
+
 def test_trailing_colon_dropped_and_question_kept() -> None:
     note, _ = parse("## Hallmark:\nx\n## Why does it hurt?\ny\n")
     assert [s.heading for s in note.sections] == ["Hallmark", "Why does it hurt?"]

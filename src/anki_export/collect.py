@@ -62,7 +62,9 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
     missing = [i for i in wanted if cache is None or not cache.has(keys[i])]
     job = _RenderJob(tuple(vault.notes), vault.identities, settings, targets, pins)
     to_render = set(missing)
-    rendered = forked_map(job.run, missing, before_fork=load_parser)  # in `missing`'s order
+    languages = {lang for i in missing for lang in vault.notes[i].code_languages}
+    rendered = forked_map(job.run, missing,  # in the order of `missing`
+                          before_fork=lambda: load_parser(sorted(languages)))
     for done, i in enumerate(wanted, 1):
         made: NoteCards | None = None
         if i in to_render:

@@ -63,6 +63,7 @@ class Note:
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
     cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not
+    code_languages: tuple[str, ...] = ()  # of its fenced code: the highlighters to load early
 
 
 def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
@@ -163,7 +164,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
                 _folders(meta, source.rel),
                 tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(body, lines), tuple(sections),
-                tuple(skipped), level, _cloze_mode(meta, source.rel))
+                tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body))
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
@@ -221,6 +222,17 @@ def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]
     while end > start and not lines[end - 1].strip():
         end -= 1
     return "\n".join(lines[start:end]), start
+
+
+def _code_languages(body: str) -> tuple[str, ...]:
+    """The languages named after code fences: a hint (see `render.load_parser`), so a fence
+    that is none (inside another code block, say) does no harm."""
+    if "```" not in body and "~~~" not in body:
+        return ()
+    return tuple(sorted({lang.lower() for lang in _FENCE_LANGUAGE.findall(body)}))
+
+
+_FENCE_LANGUAGE = re.compile(r"^[ \t>*+\-\d.)]*(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
 
 
 class _Heading(NamedTuple):

@@ -7,6 +7,7 @@ rules that `card.css` carries, for day and night; a test keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,14 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
         return ""
     html: str = highlight(code, lexer, _formatter(DAY_STYLE))
     return html
+
+
+def load_highlighters(languages: Iterable[str]) -> None:
+    """Pygments, and the lexers of these languages with their rules compiled (a lexer class
+    compiles its rules when first made)."""
+    _formatter(DAY_STYLE)
+    for lang in languages:
+        _lexer(lang)
 
 
 @lru_cache(maxsize=64)
