@@ -321,6 +321,8 @@ class PackageWriter:
             self._apply_updates()
 
     def _apply_updates(self) -> None:
+        if not self._updates:  # a new collection, or an update that changed no note
+            return
         ids = self._note_ids if self._note_ids is not None else {
             guid: nid for guid, nid in self._db.execute("SELECT guid, id FROM notes")
             if guid in self._updates}
