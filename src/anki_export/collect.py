@@ -17,7 +17,7 @@ from .notes import Vault
 from .parallel import forked_map
 from .parse import Note
 from .pickling import register_picklers
-from .render import LinkTargets, load_parser
+from .render import LinkTargets, load_renderers
 
 register_picklers()
 
@@ -64,7 +64,7 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
     to_render = set(missing)
     languages = {lang for i in missing for lang in vault.notes[i].code_languages}
     rendered = forked_map(job.run, missing,  # in the order of `missing`
-                          before_fork=lambda: load_parser(sorted(languages)))
+                          before_fork=lambda: load_renderers(sorted(languages)))
     for done, i in enumerate(wanted, 1):
         made: NoteCards | None = None
         if i in to_render:

@@ -225,7 +225,7 @@ def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]
 
 
 def _code_languages(body: str) -> tuple[str, ...]:
-    """The languages named after code fences: a hint (see `render.load_parser`), so a fence
+    """The languages named after code fences: a hint (see `render.load_renderers`), so a fence
     that is none (inside another code block, say) does no harm."""
     if "```" not in body and "~~~" not in body:
         return ()
