@@ -94,6 +94,7 @@ class RenderCache:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA synchronous = OFF")  # a disposable cache: no fsyncs
         db.execute("CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, data BLOB)")
         db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
         return db
@@ -229,7 +230,6 @@ class RenderCache:
     def _write_new(self) -> None:
         assert self.path is not None
         with contextlib.closing(self._connect(self.path)) as db:
-            db.execute("PRAGMA synchronous = OFF")  # a disposable cache: no fsyncs
             db.execute("BEGIN")
             db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)",
                            ((key, value if isinstance(value, bytes) else
