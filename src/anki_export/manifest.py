@@ -190,7 +190,6 @@ class _StoredEntries(Mapping[str, Entry]):
                 high = start
         return low, False
 
-
     def _line_starts(self) -> tuple[list[str], array[int]] | None:
         """The GUIDs in file order (their sort order) and where each one's line starts, then
         where the lines end; None if the lines are not one per fact."""
