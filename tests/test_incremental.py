@@ -72,6 +72,39 @@ def test_cached_rebuild_equals_a_fresh_one_after_edits(tmp_path: Path) -> None:
     assert package_content(next(out.glob("*.apkg"))) == fresh_package(vault, out)
 
 
+def test_what_links_point_at_is_looked_up_again_when_the_vault_changes(tmp_path: Path) -> None:
+    """A note's cached cards stand only while what its links asked of the vault gets the same
+    answers: a note added where a link pointed at nothing, a linked note's new permalink or
+    title, a linked note gone. Each rebuild holds what a build without the cache gives."""
+    vault = write_vault(tmp_path / "v", {
+        "Rad/Lesion.md": published("/lesion/", "## Signs\nSee [[Marrow]] and [[Fat]].\n"),
+        "Rad/Marrow.md": published("/marrow/", "## Cells\nplasma cells\n"),
+        "Rad/Other.md": published("/other/", "## Q\nno links here\n"),
+    })
+    out = tmp_path / "out"
+
+    def rebuilt() -> str:
+        output = build(vault, out, "--site-url", "https://garden.example").output
+        assert package_content(next(out.glob("*.apkg"))) == fresh_package_at(vault, out)
+        return output
+
+    rebuilt()
+    (vault / "Rad/Fat.md").write_text(published("/fat/", "## Kinds\nyellow\n"))
+    assert "1 added, 1 changed" in rebuilt()  # Lesion's [[Fat]] now links
+    (vault / "Rad/Marrow.md").write_text(published("/bone-marrow/", "## Cells\nplasma cells\n"))
+    assert "1 added, 1 changed, 1 removed" in rebuilt()  # Marrow anew; the link to it
+    (vault / "Rad/Fat.md").unlink()
+    output = rebuilt()
+    assert "broken-link" in output and "1 changed, 1 removed" in output
+
+
+def fresh_package_at(vault: Path, out: Path) -> dict[str, object]:
+    """`fresh_package`, built with the garden's URL as the test's builds are."""
+    shutil.rmtree(out / ".anki-export-cache")
+    build(vault, out, "--site-url", "https://garden.example")
+    return package_content(next(out.glob("*.apkg")))
+
+
 def test_many_edits_between_unchanged_notes_come_back_in_order(tmp_path: Path) -> None:
     """A rebuild where worker processes render the edited notes (150 or more) while the
     unchanged ones come from the cache, interleaved: the package holds what a build without

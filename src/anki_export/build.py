@@ -105,7 +105,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
     if write and (current := _up_to_date(
             cache, _fingerprint(stats, config, manifest_digest, last_unsettled), stamp)):
         return current
-    from .collect import render_keys
+    from .collect import links_context, render_keys
     from .manifest import read_manifest
     from .notes import load_vault
     from .render import LinkTargets
@@ -119,6 +119,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
                                           config.site_url),
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
+    run.links_context = links_context(vault)
     run.written_facts = written[1] if written else None
     run.other_files = _other_files(index, stats, unsettled)
     run.other_files_before = _other_files(index, stats, last_unsettled)
@@ -153,6 +154,7 @@ class _Run:
         self.other_files: tuple[str, ...] = ()  # the files that are not notes (`_other_files`)
         self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
         self.manifest_digest = ""  # of the manifest as read, then as written
+        self.links_context = ""  # `collect.links_context`: what links can see of the vault
         self.written_facts: list[tuple[str, Fact]] | None = None  # as the cache held them
         self._layout: Layout | Literal[False] | None = False  # not read yet
 
@@ -273,7 +275,7 @@ class _Run:
     def _basis(self, other_files: tuple[str, ...] | None = None) -> str:
         from .layout import basis
 
-        return basis(self.config, self.manifest_digest,
+        return basis(self.config, self.manifest_digest, self.links_context,
                      self.other_files if other_files is None else other_files)
 
     def _finish(self, packages: _Packages, same_facts: bool = False) -> None:

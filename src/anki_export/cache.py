@@ -1,12 +1,13 @@
 """Cards of unchanged notes, kept between builds, so a rebuild renders only what changed.
 
 A note's cards depend on its own text and on its context: the settings, the code of
-anki-export itself, every file name in the vault (links and images resolve against them), the
-identity and title of every note (links show them), pinned GUIDs, and for a note that embeds
-others, the text of the whole vault. The cache key hashes all of that, so a hit is always the
-same cards a fresh render would give. The cache is disposable: a missing or unreadable one just
-means a full render. It lives beside the package (`OUTPUT/.anki-export-cache/`), not in the
-vault, and is never committed.
+anki-export itself, its identity, pinned GUIDs, for a note that embeds others the text of the
+whole vault, and what its links, embeds and images find in the vault. The cache key hashes all
+of that but the last, which is kept with the cards as questions and answers (`LinkTargets`)
+and asked again before they are used: a hit is always the same cards a fresh render would
+give, and a note added to the vault renders again only the notes whose links it concerns.
+The cache is disposable: a missing or unreadable one just means a full render. It lives
+beside the package (`OUTPUT/.anki-export-cache/`), not in the vault, and is never committed.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from .notes import Vault
 from .parallel import forked_map
 from .parse import Note
 from .pickling import register_picklers
-from .render import LinkTargets, load_renderers
+from .render import LinkTargets, Lookup, load_renderers
 
 register_picklers()
 
@@ -35,14 +35,30 @@ Progress = Callable[[int, int], None]
 
 
 NoteCards = tuple[tuple[Card, ...], tuple[Diagnostic, ...]]
+Rendering = tuple[NoteCards, tuple[Lookup, ...]]
+"""A note's cards and warnings, and what its links asked of the vault (`LinkTargets`): what
+the render cache keeps."""
 
 
 def render_keys(vault: Vault, config: Config, pins: Pins) -> list[str]:
-    """Each note's render cache key: its text and everything else its cards depend on."""
-    context = _context_digest(vault, config, pins)
+    """Each note's render cache key: its text, its identity and everything else its cards
+    depend on but the rest of the vault, which its links reach through `LinkTargets`: an
+    entry is used only while their answers hold (`cards_by_note`). A note that embeds others
+    also depends on the text of every note."""
+    context = digest_of((code_digest(), repr(_settings(config)),
+                         *sorted(f"{k}\0{v}" for k, v in pins.by_key.items())))
     everything = digest_of(vault.digests[n.rel] for n in vault.notes)
-    return [digest_of((context, n.rel.as_posix(), vault.digests[n.rel],
+    return [digest_of((context, n.rel.as_posix(), vault.identities[n.rel], vault.digests[n.rel],
                        everything if n.embeds else "")) for n in vault.notes]
+
+
+def links_context(vault: Vault) -> str:
+    """Every file name of the vault and every note's identity, permalink and title: what the
+    notes' links and GUIDs can depend on beyond their own text. An update in place of the
+    last build's packages needs it unchanged (layout.py), as it looks no note's links up."""
+    return digest_of((*(p.as_posix() for p in vault.index.files),
+                      *(f"{n.rel}\0{vault.identities[n.rel]}\0{n.permalink}\0{n.title}"
+                        for n in vault.notes)))
 
 
 def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins,
@@ -50,9 +66,10 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
                   cache: RenderCache | None = None, progress: Progress | None = None
                   ) -> Iterator[tuple[Note, NoteCards]]:
     """Each note (or those at the indices `only`) with its cards and warnings, in note order,
-    as they are made: from the cache where a note and its context are unchanged, else
-    rendered, on every core when there is enough to render. A build writes each card as it
-    comes, so none are held all at once."""
+    as they are made: from the cache where a note and its context are unchanged and what its
+    links asked of the vault gets the same answers (else rendered again, here: a note that a
+    new file, or another note's new title, concerns), else rendered, on every core when there
+    is enough to render. A build writes each card as it comes, so none are held all at once."""
     settings = CardSettings(config.question_format, config.root_deck, config.tags,
                             config.folder_tags, config.cloze)
     keys = keys if keys is not None else render_keys(vault, config, pins)
@@ -66,15 +83,18 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
     rendered = forked_map(job.run, missing,  # in the order of `missing`
                           before_fork=lambda: load_renderers(sorted(languages)))
     for done, i in enumerate(wanted, 1):
-        made: NoteCards | None = None
         if i in to_render:
-            made, pickled = next(rendered)
+            (made, lookups), pickled = next(rendered)
             if cache is not None:
-                cache.put(keys[i], pickled or made)
-        elif cache is not None and (made := cache.get(keys[i])) is None:
-            made = job.run(i)  # an entry this version cannot read
-            cache.put(keys[i], made)
-        assert made is not None
+                cache.put(keys[i], pickled or (made, lookups))
+        else:
+            assert cache is not None
+            entry = cache.get(keys[i])
+            if not (isinstance(entry, tuple) and len(entry) == 2
+                    and targets.answers_hold(entry[1])):
+                entry = job.run(i)  # links that resolve otherwise now, or an unreadable entry
+                cache.put(keys[i], entry)
+            made = entry[0]
         yield vault.notes[i], made
         if progress is not None and (done % 20 == 0 or done == len(wanted)):
             progress(done, len(wanted))
@@ -99,20 +119,14 @@ class _RenderJob:
     targets: LinkTargets
     pins: Pins
 
-    def run(self, i: int) -> NoteCards:
+    def run(self, i: int) -> Rendering:
         note = self.notes[i]
-        return note_cards(note, self.identities[note.rel], self.settings, self.targets,
-                          self.pins)
+        targets = self.targets.recording()
+        made = note_cards(note, self.identities[note.rel], self.settings, targets, self.pins)
+        assert targets.lookups is not None
+        return made, tuple(targets.lookups)
 
 
-def _context_digest(vault: Vault, config: Config, pins: Pins) -> str:
-    """Everything besides a note's own text that its cards depend on (see cache.py)."""
-    settings = (config.question_format, config.root_deck, config.tags, config.folder_tags,
-                config.site_url, config.heading_level, config.skipped_headings, config.cloze)
-    return digest_of((
-        code_digest(), repr(settings), *(p.as_posix() for p in vault.index.files),
-        *(f"{n.rel}\0{vault.identities[n.rel]}\0{n.permalink}\0{n.title}" for n in vault.notes),
-        *sorted(f"{k}\0{v}" for k, v in pins.by_key.items()),
-    ))
-
-
+def _settings(config: Config) -> tuple[object, ...]:
+    return (config.question_format, config.root_deck, config.tags, config.folder_tags,
+            config.site_url, config.heading_level, config.skipped_headings, config.cloze)

@@ -69,11 +69,14 @@ class Layout:
                    for p in self.packages.values())
 
 
-def basis(config: Config, manifest_digest: str, other_files: Iterable[str]) -> str:
-    """Settings, notetypes, the manifest, and the stats of every file that is not a note
-    (images): a kept collection holds the notetypes it was written with."""
+def basis(config: Config, manifest_digest: str, links_context: str,
+          other_files: Iterable[str]) -> str:
+    """Settings, notetypes, the manifest, what links can see of the vault (an update looks no
+    unchanged note's links up again), and the stats of every file that is not a note (images):
+    a kept collection holds the notetypes it was written with."""
     return digest_of((repr(config), repr(notetypes.basic_notetype()),
-                      repr(notetypes.cloze_notetype()), manifest_digest, *other_files))
+                      repr(notetypes.cloze_notetype()), manifest_digest, links_context,
+                      *other_files))
 
 
 def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]]

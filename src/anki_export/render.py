@@ -10,8 +10,8 @@ here is sanitised: by `sanitise`, or written by the fast path in the very form n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -46,15 +46,61 @@ class Rendered:
     # text, and `html` shows the clozes numbered as a first build would number them
 
 
+Lookup = tuple[str, str, str, object]
+"""What rendering asked of the vault, and the answer: ("file", target, linking note, the file
+found or None) or ("note", file, "", the note's permalink and title, or None)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LinkTargets:
-    """What links, embeds and images can point at: the vault's files and its published notes."""
+    """What links, embeds and images can point at: the vault's files and its published notes.
+
+    Rendering asks only through `resolve` and `note`; a recording copy (`recording`) lists
+    every question with its answer, so the render cache can tell whether a note's cards still
+    stand in a changed vault (`answers_hold`) without rendering it again."""
 
     index: VaultIndex
     notes: Mapping[PurePosixPath, Note]  # notes in this build (published ones by default)
     site_url: str | None = None  # garden base URL: wiki-links become links to garden pages
     media_src: Callable[[PurePosixPath], str] = media_name  # `<img src>` of a vault file: its
     # name in the package; the preview page uses a path to the file itself
+    lookups: list[Lookup] | None = None  # what was asked, when recording
+
+    def recording(self) -> LinkTargets:
+        return replace(self, lookups=[])
+
+    def resolve(self, target: str, near: PurePosixPath) -> PurePosixPath | None:
+        """The vault file a link, embed or image names (see `VaultIndex.resolve`)."""
+        found = self.index.resolve(target, near=near)
+        if self.lookups is not None:
+            self.lookups.append(("file", target, near.as_posix(), _posix(found)))
+        return found
+
+    def note(self, rel: PurePosixPath) -> Note | None:
+        """The note of this build in that file, if any."""
+        found = self.notes.get(rel)
+        if self.lookups is not None:
+            self.lookups.append(("note", rel.as_posix(), "", _note_answer(found)))
+        return found
+
+    def answers_hold(self, lookups: Sequence[Lookup]) -> bool:
+        """Whether every question gets the answer it got when the lookups were recorded."""
+        for kind, asked, near, answer in lookups:
+            found: object = (_posix(self.index.resolve(asked, near=PurePosixPath(near)))
+                             if kind == "file" else
+                             _note_answer(self.notes.get(PurePosixPath(asked))))
+            if found != answer:
+                return False
+        return True
+
+
+def _posix(rel: PurePosixPath | None) -> str | None:
+    return None if rel is None else rel.as_posix()
+
+
+def _note_answer(note: Note | None) -> tuple[str, str] | None:
+    """What a link shows of the note it points at: its page (permalink) and its title."""
+    return None if note is None else (note.permalink, note.title)
 
 
 @dataclass(slots=True)

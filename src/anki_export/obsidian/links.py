@@ -225,12 +225,12 @@ def linked_note(render: RenderState, target: str, line: int, what: str) -> Note 
     if render.targets is None:
         return None
     page = target.partition("#")[0]
-    rel = render.targets.index.resolve(page, near=render.note) if page else render.note
+    rel = render.targets.resolve(page, render.note) if page else render.note
     if rel is None:
         render.warn("broken-link", f"{what} to `{target}`: no such note in the vault; the card "
                     "shows plain text", line)
         return None
-    note = render.targets.notes.get(rel)
+    note = render.targets.note(rel)
     if note is None and rel.suffix.lower() == ".md":
         render.warn("broken-link", f"{what} to `{target}`: {rel} is not in this build (no "
                     "`dg-publish: true`?); the card shows plain text", line)
@@ -279,7 +279,7 @@ def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | 
         render.warn("outside-vault", f"image `{target}` is outside the vault; only files inside "
                     "it go into the package", line)
         return "image outside the vault"
-    rel = render.targets.index.resolve(target, near=render.note) if render.targets else None
+    rel = render.targets.resolve(target, render.note) if render.targets else None
     if rel is None:
         render.warn("missing-image", f"image `{target}` not found in the vault", line)
         return "missing image"
