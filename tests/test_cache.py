@@ -61,3 +61,17 @@ def test_a_head_never_reads_with_another_builds_parts(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("INSERT OR REPLACE INTO notes VALUES ('layout', ?)", (old_head,))
     assert RenderCache(path).get_parts("layout") is None
+
+
+def test_a_value_kept_as_read_takes_a_new_head(tmp_path: Path) -> None:
+    """An update that changed no card's key keeps the manifest's facts as stored, under the
+    digest of the manifest it wrote."""
+    path = tmp_path / "render.sqlite"
+    items: list[object] = [(f"guid{n}", (f"key{n}", "a.md", None)) for n in range(4_500)]
+    saved(path, "facts", "old digest", items)
+    cache = RenderCache(path)
+    assert not cache.keep_parts("facts", "new digest")  # nothing read yet
+    assert cache.get_parts("facts") == ("old digest", items)
+    assert cache.keep_parts("facts", "new digest")
+    cache.save()
+    assert RenderCache(path).get_parts("facts") == ("new digest", items)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteCards, NoteSummary, Progress
     from .layout import KeptPackage, Layout, NoteLayout
-    from .manifest import Changes, Entry, Fact, Facts, Manifest, Release
+    from .manifest import Changes, Entry, Facts, Manifest, Release
     from .notes import Vault
     from .package import PackageNote, PackageWriter
     from .parse import Note
@@ -110,9 +110,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
     from .notes import load_vault
     from .render import LinkTargets
 
-    written = cache.get_parts(MANIFEST_KEY)
-    previous = read_manifest(config.manifest_path,
-                             (manifest_digest, written[0], dict(written[1])) if written else None,
+    previous = read_manifest(config.manifest_path, _written_manifest(cache, manifest_digest),
                              data=manifest_bytes)
     vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
@@ -120,7 +118,6 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
                previous, stamp, cache, progress)
     run.keys = render_keys(vault, config, run.pins)
     run.links_context = links_context(vault)
-    run.written_facts = written[1] if written else None
     run.other_files = _other_files(index, stats, unsettled)
     run.other_files_before = _other_files(index, stats, last_unsettled)
     run.manifest_digest = manifest_digest
@@ -155,7 +152,6 @@ class _Run:
         self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
         self.manifest_digest = ""  # of the manifest as read, then as written
         self.links_context = ""  # `collect.links_context`: what links can see of the vault
-        self.written_facts: list[tuple[str, Fact]] | None = None  # as the cache held them
         self._layout: Layout | Literal[False] | None = False  # not read yet
 
     def _release(self) -> Release:
@@ -201,7 +197,7 @@ class _Run:
             _fail_on(diagnostics, config)
             changes = None
             tombstones: frozenset[str] = frozenset()
-            if write and (tally.slots or self.previous.notes):
+            if write and (any(n.cards for n in tally.notes) or self.previous.notes):
                 retired = release.retired()  # the last note unpublished: retire every card
                 for tombstone in retired:
                     packages.add(tombstone, ())
@@ -291,10 +287,7 @@ class _Run:
             closing = thread.submit(packages.close)  # manifest is written meanwhile
             self.manifest_digest = write_manifest(self.config.manifest_path,
                                                   self.release.manifest(), closing.result)
-        if same_facts and self.written_facts is not None:
-            self.cache.put_parts(MANIFEST_KEY, self.manifest_digest, self.written_facts,
-                                 changed=())
-        else:
+        if not (same_facts and self.cache.keep_parts(MANIFEST_KEY, self.manifest_digest)):
             self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
                                  manifest_facts(self.release.manifest()))
 
@@ -317,7 +310,6 @@ class _Tally:
     not keep them (they go to the cache a part at a time)."""
 
     notes: list[NoteSummary] = field(default_factory=list)
-    slots: int = 0  # Anki notes
     cards: int = 0  # Anki cards: a cloze note has one per cloze number
     decks: set[str] = field(default_factory=set)
 
@@ -325,7 +317,6 @@ class _Tally:
         from .layout import summary
 
         self.notes.append(summary(note, layout))
-        self.slots += len(layout.cards)
         for _, _, _, deck, ords, _ in layout.cards:
             self.cards += len(ords)
             self.decks.add(deck)
@@ -336,6 +327,13 @@ class _Tally:
         for note, layout in zip(notes, layouts, strict=True):
             tally.add(note, layout)
         return tally
+
+
+def _written_manifest(cache: RenderCache, digest: str) -> tuple[str, str, Facts] | None:
+    """What `read_manifest` needs to know of the manifest the last build wrote: the digest of
+    the file as read now, the digest it was written with, and its facts (see MANIFEST_KEY)."""
+    written = cache.get_parts(MANIFEST_KEY)
+    return (digest, written[0], dict(written[1])) if written else None
 
 
 def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:

@@ -169,6 +169,16 @@ class RenderCache:
             parts.add(item)
         parts.finish(head)
 
+    def keep_parts(self, key: str, head: object) -> bool:
+        """Store the value `get_parts` read under this key again, its items as they were and
+        `head` new; False if none was read."""
+        before = self._read_parts.get(key)
+        if before is None:
+            return False
+        self.keep(before[0])
+        self.put(key, (head, *before))
+        return True
+
     def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""
         self.load([key])
