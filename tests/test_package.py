@@ -228,22 +228,23 @@ def test_notetype_json_and_schema_are_genankis() -> None:
 @pytest.mark.parametrize("count", [3, 2 * PackageWriter._BATCH + 1])
 def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: Path,
                                                                       count: int) -> None:
-    """An update applies its notes in batches (one pass over the base's notes for a few,
-    a table of all their GUIDs past a batch): either way, the rows of a fresh package."""
+    """An update finds each note by the id `add` gave it (in any order, past a batch of
+    inserts): the rows of a fresh package; an id that is not the note's is refused."""
     def notes(version: int) -> list[PackageNote]:
         return [PackageNote(f"g{n}", BASIC, "Rad", (f"Q{n}", f"A{n} v{version}"), ("t",),
                             STAMP + version) for n in range(count)]
 
     with PackageWriter(tmp_path / "old.apkg", keep=tmp_path / "kept.anki2") as writer:
-        for note in notes(0):
-            writer.add(note)
+        ids = [writer.add(note) for note in notes(0)]
     with PackageWriter(tmp_path / "fresh.apkg", keep=tmp_path / "fresh.anki2") as writer:
         for note in notes(1):
             writer.add(note)
     with PackageWriter(tmp_path / "updated.apkg", keep=tmp_path / "updated.anki2",
                        base=tmp_path / "kept.anki2") as writer:
-        for note in notes(1)[::-1]:
-            writer.update(note)
+        for note, nid in list(zip(notes(1), ids, strict=True))[::-1]:
+            writer.update(note, nid)
+        with pytest.raises(ValueError, match="no note 'g0'"):
+            writer.update(notes(1)[0], ids[1])
 
     def table(name: str, sql: str) -> list[Any]:
         with sqlite3.connect(tmp_path / name) as db:

@@ -180,16 +180,16 @@ class _Run:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
                 problems += card_problems
-                shipped = []
+                shipped, note_ids = [], []
                 for card in cards:
                     first = release.entries.get(card.guid)  # shipped already by this build
                     if first is not None:
                         problems.append(_shared_id(card, first))
                     shipped.append(release.ship(card))
-                    if write and first is None:
-                        packages.add(shipped[-1], card.media)
+                    note_ids.append(packages.add(shipped[-1], card.media)
+                                    if write and first is None else 0)
                 layout = note_layout(key, note, card_problems,
-                                     card_slots(shipped, [c.media for c in cards]))
+                                     card_slots(shipped, [c.media for c in cards], note_ids))
                 tally.add(note, layout)
                 if write:
                     layouts.add(layout)
@@ -229,14 +229,15 @@ class _Run:
             for i, (note, (cards, card_problems)) in zip(changed, self._cards(changed),
                                                          strict=True):
                 shipped = [self.release.ship(card) for card in cards]
-                slots = card_slots(shipped, [c.media for c in cards])
-                if slots != notes[i].cards:
+                before = notes[i].cards
+                if len(shipped) != len(before) or before != card_slots(
+                        shipped, [c.media for c in cards], [slot[-1] for slot in before]):
                     return None  # other cards than last time: the full build
                 facts = _facts_if_unchanged(facts, cards)
-                notes[i] = note_layout(self.keys[i], note, card_problems, slots)
-                for package_note in shipped:
+                notes[i] = note_layout(self.keys[i], note, card_problems, before)
+                for package_note, slot in zip(shipped, before, strict=True):
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
-                        packages.update(package_note)
+                        packages.update(package_note, slot[-1])
             changed_ones = set(changed)
             for i, unchanged in enumerate(layout.notes):
                 if i not in changed_ones:
@@ -317,7 +318,7 @@ class _Tally:
         from .layout import summary
 
         self.notes.append(summary(note, layout))
-        for _, _, _, deck, ords, _ in layout.cards:
+        for _, _, _, deck, ords, _, _ in layout.cards:
             self.cards += len(ords)
             self.decks.add(deck)
 
@@ -381,16 +382,16 @@ class _Packages:
     def _top(self, deck: str) -> str:
         return deck.split("::")[0] if self.config.split else ""
 
-    def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> None:
+    def add(self, note: PackageNote, media: Sequence[PurePosixPath]) -> int:
         writer = self._writer(self._top(note.deck))
         with _output_errors(writer.path):
-            writer.add(note, {media_name(rel): self.index.root / rel for rel in media}
-                       if media else None)
+            return writer.add(note, {media_name(rel): self.index.root / rel for rel in media}
+                              if media else None)
 
-    def update(self, note: PackageNote) -> None:
+    def update(self, note: PackageNote, note_id: int) -> None:
         writer = self._writer(self._top(note.deck))
         with _output_errors(writer.path):
-            writer.update(note)
+            writer.update(note, note_id)
 
     def _writer(self, top: str) -> PackageWriter:
         found = self.by_top.get(top)

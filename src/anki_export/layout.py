@@ -31,10 +31,11 @@ from .package import PackageNote, card_ords
 from .parse import Note
 from .pickling import pickle_positionally
 
-CardSlot = tuple[str, int, int, str, tuple[int, ...], tuple[str, ...]]
+CardSlot = tuple[str, int, int, str, tuple[int, ...], tuple[str, ...], int]
 """What a card must keep for its note to be updated in place: GUID, notetype id and revision,
-deck, card numbers (ords) and media files. A plain tuple: a vault has tens of thousands, and
-plain tuples save and load without a Python call each."""
+deck, card numbers (ords), media files, and the id of its note in the package (a card sharing
+another's GUID is not written, but then the build fails: no layout is kept). A plain tuple: a
+vault has tens of thousands, and plain tuples save and load without a Python call each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +80,12 @@ def basis(config: Config, manifest_digest: str, links_context: str,
                       *other_files))
 
 
-def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]]
-               ) -> tuple[CardSlot, ...]:
+def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]],
+               note_ids: Sequence[int]) -> tuple[CardSlot, ...]:
     return tuple((n.guid, n.notetype.id, n.notetype.revision, n.deck,
                   _one_copy(tuple(card_ords(n.notetype, n.fields))),
-                  tuple(p.as_posix() for p in m))
-                 for n, m in zip(shipped, media, strict=True))
+                  tuple(p.as_posix() for p in m), nid)
+                 for n, m, nid in zip(shipped, media, note_ids, strict=True))
 
 
 @cache

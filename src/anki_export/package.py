@@ -252,8 +252,6 @@ class PackageWriter:
         self._decks: dict[str, tuple[int, str]] = {"default": (1, "Default")}  # by casefold
         self._deck_ids: set[int] = {1}
         self._guids: set[str] = set()
-        self._updates: dict[str, PackageNote] = {}  # for the base's notes, by GUID
-        self._note_ids: dict[str, int] | None = None  # all the base's notes, in a large update
         self._media: dict[str, Path] = {}
         self._note_rows: list[tuple[Any, ...]] = []
         self._card_rows: list[tuple[Any, ...]] = []
@@ -283,8 +281,9 @@ class PackageWriter:
         else:
             self.abort()
 
-    def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> None:
-        """Add one note, and the media files (name in package → file) its fields show."""
+    def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> int:
+        """Add one note, and the media files (name in package → file) its fields show.
+        Returns its note id, by which `update` finds it in a copy of this collection."""
         if self._base is not None:
             raise ValueError("a writer that updates a base collection adds no notes")
         nt = self._notetypes.setdefault(note.notetype.id, note.notetype)
@@ -306,33 +305,21 @@ class PackageWriter:
         self._newest = max(self._newest, note.mod, nt.revision)
         if len(self._note_rows) >= self._BATCH:
             self._flush()
+        return nid
 
-    def update(self, note: PackageNote) -> None:
-        """Give a note of the base collection new fields, tags and `mod`. The caller makes
-        sure its notetype, deck and cards are the ones the base holds: the rows are then the
-        ones a fresh package would hold, so Anki imports the same. Applied in batches: the
-        common update (a few notes) in one pass over the base's notes as the writer closes,
-        without a table of all their GUIDs, which only a large update keeps."""
-        self._updates[note.guid] = note
+    def update(self, note: PackageNote, nid: int) -> None:
+        """Give the base collection's note `nid` (as `add` returned it) new fields, tags and
+        `mod`. The caller makes sure its notetype, deck and cards are the ones the base holds:
+        the rows are then the ones a fresh package would hold, so Anki imports the same. By
+        id, as the base has no index of GUIDs: finding them read all its notes (20,000
+        notes: 150 MB)."""
+        fields, first, csum, tags = _note_columns(note)
+        if self._db.execute("UPDATE notes SET mod = ?, tags = ?, flds = ?, sfld = ?, csum = ? "
+                            "WHERE id = ? AND guid = ?",
+                            (note.mod, tags, fields, first, csum, nid, note.guid)).rowcount != 1:
+            raise ValueError(f"the base collection holds no note {note.guid!r} of id {nid}")
+        self._db.execute("UPDATE cards SET mod = ? WHERE nid = ?", (note.mod, nid))
         self._newest = max(self._newest, note.mod)
-        if len(self._updates) >= self._BATCH:
-            if self._note_ids is None:
-                self._note_ids = dict(self._db.execute("SELECT guid, id FROM notes"))
-            self._apply_updates()
-
-    def _apply_updates(self) -> None:
-        if not self._updates:  # a new collection, or an update that changed no note
-            return
-        ids = self._note_ids if self._note_ids is not None else {
-            guid: nid for guid, nid in self._db.execute("SELECT guid, id FROM notes")
-            if guid in self._updates}
-        for guid, note in self._updates.items():
-            nid = ids[guid]
-            fields, first, csum, tags = _note_columns(note)
-            self._db.execute("UPDATE notes SET mod = ?, tags = ?, flds = ?, sfld = ?, "
-                             "csum = ? WHERE id = ?", (note.mod, tags, fields, first, csum, nid))
-            self._db.execute("UPDATE cards SET mod = ? WHERE nid = ?", (note.mod, nid))
-        self._updates = {}
 
     def add_media(self, media: Mapping[str, Path]) -> None:
         """Media files to ship: name in the package (flat) → file on disk."""
@@ -368,7 +355,6 @@ class PackageWriter:
         """Finish the collection, zip it with the media, and put it at `path` atomically."""
         try:
             self._flush()
-            self._apply_updates()
             timestamp = self._timestamp if self._timestamp is not None else self._newest
             conf, default_deck, dconf = self._col_defaults or _genanki_col()
             decks_json = {str(did): {**default_deck, "id": did, "name": name, "mod": timestamp}
