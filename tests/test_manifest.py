@@ -3,6 +3,7 @@ build's changes into its text: the result must be the text a parsed manifest giv
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,24 @@ def test_an_entry_is_found_alike_by_binary_search_and_by_line_index(tmp_path: Pa
     assert found == [stored().seek(guid) for guid in probes]  # each a binary search
     assert [found[n][1] for n in range(1300)] == [n % 2 == 1 and n < 1200 for n in range(1300)]
     assert all(many[guid] == entries[guid] for guid in entries)
+
+
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12)  # quotes, controls, U+2028, …
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.builds(Entry, TEXT, st.integers(0, 2**40), TEXT, TEXT, TEXT, TEXT,
+                 st.lists(TEXT, max_size=3).map(tuple), st.lists(TEXT, max_size=3).map(tuple),
+                 st.none() | st.integers(0, 2**40),
+                 st.lists(st.tuples(st.integers(1, 99), TEXT), max_size=3).map(tuple),
+                 st.lists(st.tuples(st.integers(1, 99), TEXT), max_size=3).map(tuple)),
+       TEXT)
+def test_an_entry_line_is_its_fields_as_json_writes_them(entry: Entry, guid: str) -> None:
+    """Lines are put together by hand, for speed: they must read as `json` writes them, the
+    optional fields (removal time, clozes) left out when unset."""
+    fields = {name: value for name in Entry.__dataclass_fields__
+              if (value := getattr(entry, name)) not in (None, ())
+              or name not in {"removed", "clozes", "empty_clozes"}}
+    assert manifest._line(guid, entry) == (
+        f"    {json.dumps(guid, ensure_ascii=False)}: "
+        f"{json.dumps(fields, ensure_ascii=False, sort_keys=True)}").encode()

