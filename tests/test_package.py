@@ -4,9 +4,11 @@ atomic replacement and speed.  Imports use Anki's real backend (the `anki` packa
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 import zipfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +231,8 @@ def test_notetype_json_and_schema_are_genankis() -> None:
 def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: Path,
                                                                       count: int) -> None:
     """An update finds each note by the id `add` gave it (in any order, past a batch of
-    inserts): the rows of a fresh package; an id that is not the note's is refused."""
+    inserts) and changes the base where it is: the rows of a fresh package; an id that is
+    not the note's is refused; an update that fails leaves the base as it was."""
     def notes(version: int) -> list[PackageNote]:
         return [PackageNote(f"g{n}", BASIC, "Rad", (f"Q{n}", f"A{n} v{version}"), ("t",),
                             STAMP + version) for n in range(count)]
@@ -239,19 +242,29 @@ def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: P
     with PackageWriter(tmp_path / "fresh.apkg", keep=tmp_path / "fresh.anki2") as writer:
         for note in notes(1):
             writer.add(note)
-    with PackageWriter(tmp_path / "updated.apkg", keep=tmp_path / "updated.anki2",
-                       base=tmp_path / "kept.anki2") as writer:
+    def table(name: str, sql: str) -> list[Any]:
+        with closing(sqlite3.connect(tmp_path / name)) as db:
+            return db.execute(sql).fetchall()
+
+    rows = "SELECT id, guid, mod, tags, flds, sfld, csum FROM notes ORDER BY id"
+    before = table("kept.anki2", rows)
+    with (pytest.raises(RuntimeError),
+          PackageWriter(tmp_path / "x.apkg", base=tmp_path / "kept.anki2") as failing):
+        failing.update(notes(1)[0], ids[0])
+        raise RuntimeError("the build failed")
+    assert table("kept.anki2", rows) == before
+    copy = shutil.copyfile(tmp_path / "kept.anki2", tmp_path / "copy.anki2")
+    with (pytest.raises(OSError),
+          PackageWriter(tmp_path / "no folder" / "x.apkg", base=copy) as unwritten):
+        unwritten.update(notes(1)[0], ids[0])
+    assert not copy.exists()  # committed, but no package holds it: of no use to an update
+    with PackageWriter(tmp_path / "updated.apkg", base=tmp_path / "kept.anki2") as writer:
         for note, nid in list(zip(notes(1), ids, strict=True))[::-1]:
             writer.update(note, nid)
         with pytest.raises(ValueError, match="no note 'g0'"):
             writer.update(notes(1)[0], ids[1])
 
-    def table(name: str, sql: str) -> list[Any]:
-        with sqlite3.connect(tmp_path / name) as db:
-            return db.execute(sql).fetchall()
-
-    for sql in ("SELECT id, guid, mod, tags, flds, sfld, csum FROM notes ORDER BY id",
-                "SELECT id, nid, mod FROM cards ORDER BY id"):
-        assert table("updated.anki2", sql) == table("fresh.anki2", sql)
-    assert table("updated.anki2", "SELECT count(*) FROM notes WHERE flds LIKE '%v1'") == [
+    for sql in (rows, "SELECT id, nid, mod FROM cards ORDER BY id"):
+        assert table("kept.anki2", sql) == table("fresh.anki2", sql)
+    assert table("kept.anki2", "SELECT count(*) FROM notes WHERE flds LIKE '%v1'") == [
         (count,)]

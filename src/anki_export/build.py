@@ -406,9 +406,9 @@ class _Packages:
                 if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path):
-                writer = PackageWriter(path, keep=kept_collection(self.config, path),
-                                       base=base.collection if base is not None else None,
-                                       reuse=self.last.get(path))
+                writer = (PackageWriter(path, keep=kept_collection(self.config, path),
+                                        reuse=self.last.get(path)) if base is None else
+                          PackageWriter(path, base=base.collection, reuse=self.last.get(path)))
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
@@ -430,8 +430,9 @@ class _Packages:
 
         found = dict(self.base or {})
         for top, writer in self.by_top.items():
-            assert writer.keep is not None
-            found[top] = kept_package(writer.path, writer.keep, writer.media, writer.chunks)
+            assert writer.collection is not None
+            found[top] = kept_package(writer.path, writer.collection, writer.media,
+                                      writer.chunks)
         return found
 
     def abort(self) -> None:
