@@ -134,21 +134,42 @@ def _strip_md(path: str) -> str:
 
 
 def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[str]:
-    """Every visible file, as a vault-relative POSIX path."""
+    """Every visible file, as a vault-relative POSIX path: `os.walk`'s walk (top down, folders
+    in name order, links to folders followed, a folder that cannot be listed skipped), with
+    the relative paths built as it goes (`os.path.relpath` of each folder took a third of a
+    20,000-note vault's walk)."""
     seen: set[tuple[int, int]] = set()
-    for folder, dirs, names in os.walk(root, followlinks=True, onerror=None):
+    pending = [(os.fspath(root), "")]  # (folder, its vault-relative path + "/", or "")
+    while pending:
+        folder, prefix = pending.pop()
         info = os.stat(folder)  # noqa: PTH116
         real = (info.st_dev, info.st_ino)  # the folder itself, whichever link led here
-        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         if real in seen:
-            diagnostics.append(Diagnostic(Path(rel_folder), None, Level.WARNING, "symlink-loop",
+            diagnostics.append(Diagnostic(Path(prefix.rstrip("/")), None, Level.WARNING,
+                                          "symlink-loop",
                                           "folder links back into the vault; not read twice"))
-            dirs.clear()
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        prefix = "" if rel_folder == "." else f"{rel_folder}/"
-        yield from (prefix + name for name in names if not name.startswith("."))
+        try:
+            with os.scandir(folder) as entries:
+                visible = [entry for entry in entries if not entry.name.startswith(".")]
+        except OSError:
+            continue
+        folders = []
+        for entry in visible:
+            if _is_folder(entry):
+                folders.append(entry.name)
+            else:
+                yield prefix + entry.name
+        pending += ((os.path.join(folder, name), f"{prefix}{name}/")  # noqa: PTH118
+                    for name in sorted(folders, reverse=True))  # popped in name order
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
