@@ -9,6 +9,7 @@ Obsidian resolves them: exact vault path first, else a unique file name anywhere
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -88,12 +89,15 @@ class VaultIndex:
         for candidate in (key, key + ".md"):
             if candidate in self.by_path:
                 return self.by_path[candidate]
-        if near is not None:
-            relative = os.path.normpath((near.parent / key).as_posix())
+        if near is not None:  # on strings: a build resolves a link or two per section
+            folder = near.as_posix().rpartition("/")[0]
+            relative = posixpath.normpath(f"{folder}/{key}" if folder else key)
             for candidate in (relative, relative + ".md"):
                 if candidate in self.by_path:
                     return self.by_path[candidate]
-        name = PurePosixPath(key).name
+        name = key.rpartition("/")[2]
+        if name in ("", "."):  # `a/.`: the path's name is `a`
+            name = PurePosixPath(key).name
         found = self.by_name.get(name) or self.by_name.get(name + ".md") or ()
         if len(found) <= 1 or near is None:
             return found[0] if found else None
