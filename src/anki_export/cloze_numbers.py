@@ -11,7 +11,6 @@ the old cloze's review history.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -140,6 +139,8 @@ def _align(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def _alike(a: str, b: str) -> float:
+    import difflib  # here: only a changed cloze note needs it
+
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 

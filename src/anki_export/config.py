@@ -6,7 +6,6 @@ line wins. Unknown keys and wrong types are errors naming the file and line.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -135,6 +134,8 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's settings as Config field values; paths relative to the file's folder."""
+    import tomllib  # here: most vaults have no config file
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

@@ -16,8 +16,6 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-import nh3
-
 from . import escape
 from .cloze import TOGETHER, ClozeScan, ClozeText, cloze_text
 from .cloze_numbers import number_clozes
@@ -30,6 +28,7 @@ from .pulldown import Unsupported, render_events
 from .vault import VaultIndex
 
 if TYPE_CHECKING:
+    import nh3
     from markdown_it import MarkdownIt
 
 __all__ = ["LinkTargets", "RenderState", "Rendered", "load_renderers", "page_url",
@@ -173,7 +172,10 @@ def _no_remote_images(tag: str, attribute: str, value: str) -> str | None:
 
 @cache
 def _cleaner() -> nh3.Cleaner:
-    """Built once: configuring nh3 costs more than cleaning a section."""
+    """Built once: configuring nh3 costs more than cleaning a section. Imported here: the
+    sections most builds render need no sanitising (see `pulldown`)."""
+    import nh3
+
     return nh3.Cleaner(tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
                        tag_attribute_values=_ALLOWED_VALUES,
                        filter_style_properties=_STYLE_PROPERTIES,

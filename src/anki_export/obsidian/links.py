@@ -20,7 +20,6 @@ from urllib.parse import quote, unquote
 from .. import escape
 from ..slugify import slugify
 from .embeds import embedded_markdown
-from .rawhtml import rewrite_images
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -288,6 +287,8 @@ def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | 
 
 def _raw_images(render: RenderState, fragment: str, line: int) -> str:
     """Raw HTML with each `<img>` resolved like a Markdown image."""
+    from .rawhtml import rewrite_images  # here: few sections hold raw HTML
+
     return rewrite_images(fragment, lambda attrs, offset: image_html(
         render, unquote(attrs.get("src", "")), attrs.get("alt", ""), attrs.get("width", ""),
         attrs.get("height", ""), line + offset))
