@@ -75,3 +75,20 @@ def test_a_value_kept_as_read_takes_a_new_head(tmp_path: Path) -> None:
     assert cache.keep_parts("facts", "new digest")
     cache.save()
     assert RenderCache(path).get_parts("facts") == ("new digest", items)
+
+
+def test_saving_drops_the_entries_this_build_did_not_use(tmp_path: Path) -> None:
+    """The cache never outgrows the vault: what a build neither read, kept nor put goes."""
+    path = tmp_path / "render.sqlite"
+    first = RenderCache(path)
+    for key in ("a", "b", "c"):
+        first.put(key, key.upper())
+    first.save()
+    second = RenderCache(path)
+    second.load(["a"])
+    assert second.get("a") == "A"
+    second.keep(["b"])
+    second.put("d", "D")
+    second.save()
+    with sqlite3.connect(path) as db:
+        assert sorted(key for key, in db.execute("SELECT key FROM notes")) == ["a", "b", "d"]

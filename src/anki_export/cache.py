@@ -213,9 +213,9 @@ class RenderCache:
             self._write_new()
             with contextlib.closing(self._connect(self.path)) as db:
                 db.execute("BEGIN")
-                db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
-                db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._used))
-                db.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)")
+                stale = [(key,) for key, in db.execute("SELECT key FROM notes")  # the keys'
+                         if key not in self._used]  # index alone is read: few rows go
+                db.executemany("DELETE FROM notes WHERE key = ?", stale)
                 db.execute("DELETE FROM state")
                 db.executemany("INSERT INTO state VALUES (?, ?)", self._state.items())
                 db.execute("COMMIT")
