@@ -9,12 +9,14 @@ import sqlite3
 import time
 import zipfile
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from anki.collection import Collection
 
+from anki_export.archive import write_zip
 from anki_export.package import CardTemplate, NoteType, PackageNote, PackageWriter, write_package
 
 from .anki_helpers import import_package
@@ -268,3 +270,25 @@ def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: P
         assert table("kept.anki2", sql) == table("fresh.anki2", sql)
     assert table("kept.anki2", "SELECT count(*) FROM notes WHERE flds LIKE '%v1'") == [
         (count,)]
+
+
+def test_an_update_copies_the_media_entries_and_writes_the_bytes_of_a_fresh_zip(
+        tmp_path: Path, image: Path) -> None:
+    """An update in place takes the media files' entries from the package it replaces (their
+    files are unchanged: the update's condition), with the new time: the package holds the
+    bytes a fresh zip of the updated collection holds."""
+    media = {f"{n}-scan.png": image for n in range(3)}
+    notes = sample_notes()
+    with PackageWriter(tmp_path / "p.apkg", keep=tmp_path / "kept.anki2",
+                       timestamp=STAMP) as writer:
+        ids = [writer.add(note, media) for note in notes]
+    data = image.read_bytes()
+    image.unlink()  # copied, not read again
+    with PackageWriter(tmp_path / "p.apkg", base=tmp_path / "kept.anki2", timestamp=STAMP + 86400,
+                       reuse=writer.chunks) as update:
+        update.add_media(media)
+        update.update(replace(notes[0], fields=("New question", "New answer")), ids[0])
+    image.write_bytes(data)
+    fresh = tmp_path / "fresh.apkg"
+    write_zip(fresh, tmp_path / "kept.anki2", media, STAMP + 86400)
+    assert (tmp_path / "p.apkg").read_bytes() == fresh.read_bytes()

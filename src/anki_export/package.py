@@ -382,7 +382,7 @@ class PackageWriter:
             self._committed = True
             self._db.close()
             self.chunks = write_zip(self.path, self._db_path, self._media, timestamp,
-                                    self._reuse)
+                                    self._reuse, same_media=self._base is not None)
             if self.keep is not None:
                 self.keep.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(self._db_path, self.keep)
