@@ -239,8 +239,10 @@ def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: P
         return [PackageNote(f"g{n}", BASIC, "Rad", (f"Q{n}", f"A{n} v{version}"), ("t",),
                             STAMP + version) for n in range(count)]
 
+    (tmp_path / "kept.anki2-journal").write_bytes(b"left by an update that was killed")
     with PackageWriter(tmp_path / "old.apkg", keep=tmp_path / "kept.anki2") as writer:
         ids = [writer.add(note) for note in notes(0)]
+    assert not (tmp_path / "kept.anki2-journal").exists()  # of another collection
     with PackageWriter(tmp_path / "fresh.apkg", keep=tmp_path / "fresh.anki2") as writer:
         for note in notes(1):
             writer.add(note)

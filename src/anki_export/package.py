@@ -385,6 +385,9 @@ class PackageWriter:
                                     self._reuse, same_media=self._base is not None)
             if self.keep is not None:
                 self.keep.parent.mkdir(parents=True, exist_ok=True)
+                # A journal left by an update that was killed belongs to the collection being
+                # replaced: SQLite would play it back into this one when it is next opened.
+                Path(f"{self.keep}-journal").unlink(missing_ok=True)
                 shutil.move(self._db_path, self.keep)
             return self.path
         finally:
