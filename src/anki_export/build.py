@@ -102,8 +102,10 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
     unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
     # ...and those the last build found so: what its fingerprint and layout were taken with
     last_unsettled = _contents(index, _last_unsettled(cache)) if write else {}
+    files = digest_of(_stat_lines(stats)) if stats is not None else ""  # the costly part of
+    # both fingerprints (each file's line), once
     if write and (current := _up_to_date(
-            cache, _fingerprint(stats, config, manifest_digest, last_unsettled), stamp)):
+            cache, _fingerprint(files, config, manifest_digest, last_unsettled), stamp)):
         return current
     from .collect import links_context, render_keys
     from .manifest import read_manifest
@@ -125,7 +127,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
         result = (write and stats is not None and run.update()) or run.full(write)
         if result.packages:
             cache.set_state("fingerprint",
-                            _fingerprint(stats, config, run.manifest_digest, unsettled))
+                            _fingerprint(files, config, run.manifest_digest, unsettled))
             cache.set_state("unsettled", "\n".join(rel.as_posix() for rel in unsettled))
             cache.set_state("result", _result_json(result))
             cache.set_state("expires", str(run.release.manifest().expiry() or ""))
@@ -493,16 +495,17 @@ def _last_unsettled(cache: RenderCache) -> list[PurePosixPath]:
     return [PurePosixPath(line) for line in (cache.state("unsettled") or "").splitlines()]
 
 
-def _fingerprint(stats: FileStats | None, config: Config, manifest_digest: str,
+def _fingerprint(files: str, config: Config, manifest_digest: str,
                  unsettled: Mapping[PurePosixPath, str]) -> str:
-    """Cheap: the files' stats, the settings, the manifest and the code, and the bytes of the
-    files modified just before the last build (`unsettled`, read as it started): their stats
-    prove nothing (`FileStats.settled`). Equal to the last successful build's, the package is
-    current. A file that cannot be read never is."""
-    if stats is None:
+    """Cheap: the files' stats (`files`, the digest of their lines), the settings, the
+    manifest and the code, and the bytes of the files modified just before the last build
+    (`unsettled`, read as it started): their stats prove nothing (`FileStats.settled`). Equal
+    to the last successful build's, the package is current. A vault with a file that cannot
+    be looked at (no `files`) never is."""
+    if not files:
         return ""
     return digest_of((code_digest(), repr(config), manifest_digest,
-                      os.environ.get("SOURCE_DATE_EPOCH", ""), *_stat_lines(stats),
+                      os.environ.get("SOURCE_DATE_EPOCH", ""), files,
                       *(f"{rel}\0{digest}" for rel, digest in sorted(unsettled.items()))))
 
 

@@ -136,8 +136,10 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
     """Each note split, or the diagnostic that says why it cannot be: from the cache where
     the text and rules are unchanged, else read and split on every core. A note of unknown
     digest gets it here (in `digests`), from the text the worker read."""
+    context = digest_of(("parse", code_digest(), repr(rules)))
+
     def key(rel: PurePosixPath, digest: str) -> str:
-        return digest_of(("parse", code_digest(), repr(rules), rel.as_posix(), digest))
+        return digest_of((context, rel.as_posix(), digest))
 
     rels = list(digests)
     keys = {rel: key(rel, digest) for rel, digest in digests.items() if digest is not None}
