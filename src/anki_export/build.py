@@ -138,7 +138,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
 
 class _Run:
     """One build's state: the full build streams every note's cards into new packages; an
-    update (layout.py) ships only the changed notes' cards into copies of the kept ones."""
+    update (layout.py) ships only the changed notes' cards into the kept ones."""
 
     def __init__(self, config: Config, vault: Vault, targets: LinkTargets, previous: Manifest,
                  stamp: int, cache: RenderCache, progress: Progress | None) -> None:

@@ -3,10 +3,11 @@
 The common rebuild (a scheduled CI job, an evening of edits) changes the text of a few notes
 and nothing else: the same notes in the same order give the same cards, with the same GUIDs,
 notetypes, decks, card numbers and media. Then only the changed notes are rendered, stamped
-and written, into a copy of the collection the last build kept; the other notes' cards are not
-even read from the cache. Anything else (a note added, removed or moved, a card added or gone,
-another image, other settings, a removed section's time running out, a manifest that is not
-the one the last build wrote) takes the full build.
+and written, into the collection the last build kept (each note found by the id it was given
+there, `CardSlot`); the other notes' cards are not even read from the cache. Anything else (a
+note added, removed or moved, a card added or gone, another image, other settings, a removed
+section's time running out, a manifest that is not the one the last build wrote) takes the
+full build.
 
 An updated collection holds the same rows as a fresh one would (`tests/test_incremental.py`),
 not the same bytes: byte-for-byte reproducible packages come from a build without a cache, as
