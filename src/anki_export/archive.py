@@ -60,11 +60,11 @@ def write_zip(path: Path, collection: Path, media: Mapping[str, Path], timestamp
             digests, sizes = _add_collection(zf, collection, timestamp, reuse)
             data = _dumps_media(media_names)
             zf.writestr(_zip_info("media", timestamp, len(data)), data)
-            files = [str(i) for i in range(len(media_names))]
+            entries = [str(i) for i in range(len(media_names))]  # the files' names in the zip
             if not (same_media and reuse and file_stamp(reuse.package) == reuse.stamp
-                    and _copy_entries(zf, reuse.package, files, timestamp)):
-                for name, file in zip(files, media_names, strict=True):
-                    _add_file(zf, name, Path(media[file]), timestamp)
+                    and _copy_entries(zf, reuse.package, entries, timestamp)):
+                for entry, name in zip(entries, media_names, strict=True):
+                    _add_file(zf, entry, Path(media[name]), timestamp)
         raw.flush()
         os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
     return Chunks(path, file_stamp(path), tuple(digests), tuple(sizes))
