@@ -84,10 +84,12 @@ class LinkTargets:
 
     def answers_hold(self, lookups: Sequence[Lookup]) -> bool:
         """Whether every question gets the answer it got when the lookups were recorded."""
+        paths: dict[str, PurePosixPath] = {}  # a note's links are all asked from its own file
         for kind, asked, near, answer in lookups:
-            found: object = (_posix(self.index.resolve(asked, near=PurePosixPath(near)))
-                             if kind == "file" else
-                             _note_answer(self.notes.get(PurePosixPath(asked))))
+            found: object = (
+                _posix(self.index.resolve(asked, near=paths.get(near)
+                                          or paths.setdefault(near, PurePosixPath(near))))
+                if kind == "file" else _note_answer(self.notes.get(PurePosixPath(asked))))
             if found != answer:
                 return False
         return True
