@@ -266,10 +266,12 @@ class PackageWriter:
         self._db.execute("BEGIN")
 
     def _open_base(self) -> None:
-        """With the rollback journal: a build that fails leaves the base as it was, or (once
-        committed) with a new modification time, which tells the next build that it no longer
-        matches its package (`layout.KeptPackage`). Copying it instead took longer than the
-        update (20,000 notes: 150 MB copied, then flushed to disk as the copy committed)."""
+        """With the rollback journal: a build that fails before the commit leaves the base as
+        it was; after it (no package written), `abort` removes the base, and a rolled-back one
+        has a new modification time all the same: either way the next build sees that it no
+        longer matches its package (`layout.KeptPackage`). Copying the base instead took
+        longer than the update (20,000 notes: 150 MB copied, then flushed to disk as the copy
+        committed)."""
         self._db.execute("PRAGMA journal_mode = DELETE")
         mod, self._models_json, decks, conf, dconf = self._db.execute(
             "SELECT mod, models, decks, conf, dconf FROM col").fetchone()
@@ -289,7 +291,7 @@ class PackageWriter:
 
     def add(self, note: PackageNote, media: Mapping[str, Path] | None = None) -> int:
         """Add one note, and the media files (name in package → file) its fields show.
-        Returns its note id, by which `update` finds it in a copy of this collection."""
+        Returns its note id, by which a later build's `update` finds it in this collection."""
         if self._base is not None:
             raise ValueError("a writer that updates a base collection adds no notes")
         nt = self._notetypes.setdefault(note.notetype.id, note.notetype)
