@@ -266,12 +266,11 @@ class PackageWriter:
         self._db.execute("BEGIN")
 
     def _open_base(self) -> None:
-        """With the rollback journal: a build that fails before the commit leaves the base as
-        it was; after it (no package written), `abort` removes the base, and a rolled-back one
-        has a new modification time all the same: either way the next build sees that it no
-        longer matches its package (`layout.KeptPackage`). Copying the base instead took
-        longer than the update (20,000 notes: 150 MB copied, then flushed to disk as the copy
-        committed)."""
+        """With the rollback journal: a build that fails before the commit leaves the base's
+        rows as they were (its modification time may have moved, which only makes the next
+        build a full one: `layout.KeptPackage`); one that fails after it, its package not
+        written, removes the base (`abort`). Copying the base instead took longer than the
+        update (20,000 notes: 150 MB copied, then flushed to disk as the copy committed)."""
         self._db.execute("PRAGMA journal_mode = DELETE")
         mod, self._models_json, decks, conf, dconf = self._db.execute(
             "SELECT mod, models, decks, conf, dconf FROM col").fetchone()
