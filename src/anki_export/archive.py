@@ -55,19 +55,41 @@ def write_zip(path: Path, collection: Path, media: Mapping[str, Path], timestamp
     `same_media`: these are the media of the package `reuse` describes, the files unchanged
     since (an update in place); their entries are copied from it."""
     media_names = sorted(media)
+    old = _Old.of(reuse)
     with atomic_path(path) as tmp, tmp.open("wb") as raw:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            digests, sizes = _add_collection(zf, collection, timestamp, reuse)
+            digests, sizes = _add_collection(zf, collection, timestamp, old)
             data = _dumps_media(media_names)
             zf.writestr(_zip_info("media", timestamp, len(data)), data)
             entries = [str(i) for i in range(len(media_names))]  # the files' names in the zip
-            if not (same_media and reuse and file_stamp(reuse.package) == reuse.stamp
-                    and _copy_entries(zf, reuse.package, entries, timestamp)):
+            if not (same_media and old and _copy_entries(zf, old, entries, timestamp)):
                 for entry, name in zip(entries, media_names, strict=True):
                     _add_file(zf, entry, Path(media[name]), timestamp)
         raw.flush()
         os.fsync(raw.fileno())  # the bytes are on disk before the rename makes them visible
     return Chunks(path, file_stamp(path), tuple(digests), tuple(sizes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Old:
+    """The package being replaced, as `Chunks` describe it, and its zip's entries (the
+    central directory, read once) and where they end."""
+
+    chunks: Chunks
+    entries: list[zipfile.ZipInfo]
+    end: int
+
+    @staticmethod
+    def of(reuse: Chunks | None) -> _Old | None:
+        """None where there is none, or it is no longer the package `reuse` describes: then
+        nothing of it is taken."""
+        if reuse is None or file_stamp(reuse.package) != reuse.stamp:
+            return None
+        try:
+            with zipfile.ZipFile(reuse.package) as zf:
+                return _Old(reuse, zf.infolist(), zf.start_dir)
+        except (OSError, zipfile.BadZipFile):
+            return None
 
 
 def _dumps_media(names: list[str]) -> bytes:
@@ -90,7 +112,7 @@ class _Deflated:
         return _FINAL_BLOCK
 
 
-def _add_collection(zf: zipfile.ZipFile, src: Path, timestamp: int, reuse: Chunks | None
+def _add_collection(zf: zipfile.ZipFile, src: Path, timestamp: int, reuse: _Old | None
                     ) -> tuple[list[bytes], list[int]]:
     info = _zip_info(_COLLECTION, timestamp, src.stat().st_size)
     digests: list[bytes] = []
@@ -128,25 +150,24 @@ def _deflate(chunk: bytes) -> bytes:
 class _OldChunks:
     """The deflated chunks of the package being replaced, by digest, read from it on demand."""
 
-    def __init__(self, reuse: Chunks | None) -> None:
+    def __init__(self, old: _Old | None) -> None:
         self.where: dict[bytes, tuple[int, int]] = {}
         self.file: IO[bytes] | None = None
-        if reuse is None or file_stamp(reuse.package) != reuse.stamp:
+        info = next((i for i in old.entries if i.filename == _COLLECTION), None) if old else None
+        if old is None or info is None:
             return
         try:
-            with zipfile.ZipFile(reuse.package) as zf:
-                info = zf.getinfo(_COLLECTION)
-            self.file = reuse.package.open("rb")
+            self.file = old.chunks.package.open("rb")
             self.file.seek(info.header_offset + 26)
             name_length, extra_length = struct.unpack("<HH", self.file.read(4))
-        except (OSError, KeyError, zipfile.BadZipFile, struct.error):
+        except (OSError, struct.error):
             self.close()
             return
-        if info.compress_size != sum(reuse.sizes) + len(_FINAL_BLOCK):
+        if info.compress_size != sum(old.chunks.sizes) + len(_FINAL_BLOCK):
             self.close()
             return
         offset = info.header_offset + 30 + name_length + extra_length
-        for digest, size in zip(reuse.digests, reuse.sizes, strict=True):
+        for digest, size in zip(old.chunks.digests, old.chunks.sizes, strict=True):
             self.where.setdefault(digest, (offset, size))
             offset += size
 
@@ -184,20 +205,18 @@ def _zip_info(name: str, timestamp: int, size: int) -> zipfile.ZipInfo:
     return info
 
 
-def _copy_entries(zf: zipfile.ZipFile, package: Path, names: list[str], timestamp: int) -> bool:
-    """Append the entries `names` of `package`, which must end it (after its "media" entry),
-    as they are but for their time, a field of each header: the same files give the same
-    bytes. The media files of a 1,000-note vault took a third of writing its package again,
-    most of it zipfile's work for each file. False, with nothing written, where `package`
-    does not end so (an earlier version's, or another's)."""
+def _copy_entries(zf: zipfile.ZipFile, old: _Old, names: list[str], timestamp: int) -> bool:
+    """Append the entries `names` of the `old` package, which must end it (after its "media"
+    entry), as they are but for their time, a field of each header: the same files give the
+    same bytes. The media files of a 1,000-note vault took a third of writing its package
+    again, most of it zipfile's work for each file. False, with nothing written, where the
+    package does not end so (an earlier version's, or another's)."""
     if not names:
         return True
+    infos, end = old.entries, old.end
     try:
-        with zipfile.ZipFile(package) as old:
-            infos = old.infolist()
-            end = old.start_dir  # where the entries end and the central directory starts
-        source = package.open("rb")
-    except (OSError, zipfile.BadZipFile):
+        source = old.chunks.package.open("rb")
+    except OSError:
         return False
     with source:
         copied = infos[len(infos) - len(names):]
