@@ -35,6 +35,9 @@ SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
 _ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
           "Right": ' style="text-align:right"', "None": ""}
 _SIMPLE_INLINE = {"Emphasis": "em", "Strong": "strong", "Strikethrough": "s"}
+_CLOSINGS = {**{name: f"</{element}>" for name, element in _SIMPLE_INLINE.items()},
+             "Paragraph": "</p>\n", "TableHead": "</tr>\n</thead>\n", "TableRow": "</tr>\n"}
+"""The end tags that are all an end event writes (`Writer.document`)."""
 
 
 class Writer:
@@ -54,9 +57,13 @@ class Writer:
         self.foreign = False  # holds HTML not written here, which still needs the sanitiser
 
     def document(self) -> str:
-        """The section's HTML (or an inline run's, for link texts and callout titles)."""
+        """The section's HTML (or an inline run's, for link texts and callout titles).
+
+        The commonest events (text, the ends of paragraphs) are written here, not by a handler:
+        this loop runs for every event of every section, and a call costs more than the work."""
         events, out = self.events, self.out
-        while self.i < len(events):
+        count = len(events)
+        while self.i < count:
             event = events[self.i]
             self.i += 1
             if event.__class__ is str:
@@ -64,7 +71,8 @@ class Writer:
                 continue
             text = event.get("Text")
             if text is not None:
-                self.inline_started()
+                if not self.loose_text and out and out[-1] == "<li>":  # `inline_started`
+                    self.loose_text = True
                 if "#" in text or "$$" in text:
                     self.text(text)
                 else:
@@ -72,29 +80,32 @@ class Writer:
                     self.space_before = text[-1:].isspace()
                 continue
             opening = event.get("Start")
-            tag = opening if opening is not None else event.get("End")
-            if tag is not None:
-                element = _SIMPLE_INLINE.get(tag) if tag.__class__ is str else None
-                if element is None:
-                    (self.start if opening is not None else self.end)(tag)
-                    continue
-                if opening is None:
-                    out.append(f"</{element}>")
-                else:
-                    self.inline_started()
-                    out.append(f"<{element}>")
-                self.space_before = False
+            if opening is not None:
+                self.start(opening)
                 continue
-            (kind, value), = event.items()
-            self.inline_started()
-            if kind == "Code":
-                out.append(f"<code>{text_html(value)}</code>")
-            elif kind == "InlineMath":
-                out.append(f"\\({text_html(value)}\\)")
-            else:  # DisplayMath outside a paragraph of its own, HTML, footnotes, task lists
-                raise Unsupported
-            self.space_before = False
+            closing = event.get("End")
+            if closing is not None:
+                html = _CLOSINGS.get(closing) if closing.__class__ is str else None
+                if html is None:
+                    self.end(closing)
+                else:
+                    out.append(html)
+                    if closing in _SIMPLE_INLINE:
+                        self.space_before = False
+                continue
+            self.inline_value(event)
         return "".join(out)
+
+    def inline_value(self, event: dict[str, Any]) -> None:
+        (kind, value), = event.items()
+        self.inline_started()
+        if kind == "Code":
+            self.out.append(f"<code>{text_html(value)}</code>")
+        elif kind == "InlineMath":
+            self.out.append(f"\\({text_html(value)}\\)")
+        else:  # DisplayMath outside a paragraph of its own, HTML, footnotes, task lists
+            raise Unsupported
+        self.space_before = False
 
     def bare(self, event: str) -> None:
         if event in ("SoftBreak", "HardBreak"):
@@ -149,22 +160,30 @@ class Writer:
     # -- blocks and inline elements
 
     def start(self, tag: Any) -> None:
-        name = tag_name(tag)
+        simple = tag.__class__ is str  # `"Item"`, or `{"List": 1}` with a value
+        element = _SIMPLE_INLINE.get(tag) if simple else None
+        if element is not None:
+            self.inline_started()
+            self.out.append(f"<{element}>")
+            self.space_before = False
+            return
+        name = tag if simple else next(iter(tag))
         handler = _STARTS.get(name)
         if handler is None:
             raise Unsupported  # footnotes, HTML blocks, definition lists
         if name in _NOT_NEW_BLOCKS:
             self.inline_started()
-        else:
+        elif self.loose_text:
             self.block_started()
-        handler(self, tag if tag.__class__ is str else tag[name])
+        handler(self, tag if simple else tag[name])
 
     def end(self, tag: Any) -> None:
-        name = tag_name(tag)
+        simple = tag.__class__ is str
+        name = tag if simple else next(iter(tag))
         handler = _ENDS.get(name)
         if handler is None:
             raise Unsupported
-        handler(self, tag if tag.__class__ is str else tag[name])
+        handler(self, tag if simple else tag[name])
 
     def start_item(self, _: object) -> None:
         following = self.events[self.i] if self.i < len(self.events) else None
@@ -405,10 +424,6 @@ class Writer:
 _CALLOUT_MARKER = re.compile(CALLOUT.pattern.removesuffix(r"[ \t]*(.*)") + r"[ \t]*")
 
 
-def _append(html: str) -> Callable[[Writer, object], None]:
-    return lambda writer, _: writer.out.append(html)
-
-
 _STARTS: dict[str, Callable[[Writer, Any], None]] = {
     "Paragraph": Writer.paragraph, "Item": Writer.start_item, "List": Writer.start_list,
     "Heading": Writer.start_heading, "BlockQuote": Writer.blockquote,
@@ -419,10 +434,9 @@ _STARTS: dict[str, Callable[[Writer, Any], None]] = {
 _NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
 """Elements that take no newline after a tight list item's text (see `block_started`)."""
 _ENDS: dict[str, Callable[[Writer, Any], None]] = {
-    "Paragraph": _append("</p>\n"), "Item": Writer.end_item,
+    "Item": Writer.end_item,
     "List": lambda writer, ordered: writer.out.append("</ol>\n" if ordered else "</ul>\n"),
     "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
     "BlockQuote": Writer.close_quote, "Table": Writer.end_table,
-    "TableHead": _append("</tr>\n</thead>\n"), "TableRow": _append("</tr>\n"),
     "TableCell": Writer.end_table_cell,
 }
