@@ -194,3 +194,21 @@ def test_spilled_sections_read_back_and_pickle_with_their_data() -> None:
     assert kept == notes
     assert [s.heading for s in kept[1].sections] == ["Q1", "R1"]
     assert pickle.loads(pickle.dumps(kept[2])) == notes[2]
+
+
+def test_unpickled_notes_name_their_file_with_the_shared_path_object() -> None:
+    """A build unpickles every note and card its workers send or its cache holds: their paths
+    come back as the vault index's own objects (`share_paths`), or as equal new ones."""
+    import pickle
+
+    from anki_export.pickling import register_picklers, share_paths
+
+    register_picklers()
+    rel = PurePosixPath("Rad/Myeloma.md")
+    note = parse_note(SourceFile(rel, "## Hallmark\nM-spike\n"), HeadingRules())[0]
+    data = pickle.dumps(note)
+    share_paths([PurePosixPath("Rad/Other.md"), rel])
+    assert pickle.loads(data).rel is rel
+    share_paths([])
+    unshared = pickle.loads(data)
+    assert unshared == note and unshared.rel is not rel

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .cache import RenderCache, code_digest, digest_of
@@ -17,7 +17,7 @@ from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
-from .pickling import SectionSpill, new_spill, register_picklers, spilled
+from .pickling import SectionSpill, new_spill, register_picklers, share_paths, spilled
 from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
 
 register_picklers()
@@ -63,6 +63,7 @@ def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = No
     build's) is read, hashed and split in one go on a worker: the text never reaches this
     process, which would otherwise hold the whole vault's at once."""
     rules = HeadingRules(config.heading_level, config.skipped_headings)
+    share_paths(index.files)  # each unpickled note and card names its file as the index does
     known, recorded = _unchanged_on_disk(cache, stats)
     digests: dict[PurePosixPath, str | None] = {}
     diagnostics: list[Diagnostic] = []
@@ -163,7 +164,7 @@ def _parse_all(index: VaultIndex, digests: dict[PurePosixPath, str | None],
             digests[rel] = digest
             if cache is not None and not isinstance(result, Diagnostic):
                 cache.put(key(rel, digest), pickled or entry)
-        parsed[rel] = _spilled(result, spill, rel)
+        parsed[rel] = _spilled(result, spill)
     if spill is not None:
         spill.flush()
     return {rel: result for rel, result in parsed.items() if result is not None}
@@ -184,15 +185,11 @@ def _cached(cache: RenderCache | None, keys: Mapping[PurePosixPath, str],
     return found
 
 
-def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None,
-             rel: PurePosixPath | None = None) -> Parsed | Diagnostic:
-    """The note with its sections in `spill`; given `rel`, the index's path object for its
-    file, not the copy a worker sent (one path object less a note, for a first build)."""
+def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None) -> Parsed | Diagnostic:
+    """The note with its sections in `spill`."""
     if isinstance(result, Diagnostic):
         return result
     note, problems = result
-    if rel is not None and note.rel is not rel:
-        note = replace(note, rel=rel)
     return spilled(note, spill), problems
 
 
