@@ -42,6 +42,8 @@ MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
+    """What a build did, for the command to report (and tests to check)."""
+
     packages: tuple[Path, ...]  # empty when nothing was written (`check`, or no cards)
     notes: tuple[NoteSummary, ...]  # every note in the build, in path order
     notes_left_out: int  # not published (`dg-publish`), or `anki: false`
@@ -168,7 +170,7 @@ class _Run:
                              only=only, cache=self.cache, progress=self.progress)
 
     def full(self, write: bool) -> BuildResult:
-        from .layout import Layout, card_slots, note_layout
+        from .layout import Layout, card_slots, note_layout, summary
 
         config = self.config
         self.release = release = self._release()  # afresh, where an update gave up
@@ -192,7 +194,7 @@ class _Run:
                                     if write and first is None else 0)
                 layout = note_layout(key, note, card_problems,
                                      card_slots(shipped, [c.media for c in cards], note_ids))
-                tally.add(note, layout)
+                tally.add(summary(note, layout), layout)
                 if write:
                     layouts.add(layout)
             diagnostics = tuple(sorted(problems, key=lambda d: d.sort_key))
@@ -316,19 +318,19 @@ class _Tally:
     cards: int = 0  # Anki cards: a cloze note has one per cloze number
     decks: set[str] = field(default_factory=set)
 
-    def add(self, note: Note, layout: NoteLayout) -> None:
-        from .layout import summary
-
-        self.notes.append(summary(note, layout))
+    def add(self, note: NoteSummary, layout: NoteLayout) -> None:
+        self.notes.append(note)
         for _, _, _, deck, ords, _, _ in layout.cards:
             self.cards += len(ords)
             self.decks.add(deck)
 
     @classmethod
     def of(cls, notes: Sequence[Note], layouts: Sequence[NoteLayout]) -> _Tally:
+        from .layout import summary
+
         tally = cls()
         for note, layout in zip(notes, layouts, strict=True):
-            tally.add(note, layout)
+            tally.add(summary(note, layout), layout)
         return tally
 
 

@@ -31,6 +31,8 @@ from .render import (
 
 @dataclass(frozen=True, slots=True)
 class CardSettings:
+    """The settings a note's cards depend on (besides the vault's other notes)."""
+
     question_format: str  # "{title} — {heading}"
     root_deck: str | None
     tags: tuple[str, ...] = ()  # added to every card
@@ -40,6 +42,8 @@ class CardSettings:
 
 @dataclass(frozen=True, slots=True)
 class Card:
+    """One Anki note to be: its identity, notetype, deck, fields, tags and media."""
+
     guid: str
     key: str  # "<identity>#<section key>": what the manifest and reports call this card
     notetype: NoteType

@@ -48,6 +48,8 @@ _ANY_OPENING = re.compile(r"\{\{c([\d,]*)::")  # also what Anki reads but we do 
 
 @dataclass(frozen=True, slots=True)
 class Cloze:
+    """One cloze of a section, as written or as a highlight."""
+
     number: int | None  # as written (`{{c3::`); None for a highlight, numbered by the build
     text: str  # the Markdown it hides, case and spacing folded: its identity between builds
 

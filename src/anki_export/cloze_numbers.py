@@ -28,6 +28,8 @@ class ClozeMemory:
 
 @dataclass(frozen=True, slots=True)
 class Numbering:
+    """The numbers a build gives a cloze note's highlights, and what it must remember of them."""
+
     highlights: Mapping[int, int]  # index in `ClozeText.clozes` → number, for highlights
     memory: ClozeMemory  # for the next build
     emptied: tuple[int, ...]  # numbers this build took out of the note: now empty cards

@@ -24,6 +24,8 @@ register_picklers()
 
 @dataclass(frozen=True, slots=True)
 class NoteSummary:
+    """What a build reports of one note."""
+
     path: PurePosixPath
     title: str
     cards: int  # notes it gave in Anki (a cloze note holds several cards)
@@ -113,6 +115,8 @@ def make_cards(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
 
 @dataclass(frozen=True, slots=True)
 class _RenderJob:
+    """Renders note `i` into its cards: inherited by forked workers, not sent."""
+
     notes: tuple[Note, ...]
     identities: Mapping[PurePosixPath, str]
     settings: CardSettings

@@ -20,6 +20,8 @@ CONFIG_NAME = "anki-export.toml"
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """Every setting of a build: command-line options over `anki-export.toml`."""
+
     vault: Path = Path("notes")
     output: Path = Path("dist")
     root_deck: str | None = None  # every deck goes under this one; None puts folders at the top
@@ -55,6 +57,8 @@ def file_stem(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Key:
+    """How one key of `anki-export.toml` sets a `Config` field, and what it must be."""
+
     field: str  # Config field it sets
     kind: str  # what the user must write, for the error message
     check: Callable[[object], bool]

@@ -41,6 +41,8 @@ vault has tens of thousands, and plain tuples save and load without a Python cal
 
 @dataclass(frozen=True, slots=True)
 class NoteLayout:
+    """One note of the last build, as an update in place needs it."""
+
     key: str  # the note's render key (`collect.render_keys`)
     rel: str  # its file, as a POSIX path
     title: str
@@ -51,6 +53,8 @@ class NoteLayout:
 
 @dataclass(frozen=True, slots=True)
 class KeptPackage:
+    """A written package and the collection kept beside it for the next update."""
+
     path: Path  # the package
     collection: Path  # its collection, kept uncompressed
     stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
@@ -60,6 +64,8 @@ class KeptPackage:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
+    """Everything of the last build that an update in place must find unchanged."""
+
     basis: str  # see `basis`: equal, or the layout is of no use
     notes: tuple[NoteLayout, ...]
     tombstones: frozenset[str]  # GUIDs of removed sections shipped once more

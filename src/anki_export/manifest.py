@@ -67,6 +67,8 @@ _string: Callable[[str], str] = encode_basestring  # a JSON string, as `json` wr
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """The build manifest (the lock file): every card the vault has shipped, by GUID."""
+
     notes: Mapping[str, Entry] = field(default_factory=dict)  # by GUID
     text: Bytes = field(default=b"", compare=False, repr=False)  # the file as read, if it was
 
@@ -255,6 +257,8 @@ def manifest_facts(manifest: Manifest) -> Iterator[tuple[str, Fact]]:
 
 @dataclass(frozen=True, slots=True)
 class Changes:
+    """What a build changed against the last one, for the report."""
+
     added: tuple[str, ...]  # keys
     changed: tuple[str, ...]
     removed: tuple[str, ...]

@@ -31,6 +31,8 @@ __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
 
 @dataclass(frozen=True, slots=True)
 class CardTemplate:
+    """One card type of a notetype: front and back templates."""
+
     name: str
     front: str  # qfmt
     back: str  # afmt
@@ -53,6 +55,8 @@ class NoteType:
 
 @dataclass(frozen=True, slots=True)
 class PackageNote:
+    """One Anki note as the package stores it: fields already rendered."""
+
     guid: str
     notetype: NoteType
     deck: str  # full name, "Rad::MSK::Bone"

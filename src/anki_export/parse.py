@@ -31,12 +31,16 @@ PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 
 @dataclass(frozen=True, slots=True)
 class HeadingRules:
+    """Which headings start a card: the rules every note is split by."""
+
     level: int = 2  # sections start at headings of this level; `anki-heading-level` overrides
     skipped: tuple[str, ...] = ()  # headings (any case, trailing ":" ignored) that are not cards
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
+    """One heading and its body: the source of one card."""
+
     heading: str  # Markdown of the heading as the card shows it: colon and pinned id removed
     path: tuple[str, ...]  # parent headings between the note title and this one, then this one
     body: str  # Markdown of the section, heading line excluded, sub-headings included
@@ -48,6 +52,8 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class Note:
+    """A note read and split: what its cards, deck and identity are made from."""
+
     rel: PurePosixPath  # vault-relative source path
     dg_path: str  # the frontmatter's `dg-path`, or "": what tells notes of one permalink apart
     title: str

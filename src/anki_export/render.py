@@ -37,6 +37,8 @@ __all__ = ["LinkTargets", "RenderState", "Rendered", "load_renderers", "page_url
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A piece of Markdown as a card shows it, with what it refers to."""
+
     html: str  # sanitised
     media: tuple[PurePosixPath, ...]  # vault files the HTML refers to
     diagnostics: tuple[Diagnostic, ...]

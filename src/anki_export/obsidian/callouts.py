@@ -23,6 +23,8 @@ CALLOUT = re.compile(r"\[!([\w-]+)(?:\|([^\]]*))?\]([+-]?)[ \t]*(.*)")
 
 @dataclass(frozen=True, slots=True)
 class _Callout:
+    """The `[!type|meta]±` marker that opens a callout."""
+
     kind: str
     meta: str
     fold: str  # "", "+" (open) or "-" (closed)
