@@ -23,7 +23,9 @@ NIGHT_CLASSES = ("nightMode", "night_mode")  # Anki desktop and AnkiDroid; AnkiM
 
 def highlight_code(code: str, lang: str, attrs: str) -> str:
     """markdown-it's `highlight` option: highlighted HTML, or "" to let it escape the code
-    (no language, or one Pygments does not know, such as `dataview`)."""
+    (no language, or one Pygments does not know, such as `dataview`, or `text`)."""
+    if is_plain(lang) and code.endswith("\n"):
+        return ""
     from pygments import highlight
 
     lexer = _lexer(lang)
@@ -33,11 +35,21 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
     return html
 
 
+def is_plain(lang: str) -> bool:
+    """`text`: Pygments' plain-text lexer only escapes the code, which is then what escaping
+    it without Pygments gives once sanitised (`tests/test_render.py` compares). Skipping it
+    spares a rebuild that renders a note with such a block Pygments' import and formatter
+    (8 ms). Pygments adds a newline to code without one: such code still goes to it."""
+    return lang.lower() == "text"
+
+
 def load_highlighters(languages: Iterable[str]) -> None:
     """Pygments, and the lexers of these languages with their rules compiled (a lexer class
     compiles its rules when first made)."""
-    _formatter(DAY_STYLE)
-    for lang in languages:
+    highlighted = [lang for lang in languages if not is_plain(lang)]
+    if highlighted:
+        _formatter(DAY_STYLE)
+    for lang in highlighted:
         _lexer(lang)
 
 
