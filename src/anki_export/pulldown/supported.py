@@ -16,22 +16,23 @@ class Unsupported(Exception):
 _UNSUPPORTED_TEXT = re.compile(r"%%|\{\{|::|\^\[|\[\^")  # comments, clozes, fields,
 # footnotes: one search for the five, faster than five `in` tests
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_UNSUPPORTED_AFTER = {  # text that must be there, then the pattern that makes it unsupported
-    ("<",): re.compile(r"<[A-Za-z/!?]"),  # raw HTML and autolinks
-    ("~",): re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w"),  # GFM: `~x~`
+_TASK = re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]")
+_UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
+    ("<", re.compile(r"<[A-Za-z/!?]")),  # raw HTML and autolinks
+    ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
     # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
-    ("&",): re.compile(r"&(?:#|\w+;)"),  # entities, which could hide `#`, `=` or `_`
-    ("\\",): re.compile(r"\\[-_/=#[]|\\[ \t]+\n|\[\[[^\]\n]*\\(?!\|)"),  # escapes
+    ("&", re.compile(r"&(?:#|\w+;)")),  # entities, which could hide `#`, `=` or `_`
+    ("\\", re.compile(r"\\[-_/=#[]|\\[ \t]+\n|\[\[[^\]\n]*\\(?!\|)")),  # escapes
     # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
-    ("^",): re.compile(r"[\n \t]\^[A-Za-z0-9-]+[ \t]*\n"),  # block ids
-    ("\xa0",): re.compile(r"\n[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*\n"),  # markdown-it strips
+    ("^", re.compile(r"[\n \t]\^[A-Za-z0-9-]+[ \t]*\n")),  # block ids
+    ("\xa0", re.compile(r"\n[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*\n")),  # markdown-it strips
     # a line's outer no-break spaces (also after a marker), pulldown-cmark keeps them
-    ("$",): re.compile(r"\$\d"),  # a closing `$` before a digit is no math in the garden
-    ("\t",): re.compile(r"\t[ \t]*(?:#+[ \t]*)?\n|>[ ]*\t"),  # a tab ending a line (or
+    ("$", re.compile(r"\$\d")),  # a closing `$` before a digit is no math in the garden
+    ("\t", re.compile(r"\t[ \t]*(?:#+[ \t]*)?\n|>[ ]*\t")),  # a tab ending a line (or
     # a heading before its closing `#`s): markdown-it keeps it; after `>` it expands otherwise
-    ("[ ]", "[x]", "[X]"): re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]"),  # tasks
-    ("\n",): re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*\n"),  # an empty list item
-}
+    ("[ ]", _TASK), ("[x]", _TASK), ("[X]", _TASK),  # task list items
+    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*\n")),  # an empty list item
+)
 
 
 def supported(markdown: str) -> bool:
@@ -42,12 +43,20 @@ def supported(markdown: str) -> bool:
     markdown = f"\n{markdown}" if markdown.endswith("\n") else f"\n{markdown}\n"
     return (not _UNSUPPORTED_TEXT.search(markdown)
             and not _CONTROL.search(markdown)
-            and not any(any(t in markdown for t in triggers) and pattern.search(markdown)
-                        for triggers, pattern in _UNSUPPORTED_AFTER.items())
+            and _nothing_after(markdown)
             and ("$$" not in markdown or _display_math_apart(markdown))
             and ("|" not in markdown or _tables_apart(markdown))
             and (">" not in markdown or _no_indented_lazy_lines(markdown))
             and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
+
+
+def _nothing_after(markdown: str) -> bool:
+    """No pattern of `_UNSUPPORTED_AFTER` found (a loop: a generator's steps cost more than
+    the `in` tests themselves)."""
+    for trigger, pattern in _UNSUPPORTED_AFTER:
+        if trigger in markdown and pattern.search(markdown):
+            return False
+    return True
 
 
 def _no_indented_lazy_lines(markdown: str) -> bool:

@@ -234,6 +234,8 @@ class Writer:
     @staticmethod
     def inline_next(event: Any) -> bool:
         """Whether a list item's first event is inline text (a tight item) or its end."""
+        if event.__class__ is dict and "Text" in event:  # the commonest: a tight item's text
+            return True
         if isinstance(event, str):
             return event != "Rule"
         (kind, value), = event.items()
