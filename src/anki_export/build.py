@@ -116,7 +116,7 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
 
     previous = read_manifest(config.manifest_path, _written_manifest(cache, manifest_digest),
                              data=manifest_bytes)
-    vault = load_vault(index, config, scan_problems, cache, previous.owners(), stats)
+    vault = load_vault(index, config, scan_problems, cache, previous.owners, stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
                                           config.site_url),
                previous, stamp, cache, progress)
