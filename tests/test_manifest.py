@@ -40,7 +40,7 @@ def test_spliced_text_equals_the_parsed_one(tmp_path_factory: object, fates: dic
         release = manifest.Release(before, 1_700_000_100)
         for guid, fate in fates.items():
             if fate == "kept":
-                release.keep(guid)
+                release.keep([guid])
             elif fate == "same":
                 release.entries[guid] = before.notes[guid]  # shipped, unchanged
             elif fate == "changed":
@@ -69,7 +69,7 @@ def test_a_mapped_manifest_longer_than_a_piece_is_spliced_the_same(tmp_path: Pat
         release = manifest.Release(read_manifest(path, known, data=data), 1_700_000_100)
         for guid in long:
             if guid not in ("g00007", "g03999"):
-                release.keep(guid)
+                release.keep([guid])
         release.entries["g00007"] = entry("g00007", 1)
         out = tmp_path / f"out-{known is None}.lock"
         write_manifest(out, release.manifest())

@@ -243,10 +243,8 @@ class _Run:
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
                         packages.update(package_note, slot[-1])
             changed_ones = set(changed)
-            for i, unchanged in enumerate(layout.notes):
-                if i not in changed_ones:
-                    for guid, *_ in unchanged.cards:
-                        self.release.keep(guid)
+            self.release.keep(slot[0] for i, unchanged in enumerate(layout.notes)
+                              if i not in changed_ones for slot in unchanged.cards)
             if {n.guid for n in self.release.retired()} != layout.tombstones:
                 return None  # a section removed, or one's time run out: the full build
             diagnostics = tuple(sorted((*self.vault.diagnostics,
@@ -320,9 +318,8 @@ class _Tally:
 
     def add(self, note: NoteSummary, layout: NoteLayout) -> None:
         self.notes.append(note)
-        for _, _, _, deck, ords, _, _ in layout.cards:
-            self.cards += len(ords)
-            self.decks.add(deck)
+        self.cards += sum(len(slot[4]) for slot in layout.cards)  # each card's card numbers
+        self.decks.update(slot[3] for slot in layout.cards)
 
     @classmethod
     def of(cls, notes: Sequence[Note], layouts: Sequence[NoteLayout]) -> _Tally:

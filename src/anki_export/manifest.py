@@ -427,8 +427,7 @@ def _spliced_lines(notes: _ShippedEntries, stored: _StoredEntries
     edits: dict[str, bytes | None] = {  # GUID → its new line, or None where it goes
         guid: _line(guid, entry) for guid, entry in notes.made.items()
         if entry is not stored.made(guid)}
-    edits.update((guid, None) for guid in stored.facts()
-                 if guid not in notes.kept and guid not in notes.made)
+    edits.update(dict.fromkeys(stored.facts().keys() - notes.kept - notes.made.keys()))
     text = stored.text
     cursor, end = stored.region()
     for guid in sorted(edits):
@@ -525,19 +524,18 @@ class Release:
         self.entries[card.guid] = before if entry == before else entry  # its line is reused
         return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod)
 
-    def keep(self, guid: str) -> None:
-        """A card of a note unchanged since the last build (its text, its context, its
-        media): its entry, and so its `mod`, stays as shipped; no card is made for it."""
-        self.kept.add(guid)
-        self.unchanged += 1
+    def keep(self, guids: Iterable[str]) -> None:
+        """Cards of notes unchanged since the last build (their text, their context, their
+        media): their entries, and so their `mod`, stay as shipped; no card is made for them."""
+        before = len(self.kept)
+        self.kept.update(guids)
+        self.unchanged += len(self.kept) - before
 
     def retired(self) -> list[PackageNote]:
         """After the last card: the sections that are gone, shipped once more as notices for
         30 days (see REMOVED_RETENTION), and kept in the manifest for as long."""
         shipped = []
-        for guid in sorted(self.previous.notes):
-            if guid in self.entries or guid in self.kept:
-                continue
+        for guid in sorted(set(self.previous.notes) - self.entries.keys() - self.kept):
             entry = self.previous.notes[guid]
             if entry.source in self.kept_sources and entry.removed is None:
                 self.entries[guid] = entry
