@@ -201,7 +201,8 @@ def test_unpickled_notes_name_their_file_with_the_shared_path_object() -> None:
     come back as the vault index's own objects (`share_paths`), or as equal new ones."""
     import pickle
 
-    from anki_export.pickling import register_picklers, share_paths
+    from anki_export.pickling import register_picklers
+    from anki_export.vault import share_paths
 
     register_picklers()
     rel = PurePosixPath("Rad/Myeloma.md")

@@ -17,8 +17,8 @@ from .config import Config
 from .errors import Diagnostic, Level, NotANote, NoteError
 from .parallel import forked_map
 from .parse import HeadingRules, Note, parse_note
-from .pickling import SectionSpill, new_spill, register_picklers, share_paths, spilled
-from .vault import FileStats, SourceFile, VaultIndex, read_note, settled
+from .pickling import SectionSpill, new_spill, register_picklers, spilled
+from .vault import FileStats, SourceFile, VaultIndex, read_note, settled, share_paths
 
 register_picklers()
 

@@ -15,7 +15,7 @@ import os
 import pickle
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import PurePosixPath
 from typing import Any, overload
@@ -25,6 +25,7 @@ from .errors import Diagnostic, OutputError
 from .notetypes import notetype_named
 from .package import NoteType
 from .parse import Note, Section
+from .vault import shared_path
 
 
 @cache
@@ -36,24 +37,6 @@ def register_picklers() -> None:
     for cls in (Card, Diagnostic, Section):
         pickle_positionally(cls)
     pickle_positionally(Note, sections=_lazy)
-
-
-_shared_paths: dict[str, PurePosixPath] = {}
-
-
-def share_paths(paths: Iterable[PurePosixPath]) -> None:
-    """Unpickle these paths as these very objects (the vault index's files), not parsed from
-    their text again: a build unpickles the path of every note and card that its workers send
-    or its cache holds, and parsing one cost more than the rest of a note's unpickling (at
-    20,000 notes, 0.25 s of an update's 2.7). Replaces the paths shared before."""
-    _shared_paths.clear()
-    _shared_paths.update((str(path), path) for path in paths)
-
-
-def shared_path(text: str) -> PurePosixPath:
-    """The path of this text: the shared object where there is one, else a new one."""
-    found = _shared_paths.get(text)
-    return found if found is not None else PurePosixPath(text)
 
 
 class LazySections(Sequence[Section]):

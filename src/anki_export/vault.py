@@ -12,7 +12,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -43,6 +43,26 @@ class FileStats:
 
     def unsettled(self) -> list[PurePosixPath]:
         return [rel for rel, (_, mtime) in self.files.items() if not self.settled(mtime)]
+
+
+_shared_paths: dict[str, PurePosixPath] = {}
+
+
+def share_paths(paths: Iterable[PurePosixPath]) -> None:
+    """Make `shared_path` give these very objects (the vault index's files) for their text,
+    instead of parsing it into new ones: a build unpickles the path of every note and card
+    that its workers send or its cache holds (`pickling` reduces a path to its text), and
+    looks up the files its cached notes' links asked for; parsing a path cost more than the
+    rest of a note's unpickling (20,000 notes: 0.25 s of an update's 2.7; 0.5 s of the
+    link checks after a note is added). Replaces the paths shared before."""
+    _shared_paths.clear()
+    _shared_paths.update((str(path), path) for path in paths)
+
+
+def shared_path(text: str) -> PurePosixPath:
+    """The path of this text: the shared object where there is one, else a new one."""
+    found = _shared_paths.get(text)
+    return found if found is not None else PurePosixPath(text)
 
 
 def stat_files(index: VaultIndex) -> FileStats | None:
