@@ -97,6 +97,7 @@ class Writer:
         return "".join(out)
 
     def inline_value(self, event: dict[str, Any]) -> None:
+        """An inline event that carries its text: code or math."""
         (kind, value), = event.items()
         self.inline_started()
         if kind == "Code":
