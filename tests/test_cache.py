@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from anki_export.cache import RenderCache
+import pytest
+
+from anki_export.cache import Parts, RenderCache
 
 
 def saved(path: Path, key: str, head: object, items: Iterable[object],
@@ -40,6 +42,20 @@ def test_an_update_rewrites_only_the_parts_it_changed(tmp_path: Path) -> None:
     edited = [*items[:2_500], "note2500, edited", *items[2_501:]]
     saved(path, "layout", 2, [*edited[:1], "not written: the caller said only 2500 changed",
                               *edited[2:]], changed=[2_500])
+    assert RenderCache(path).get_parts("layout") == (2, edited)
+
+
+def test_parts_of_another_size_are_all_written_again(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value stored by a version with another part size: an update cannot keep its parts
+    by their places, so it writes them all."""
+    path = tmp_path / "render.sqlite"
+    items: list[object] = [f"note{n}" for n in range(1_000)]
+    monkeypatch.setattr(Parts, "SIZE", 2_000)
+    saved(path, "layout", 1, items)
+    monkeypatch.setattr(Parts, "SIZE", 300)
+    edited = [*items[:700], "note700, edited", *items[701:]]
+    saved(path, "layout", 2, edited, changed=[700])
     assert RenderCache(path).get_parts("layout") == (2, edited)
 
 

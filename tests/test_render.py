@@ -19,7 +19,7 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it.utils import read_fixture_file
 
@@ -186,16 +186,22 @@ def test_plain_headings_skip_the_parser_with_the_same_result() -> None:
     assert checked > 1000
 
 
-@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n\xa0"))
-       .map(lambda code: code + "\n"))
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc"))
+               | st.sampled_from("\t\n\r\xa0\ufeff")))
+@example("\ufeffx\n")
+@example("a\r\nb\n")
+@example("")
 def test_text_blocks_escaped_without_pygments_are_what_pygments_gives(code: str) -> None:
-    """A ```text block skips Pygments (`obsidian.code.is_plain`): its plain-text lexer only
-    escapes, so the card must be the same, once sanitised, as if it had not been skipped."""
+    """A ```text block skips Pygments where it can (`obsidian.code.is_plain`): its
+    plain-text lexer only escapes, so the card must be the same, once sanitised, as if
+    Pygments had highlighted it."""
     from pygments import highlight
 
     from anki_export.escape import text as escape_text
-    from anki_export.obsidian.code import DAY_STYLE, _formatter, _lexer
+    from anki_export.obsidian.code import DAY_STYLE, _formatter, _lexer, highlight_code
 
     lexer = _lexer("text")
     assert lexer is not None
-    assert sanitise(highlight(code, lexer, _formatter(DAY_STYLE))) == escape_text(code)
+    skipped = highlight_code(code, "text", "")
+    card = sanitise(skipped) if skipped else escape_text(code)
+    assert card == sanitise(highlight(code, lexer, _formatter(DAY_STYLE)))

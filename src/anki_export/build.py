@@ -316,10 +316,10 @@ class _Tally:
     cards: int = 0  # Anki cards: a cloze note has one per cloze number
     decks: set[str] = field(default_factory=set)
 
-    def add(self, note: NoteSummary, layout: NoteLayout) -> None:
-        self.notes.append(note)
-        self.cards += sum(len(slot[4]) for slot in layout.cards)  # each card's card numbers
-        self.decks.update(slot[3] for slot in layout.cards)
+    def add(self, summary: NoteSummary, layout: NoteLayout) -> None:
+        self.notes.append(summary)
+        self.cards += sum(len(slot[4]) for slot in layout.cards)  # a `CardSlot`'s card numbers
+        self.decks.update(slot[3] for slot in layout.cards)  # and its deck
 
     @classmethod
     def of(cls, notes: Sequence[Note], layouts: Sequence[NoteLayout]) -> _Tally:

@@ -162,7 +162,8 @@ class RenderCache:
         these places (an update of a few notes); the parts without one are kept as stored."""
         before = self._read_parts.get(key)
         same_places = (changed is not None and before is not None
-                       and isinstance(items, Sized) and len(items) == before[1])
+                       and isinstance(items, Sized) and len(items) == before[1]
+                       and len(before[0]) == -(-before[1] // Parts.SIZE))  # parts as sized now
         parts = Parts(self, key, before if same_places else None,
                       frozenset(place // Parts.SIZE for place in changed or ()))
         for item in items:

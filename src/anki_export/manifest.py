@@ -526,7 +526,8 @@ class Release:
 
     def keep(self, guids: Iterable[str]) -> None:
         """Cards of notes unchanged since the last build (their text, their context, their
-        media): their entries, and so their `mod`, stay as shipped; no card is made for them."""
+        media): their entries, and so their `mod`, stay as shipped; no card is made for them.
+        Each GUID counts once as unchanged, however often it is kept."""
         before = len(self.kept)
         self.kept.update(guids)
         self.unchanged += len(self.kept) - before
@@ -535,7 +536,8 @@ class Release:
         """After the last card: the sections that are gone, shipped once more as notices for
         30 days (see REMOVED_RETENTION), and kept in the manifest for as long."""
         shipped = []
-        for guid in sorted(set(self.previous.notes) - self.entries.keys() - self.kept):
+        for guid in sorted(set(self.previous.notes) - self.entries.keys() - self.kept):  # in
+            # C: the keys view of the stored entries would test each GUID in Python
             entry = self.previous.notes[guid]
             if entry.source in self.kept_sources and entry.removed is None:
                 self.entries[guid] = entry

@@ -38,11 +38,11 @@ class Vault:
 
 def load_vault(index: VaultIndex, config: Config, scan_problems: tuple[Diagnostic, ...] = (),
                cache: RenderCache | None = None,
-               owners: Callable[[], Mapping[str, frozenset[str]]] | None = None,
+               read_owners: Callable[[], Mapping[str, frozenset[str]]] | None = None,
                stats: FileStats | None = None) -> Vault:
     """Read and split every note and give each its identity (see `assign_identities`)."""
     notes, digests, left_out, read_problems = read_notes(index, config, cache, stats)
-    identities, id_problems = assign_identities(notes, owners)
+    identities, id_problems = assign_identities(notes, read_owners)
     unreadable = frozenset(d.path.as_posix() for d in read_problems
                            if d.code == "bad-note" and d.path is not None)
     return Vault(index, tuple(notes), digests, identities, left_out, unreadable,
@@ -201,23 +201,23 @@ def _bad_note(error: NoteError, config: Config) -> Diagnostic:
 
 
 def assign_identities(notes: Sequence[Note],
-                      owners: Callable[[], Mapping[str, frozenset[str]]] | None = None
+                      read_owners: Callable[[], Mapping[str, frozenset[str]]] | None = None
                       ) -> tuple[dict[PurePosixPath, str], tuple[Diagnostic, ...]]:
     """Each note's identity is its permalink; notes sharing one get a more specific identity
     (permalink + dg-path, else + vault path) so no card is merged into another note's.
 
-    `owners` (from the last build's manifest: permalink → files that shipped cards under it)
-    lets the note that had the permalink first keep it, with its cards and their reviews: a
-    copy of a note (Obsidian's "Make a copy") does not retire the original's cards. Asked
-    only where notes share a permalink: it reads every card of the manifest (20,000 notes:
-    0.1 s)."""
+    `read_owners` (reads the last build's manifest: permalink → files that shipped cards
+    under it) lets the note that had the permalink first keep it, with its cards and their
+    reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
+    cards. Called only where notes share a permalink: it reads every card of the manifest
+    (20,000 notes: 0.1 s)."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)
     identities: dict[PurePosixPath, str] = {}
     diagnostics: list[Diagnostic] = []
     shared = any(len(group) > 1 for group in by_permalink.values())
-    owned = owners() if owners is not None and shared else {}
+    owned = read_owners() if read_owners is not None and shared else {}
     for permalink, group in by_permalink.items():
         if len(group) == 1:
             identities[group[0].rel] = permalink

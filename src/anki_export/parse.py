@@ -255,12 +255,12 @@ _ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 def _headings(body: str) -> list[_Heading]:
     """Every top-level heading of the body: read off the lines where nothing can hide one,
     else from the parser."""
-    lines = f"\n{body}\n"  # each line between newlines: see `_MARGIN_ATX`
-    if _HIDES_HEADINGS.search(lines):
+    framed = f"\n{body}\n"  # each line between newlines: see `_MARGIN_ATX`
+    if _HIDES_HEADINGS.search(framed):
         return _parsed_headings(body)
     found = []
     line, counted_to = 0, 0
-    for match in _MARGIN_ATX.finditer(lines):  # at the newline before the heading's line:
+    for match in _MARGIN_ATX.finditer(framed):  # at the newline before the heading's line:
         line += body.count("\n", counted_to, match.start())  # its start in `body`
         counted_to = match.start()
         found.append(_Heading(len(match.group(2)), line, line + 1,

@@ -24,7 +24,8 @@ NIGHT_CLASSES = ("nightMode", "night_mode")  # Anki desktop and AnkiDroid; AnkiM
 def highlight_code(code: str, lang: str, attrs: str) -> str:
     """markdown-it's `highlight` option: highlighted HTML, or "" to let it escape the code
     (no language, or one Pygments does not know, such as `dataview`, or `text`)."""
-    if is_plain(lang) and code.endswith("\n"):
+    if is_plain(lang) and code.endswith("\n") and not code.startswith("\ufeff") \
+            and "\r" not in code:
         return ""
     from pygments import highlight
 
@@ -39,7 +40,8 @@ def is_plain(lang: str) -> bool:
     """`text`: Pygments' plain-text lexer only escapes the code, which is then what escaping
     it without Pygments gives once sanitised (`tests/test_render.py` compares). Skipping it
     spares a rebuild that renders a note with such a block Pygments' import and formatter
-    (8 ms). Pygments adds a newline to code without one: such code still goes to it."""
+    (8 ms). Pygments also adds a newline to code without one, drops a leading byte order
+    mark and turns carriage returns into newlines: such code still goes to it."""
     return lang.lower() == "text"
 
 

@@ -16,7 +16,8 @@ class Unsupported(Exception):
 _UNSUPPORTED_TEXT = re.compile(r"%%|\{\{|::|\^\[|\[\^")  # comments, clozes, fields,
 # footnotes: one search for the five, faster than five `in` tests
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_TASK = re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]")
+_TASK = re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]")  # a task list item: three
+# triggers below, each tested by itself (rare: the search runs again only where one is)
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
     ("<", re.compile(r"<[A-Za-z/!?]")),  # raw HTML and autolinks
     ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
@@ -51,8 +52,8 @@ def supported(markdown: str) -> bool:
 
 
 def _nothing_after(markdown: str) -> bool:
-    """No pattern of `_UNSUPPORTED_AFTER` found (a loop: a generator's steps cost more than
-    the `in` tests themselves)."""
+    """No pattern of `_UNSUPPORTED_AFTER` found in the framed text (see `supported`); a loop,
+    as a generator's steps cost more than the `in` tests themselves."""
     for trigger, pattern in _UNSUPPORTED_AFTER:
         if trigger in markdown and pattern.search(markdown):
             return False
@@ -61,7 +62,8 @@ def _nothing_after(markdown: str) -> bool:
 
 def _no_indented_lazy_lines(markdown: str) -> bool:
     """Whether no indented line continues a quote's paragraph (no blank line or new block
-    between): markdown-it reads such a line as code, pulldown-cmark as lazy text."""
+    between): markdown-it reads such a line as code, pulldown-cmark as lazy text. The text
+    is framed by newlines (see `supported`)."""
     for quote in _QUOTE_LINE.finditer(markdown):
         pos = quote.end() + 1
         while pos < len(markdown):
@@ -102,7 +104,7 @@ _LONE_PIPE = re.compile(r"\n[ \t]*\|[ \t]*\n")
 def _tables_apart(markdown: str) -> bool:
     """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
     reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
-    does not."""
+    does not. The text is framed by newlines (see `supported`)."""
     if not _DELIMITER_LINE.search(markdown):
         return True
     if _LONE_PIPE.search(markdown):

@@ -161,8 +161,8 @@ class Writer:
     # -- blocks and inline elements
 
     def start(self, tag: Any) -> None:
-        simple = tag.__class__ is str  # `"Item"`, or `{"List": 1}` with a value
-        element = _SIMPLE_INLINE.get(tag) if simple else None
+        simple = tag.__class__ is str  # `"Item"`, or `{"List": 1}` with a value (`tag_name`,
+        element = _SIMPLE_INLINE.get(tag) if simple else None  # inlined here and in `end`)
         if element is not None:
             self.inline_started()
             self.out.append(f"<{element}>")
@@ -174,7 +174,7 @@ class Writer:
             raise Unsupported  # footnotes, HTML blocks, definition lists
         if name in _NOT_NEW_BLOCKS:
             self.inline_started()
-        elif self.loose_text:
+        elif self.loose_text:  # `block_started` asks too: a call saved for most blocks
             self.block_started()
         handler(self, tag if simple else tag[name])
 
