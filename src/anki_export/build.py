@@ -407,9 +407,10 @@ class _Packages:
                 if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path):
-                writer = (PackageWriter(path, keep=kept_collection(self.config, path),
-                                        reuse=self.last.get(path)) if base is None else
-                          PackageWriter(path, base=base.collection, reuse=self.last.get(path)))
+                writer = PackageWriter(  # a base is updated where it is: nothing to keep
+                    path, keep=kept_collection(self.config, path) if base is None else None,
+                    base=base.collection if base is not None else None,
+                    reuse=self.last.get(path))
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer

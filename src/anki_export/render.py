@@ -85,11 +85,13 @@ class LinkTargets:
         return found
 
     def answers_hold(self, lookups: Sequence[Lookup]) -> bool:
-        """Whether every question gets the answer it got when the lookups were recorded."""
+        """Whether every question gets the answer it got when the lookups were recorded:
+        asked again through `resolve` and `note`, not recording."""
+        asking = self if self.lookups is None else replace(self, lookups=None)
         for kind, asked, near, answer in lookups:  # paths as the index's objects: see
             found: object = (  # `share_paths`, and one path parsed a lookup took 0.5 s at 20k
-                _posix(self.index.resolve(asked, near=shared_path(near)))
-                if kind == "file" else _note_answer(self.notes.get(shared_path(asked))))
+                _posix(asking.resolve(asked, shared_path(near))) if kind == "file"
+                else _note_answer(asking.note(shared_path(asked))))
             if found != answer:
                 return False
         return True
