@@ -14,6 +14,9 @@ time, and the child's peak RSS from wait4):
   help        anki-export --help (and, for scale, the bare interpreter start: python -c pass)
   floor-pyromark / floor-markdown-it
               benchmarks/floor.py on the same vault: the least work any tool must do
+  cold-pyromark-writer
+              a cold build with the section writer swapped for pyromark's compiled one
+              (pyromark_writer.py: wrong cards): what a compiled writer could give at best
   peer        mdankideck (markdown-anki-decks) on the same content in its own input style,
               from a venv under /tmp that is made on first use (pip: markdown-anki-decks,
               click<8.2); skipped with a message if it cannot be installed
@@ -43,7 +46,7 @@ sys.path.insert(0, str(HERE))
 from make_vault import write_vault  # noqa: E402
 
 MEASURES = ["cold", "no-change", "one-edit", "help", "python-start", "floor-pyromark",
-            "floor-markdown-it", "peer"]
+            "floor-markdown-it", "cold-pyromark-writer", "peer"]
 TARGETS_TEXT = """\
 targets (issue 6): cold >= 20x faster than peer and <= 2x floor-pyromark (1k, 5k);
 no-change < 10% of cold; one-edit < 20% of cold; peak RSS at 20k < 2x floor at 5k;
@@ -229,9 +232,9 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
     env0.pop("SOURCE_DATE_EPOCH", None)
     want = set(args.measure) - set(args.skip)
 
-    def ae_build(out: Path, xdg: Path, label: str) -> dict:
+    def ae_build(out: Path, xdg: Path, label: str, command: list[str] = anki_export) -> dict:
         env = {**env0, "XDG_CACHE_HOME": str(xdg)}
-        r = run_once([*anki_export, "build", str(vault), "-o", str(out)], env=env,
+        r = run_once([*command, "build", str(vault), "-o", str(out)], env=env,
                      timeout=args.timeout)
         m = CARDS.search(r["stdout"])
         r["cards"], r["decks"] = (int(m.group(1)), int(m.group(2))) if m else (None, None)
@@ -290,6 +293,15 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
             steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1])
         res[key] = summarise(runs, cards=steps.get("cards"), decks=steps.get("decks"),
                              steps={k: v for k, v in steps.items() if k.endswith("_s")})
+    if "cold-pyromark-writer" in want:
+        command = [interpreter_of(anki_export), str(HERE / "pyromark_writer.py")]
+        runs = []
+        for i in range(args.repeat):
+            out, xdg = root / f"bound-out-{i}", root / f"bound-xdg-{i}"
+            runs.append(ae_build(out, xdg, f"cold-pyromark-writer #{i + 1}", command))
+            clean_vault_top(vault, top)
+        res["cold-pyromark-writer"] = summarise(runs, cards=runs[-1]["cards"],
+                                                decks=runs[-1]["decks"])
     if "peer" in want:
         if peer is None:
             res["peer"] = {"skipped": peer_note}
@@ -362,6 +374,11 @@ def ratios(res: dict) -> list[dict]:
         x = cold / floor if cold and floor else None
         add(f"{n}: cold / floor-pyromark", x, "<= 2", x <= 2 if x else None,
             cpu_note(n, "cold", "floor-pyromark"))
+        bound = med(res, n, "cold-pyromark-writer")
+        x = bound / floor if bound and floor else None
+        add(f"{n}: cold-pyromark-writer / floor-pyromark", x, "(a bound)", None,
+            "were the writer compiled, the cold build would be this; " + cpu_note(
+                n, "cold-pyromark-writer", "floor-pyromark"))
         nc, ed = med(res, n, "no-change"), med(res, n, "one-edit")
         x = nc / cold if cold and nc else None
         add(f"{n}: no-change / cold", x, "< 0.10", x < 0.10 if x is not None else None,
