@@ -281,15 +281,12 @@ class _Run:
         """Write the packages and then the manifest, which replaces the old one only once
         every package is in place. `same_facts`: the manifest's facts are those the cache
         holds (an update that changed no card's key): they stay as stored."""
-        from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
-
         from .manifest import manifest_facts, write_manifest
 
         _make_folder(self.config.output)
-        with ThreadPoolExecutor(1) as thread:  # zlib and SQLite let go of the GIL: the
-            closing = thread.submit(packages.close)  # manifest is written meanwhile
-            self.manifest_digest = write_manifest(self.config.manifest_path,
-                                                  self.release.manifest(), closing.result)
+        packages.close()  # Not beside the manifest, in a thread: SQLite holds the GIL more than
+        # it lets go of it, and the two took longer together than one after the other.
+        self.manifest_digest = write_manifest(self.config.manifest_path, self.release.manifest())
         if not (same_facts and self.cache.keep_parts(MANIFEST_KEY, self.manifest_digest)):
             self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
                                  manifest_facts(self.release.manifest()))
