@@ -284,8 +284,9 @@ class _Run:
         from .manifest import manifest_facts, write_manifest
 
         _make_folder(self.config.output)
-        packages.close()  # Not beside the manifest, in a thread: SQLite holds the GIL more than
-        # it lets go of it, and the two took longer together than one after the other.
+        packages.close()  # Not in a thread beside the manifest's writing: SQLite building
+        # the indexes took 2-3 times as long beside a busy Python thread (not beside a busy
+        # process), and the two together took longer than one after the other.
         self.manifest_digest = write_manifest(self.config.manifest_path, self.release.manifest())
         if not (same_facts and self.cache.keep_parts(MANIFEST_KEY, self.manifest_digest)):
             self.cache.put_parts(MANIFEST_KEY, self.manifest_digest,
