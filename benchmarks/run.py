@@ -6,11 +6,14 @@
 
 For each vault size N a Digital Garden vault is generated (make_vault.py, seeded) into a
 temporary folder, and each measurement is the median of --repeat whole-process runs (wall
-time, and the child's peak RSS from wait4):
+time, and the child's peak RSS from wait4). The runs go in rounds: cold, no-change, one-edit,
+floor-pyromark and cold-pyromark-writer once each, back to back, then the next round; a ratio
+of two of them is the median of its rounds' ratios, so it compares runs seconds apart.
 
   cold        anki-export build into a fresh output folder, with a fresh XDG_CACHE_HOME
-  no-change   anki-export build again into the last cold run's folder, nothing changed
-  one-edit    one note gets a new line in its first section, then anki-export build
+  no-change   anki-export build again into the same folder, nothing changed
+  one-edit    one note gets a new line in its first section, then anki-export build (the
+              note is put back after the round)
   help        anki-export --help (and, for scale, the bare interpreter start: python -c pass)
   floor-pyromark / floor-markdown-it
               benchmarks/floor.py on the same vault: the least work any tool must do
@@ -242,33 +245,68 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
             + (f", {r['cards']} cards" if m else ""))
         return r
 
-    last_out, last_xdg = None, None
-    if want & {"cold", "no-change", "one-edit"}:
-        runs = []
-        for i in range(args.repeat):
-            last_out, last_xdg = root / f"cold-out-{i}", root / f"cold-xdg-{i}"
-            for p in (last_out, last_xdg):
+    notes = sorted(vault.rglob("*.md"))
+    edited = notes[len(notes) // 2]
+    original = edited.read_bytes()
+    time.sleep(max(0.0, 2.5 - (time.perf_counter() - t)))  # files anki-export reads as
+    # unsettled (modified within 2 s) would make the first no-change build read them
+    rounds: dict[str, list[dict]] = {}
+
+    def add(key: str, run: dict) -> None:
+        rounds.setdefault(key, []).append(run)
+
+    def floor(parser: str, label: str) -> dict:
+        r = run_once([args.floor_python, str(HERE / "floor.py"), str(vault),
+                      str(root / f"floor-{parser}.apkg"), "--parser", parser],
+                     timeout=args.timeout)
+        log(f"[{n}] {label}: {r['wall_s']:.2f} s, {r['rss_mib']:.0f} MiB, rc={r['rc']}")
+        return r
+
+    # Round by round, each measurement once, back to back: a ratio then compares runs made
+    # seconds apart, not minutes (the machine's speed drifts by 10% and more over minutes).
+    for i in range(args.repeat):
+        if want & {"cold", "no-change", "one-edit"}:
+            out, xdg = root / f"cold-out-{i}", root / f"cold-xdg-{i}"
+            for p in (out, xdg):
                 shutil.rmtree(p, ignore_errors=True)
-            runs.append(ae_build(last_out, last_xdg, f"cold #{i + 1}"))
+            cold = ae_build(out, xdg, f"cold #{i + 1}")
+            add("cold", cold)
             left = clean_vault_top(vault, top)
             if left:
                 log(f"[{n}] removed from the vault after a cold run: {left}")
-        res["cold"] = summarise(runs, cards=runs[-1]["cards"], decks=runs[-1]["decks"])
-    if "no-change" in want and last_out is not None and res["cold"]["ok"]:
-        runs = [ae_build(last_out, last_xdg, f"no-change #{i + 1}") for i in range(args.repeat)]
-        res["no-change"] = summarise(runs)
-    if "one-edit" in want and last_out is not None and res["cold"]["ok"]:
-        notes = sorted(vault.rglob("*.md"))
-        target = notes[len(notes) // 2]
-        original = target.read_bytes()
-        runs = []
-        try:
-            for i in range(args.repeat):
-                edit_note(target, i)
-                runs.append(ae_build(last_out, last_xdg, f"one-edit #{i + 1}"))
-        finally:
-            target.write_bytes(original)
-        res["one-edit"] = summarise(runs, edited=str(target.relative_to(vault)))
+            if "no-change" in want and cold["rc"] == 0:
+                add("no-change", ae_build(out, xdg, f"no-change #{i + 1}"))
+            if "one-edit" in want and cold["rc"] == 0:
+                edit_note(edited, i)
+                try:
+                    add("one-edit", ae_build(out, xdg, f"one-edit #{i + 1}"))
+                finally:
+                    edited.write_bytes(original)
+            if not args.keep:
+                for p in (out, xdg):
+                    shutil.rmtree(p, ignore_errors=True)
+        if "floor-pyromark" in want:
+            add("floor-pyromark", floor("pyromark", f"floor-pyromark #{i + 1}"))
+        if "cold-pyromark-writer" in want:
+            out, xdg = root / f"bound-out-{i}", root / f"bound-xdg-{i}"
+            add("cold-pyromark-writer", ae_build(
+                out, xdg, f"cold-pyromark-writer #{i + 1}",
+                [interpreter_of(anki_export), str(HERE / "pyromark_writer.py")]))
+            clean_vault_top(vault, top)
+            if not args.keep:
+                for p in (out, xdg):
+                    shutil.rmtree(p, ignore_errors=True)
+    for key, runs in rounds.items():
+        extra: dict[str, object] = {"paired": True}
+        if key in ("cold", "cold-pyromark-writer"):
+            extra.update(cards=runs[-1]["cards"], decks=runs[-1]["decks"])
+        elif key == "one-edit":
+            extra["edited"] = str(edited.relative_to(vault))
+        elif key == "floor-pyromark" and runs[-1]["rc"] == 0:
+            steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1])
+            extra.update(cards=steps.get("cards"), decks=steps.get("decks"),
+                         steps={k: v for k, v in steps.items() if k.endswith("_s")})
+        res[key] = summarise(runs, **extra)
     if "help" in want:
         runs = [run_once([*anki_export, "--help"]) for _ in range(max(5, args.repeat))]
         res["help"] = summarise(runs)
@@ -277,31 +315,12 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
         py = interpreter_of(anki_export)
         runs = [run_once([py, "-c", "pass"]) for _ in range(max(5, args.repeat))]
         res["python-start"] = summarise(runs)
-    for parser in ("pyromark", "markdown-it"):
-        key = f"floor-{parser}"
-        if key not in want:
-            continue
-        runs = []
-        for i in range(args.repeat):
-            r = run_once([args.floor_python, str(HERE / "floor.py"), str(vault),
-                          str(root / f"floor-{parser}.apkg"), "--parser", parser],
-                         timeout=args.timeout)
-            log(f"[{n}] {key} #{i + 1}: {r['wall_s']:.2f} s, {r['rss_mib']:.0f} MiB, rc={r['rc']}")
-            runs.append(r)
-        steps = {}
-        if runs[-1]["rc"] == 0:
-            steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1])
-        res[key] = summarise(runs, cards=steps.get("cards"), decks=steps.get("decks"),
-                             steps={k: v for k, v in steps.items() if k.endswith("_s")})
-    if "cold-pyromark-writer" in want:
-        command = [interpreter_of(anki_export), str(HERE / "pyromark_writer.py")]
-        runs = []
-        for i in range(args.repeat):
-            out, xdg = root / f"bound-out-{i}", root / f"bound-xdg-{i}"
-            runs.append(ae_build(out, xdg, f"cold-pyromark-writer #{i + 1}", command))
-            clean_vault_top(vault, top)
-        res["cold-pyromark-writer"] = summarise(runs, cards=runs[-1]["cards"],
-                                                decks=runs[-1]["decks"])
+    if "floor-markdown-it" in want:  # not in a ratio: its runs need no partner
+        runs = [floor("markdown-it", f"floor-markdown-it #{i + 1}") for i in range(args.repeat)]
+        steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1]) if runs[-1]["rc"] == 0 \
+            else {}
+        res["floor-markdown-it"] = summarise(runs, cards=steps.get("cards"),
+                                             decks=steps.get("decks"))
     if "peer" in want:
         if peer is None:
             res["peer"] = {"skipped": peer_note}
@@ -354,6 +373,17 @@ def cpu(res: dict, size: int, key: str) -> float | None:
     return m.get("cpu_median_s")
 
 
+def paired(res: dict, size: int, num: str, den: str) -> float | None:
+    """`num / den`: the median of the ratios of runs made in the same round, where both were
+    measured round by round and every run succeeded; else the ratio of the medians."""
+    a, b = (res.get(str(size), {}).get(key) or {} for key in (num, den))
+    if (a.get("paired") and b.get("paired") and a["ok"] == a["runs"] == b["ok"] == b["runs"]
+            and a["runs"] > 0):
+        return statistics.median(x / y for x, y in zip(a["walls_s"], b["walls_s"], strict=True))
+    x, y = a.get("median_s"), b.get("median_s")
+    return x / y if x and y else None
+
+
 def ratios(res: dict) -> list[dict]:
     out = []
     sizes = sorted(int(s) for s in res)
@@ -366,24 +396,21 @@ def ratios(res: dict) -> list[dict]:
         return f"CPU-time ratio {a / b:.3g}" if a and b else ""
 
     for n in sizes:
-        cold = med(res, n, "cold")
-        peer, floor = med(res, n, "peer"), med(res, n, "floor-pyromark")
+        cold, peer = med(res, n, "cold"), med(res, n, "peer")
         x = peer / cold if peer and cold else None
         add(f"{n}: peer / cold (speed-up)", x, ">= 20", x >= 20 if x else None,
             cpu_note(n, "peer", "cold"))
-        x = cold / floor if cold and floor else None
+        x = paired(res, n, "cold", "floor-pyromark")
         add(f"{n}: cold / floor-pyromark", x, "<= 2", x <= 2 if x else None,
             cpu_note(n, "cold", "floor-pyromark"))
-        bound = med(res, n, "cold-pyromark-writer")
-        x = bound / floor if bound and floor else None
+        x = paired(res, n, "cold-pyromark-writer", "floor-pyromark")
         add(f"{n}: cold-pyromark-writer / floor-pyromark", x, "(a bound)", None,
             "were the writer compiled, the cold build would be this; " + cpu_note(
                 n, "cold-pyromark-writer", "floor-pyromark"))
-        nc, ed = med(res, n, "no-change"), med(res, n, "one-edit")
-        x = nc / cold if cold and nc else None
+        x = paired(res, n, "no-change", "cold")
         add(f"{n}: no-change / cold", x, "< 0.10", x < 0.10 if x is not None else None,
             cpu_note(n, "no-change", "cold"))
-        x = ed / cold if cold and ed else None
+        x = paired(res, n, "one-edit", "cold")
         add(f"{n}: one-edit / cold", x, "< 0.20", x < 0.20 if x is not None else None,
             cpu_note(n, "one-edit", "cold"))
     big = max((n for n in sizes if rss(res, n, "cold")), default=None)
