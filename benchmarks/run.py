@@ -13,7 +13,7 @@ of two of them is the median of its rounds' ratios, so it compares runs seconds 
   cold        anki-export build into a fresh output folder, with a fresh XDG_CACHE_HOME
   no-change   anki-export build again into the same folder, nothing changed
   one-edit    one note gets a new line in its first section, then anki-export build (the
-              note is put back after the round)
+              note is put back, with its time, right after)
   help        anki-export --help (and, for scale, the bare interpreter start: python -c pass)
   floor-pyromark / floor-markdown-it
               benchmarks/floor.py on the same vault: the least work any tool must do
@@ -228,7 +228,8 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
     vault = root / "garden"
     t = time.perf_counter()
     stats = write_vault(str(vault), n, args.seed, "garden")
-    log(f"[{n}] vault: {stats} ({time.perf_counter() - t:.1f} s)")
+    written = time.perf_counter()
+    log(f"[{n}] vault: {stats} ({written - t:.1f} s)")
     res["vault"] = stats
     top = set(os.listdir(vault))
     env0 = dict(os.environ)
@@ -247,13 +248,26 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
 
     notes = sorted(vault.rglob("*.md"))
     edited = notes[len(notes) // 2]
-    original = edited.read_bytes()
-    time.sleep(max(0.0, 2.5 - (time.perf_counter() - t)))  # files anki-export reads as
-    # unsettled (modified within 2 s) would make the first no-change build read them
+    original, stamp = edited.read_bytes(), edited.stat()
+    time.sleep(max(0.0, 2.5 - (time.perf_counter() - written)))  # files modified within 2 s
+    # of a build are unsettled to anki-export: it reads them again in the builds after
     rounds: dict[str, list[dict]] = {}
 
     def add(key: str, run: dict) -> None:
         rounds.setdefault(key, []).append(run)
+
+    def fresh(out: Path, xdg: Path) -> tuple[Path, Path]:
+        """An output folder and cache for a cold build, with nothing of an earlier run's."""
+        for p in (out, xdg):
+            shutil.rmtree(p, ignore_errors=True)
+        return out, xdg
+
+    def done(out: Path, xdg: Path) -> None:
+        left = clean_vault_top(vault, top)
+        if left:
+            log(f"[{n}] removed from the vault after a run: {left}")
+        if not args.keep:
+            fresh(out, xdg)
 
     def floor(parser: str, label: str) -> dict:
         r = run_once([args.floor_python, str(HERE / "floor.py"), str(vault),
@@ -266,36 +280,27 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
     # seconds apart, not minutes (the machine's speed drifts by 10% and more over minutes).
     for i in range(args.repeat):
         if want & {"cold", "no-change", "one-edit"}:
-            out, xdg = root / f"cold-out-{i}", root / f"cold-xdg-{i}"
-            for p in (out, xdg):
-                shutil.rmtree(p, ignore_errors=True)
+            out, xdg = fresh(root / f"cold-out-{i}", root / f"cold-xdg-{i}")
             cold = ae_build(out, xdg, f"cold #{i + 1}")
             add("cold", cold)
-            left = clean_vault_top(vault, top)
-            if left:
-                log(f"[{n}] removed from the vault after a cold run: {left}")
             if "no-change" in want and cold["rc"] == 0:
                 add("no-change", ae_build(out, xdg, f"no-change #{i + 1}"))
             if "one-edit" in want and cold["rc"] == 0:
                 edit_note(edited, i)
                 try:
                     add("one-edit", ae_build(out, xdg, f"one-edit #{i + 1}"))
-                finally:
+                finally:  # as it was, its time too: a recent one would make it unsettled
                     edited.write_bytes(original)
-            if not args.keep:
-                for p in (out, xdg):
-                    shutil.rmtree(p, ignore_errors=True)
+                    os.utime(edited, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+            done(out, xdg)
         if "floor-pyromark" in want:
             add("floor-pyromark", floor("pyromark", f"floor-pyromark #{i + 1}"))
         if "cold-pyromark-writer" in want:
-            out, xdg = root / f"bound-out-{i}", root / f"bound-xdg-{i}"
+            out, xdg = fresh(root / f"bound-out-{i}", root / f"bound-xdg-{i}")
             add("cold-pyromark-writer", ae_build(
                 out, xdg, f"cold-pyromark-writer #{i + 1}",
                 [interpreter_of(anki_export), str(HERE / "pyromark_writer.py")]))
-            clean_vault_top(vault, top)
-            if not args.keep:
-                for p in (out, xdg):
-                    shutil.rmtree(p, ignore_errors=True)
+            done(out, xdg)
     for key, runs in rounds.items():
         extra: dict[str, object] = {"paired": True}
         if key in ("cold", "cold-pyromark-writer"):
@@ -373,15 +378,17 @@ def cpu(res: dict, size: int, key: str) -> float | None:
     return m.get("cpu_median_s")
 
 
-def paired(res: dict, size: int, num: str, den: str) -> float | None:
-    """`num / den`: the median of the ratios of runs made in the same round, where both were
-    measured round by round and every run succeeded; else the ratio of the medians."""
+def paired(res: dict, size: int, num: str, den: str) -> tuple[float | None, str]:
+    """`num / den`, and how it was taken: the median of the ratios of runs made in the same
+    round, where both were measured round by round and every run succeeded; else the ratio
+    of the medians."""
     a, b = (res.get(str(size), {}).get(key) or {} for key in (num, den))
     if (a.get("paired") and b.get("paired") and a["ok"] == a["runs"] == b["ok"] == b["runs"]
             and a["runs"] > 0):
-        return statistics.median(x / y for x, y in zip(a["walls_s"], b["walls_s"], strict=True))
+        return statistics.median(x / y for x, y in zip(a["walls_s"], b["walls_s"],
+                                                       strict=True)), "paired runs"
     x, y = a.get("median_s"), b.get("median_s")
-    return x / y if x and y else None
+    return (x / y if x and y else None), "ratio of medians"
 
 
 def ratios(res: dict) -> list[dict]:
@@ -400,19 +407,19 @@ def ratios(res: dict) -> list[dict]:
         x = peer / cold if peer and cold else None
         add(f"{n}: peer / cold (speed-up)", x, ">= 20", x >= 20 if x else None,
             cpu_note(n, "peer", "cold"))
-        x = paired(res, n, "cold", "floor-pyromark")
+        x, how = paired(res, n, "cold", "floor-pyromark")
         add(f"{n}: cold / floor-pyromark", x, "<= 2", x <= 2 if x else None,
-            cpu_note(n, "cold", "floor-pyromark"))
-        x = paired(res, n, "cold-pyromark-writer", "floor-pyromark")
+            f"{how}; {cpu_note(n, 'cold', 'floor-pyromark')}")
+        x, how = paired(res, n, "cold-pyromark-writer", "floor-pyromark")
         add(f"{n}: cold-pyromark-writer / floor-pyromark", x, "(a bound)", None,
-            "were the writer compiled, the cold build would be this; " + cpu_note(
-                n, "cold-pyromark-writer", "floor-pyromark"))
-        x = paired(res, n, "no-change", "cold")
+            f"{how}; were the writer compiled, the cold build would be about this; "
+            + cpu_note(n, "cold-pyromark-writer", "floor-pyromark"))
+        x, how = paired(res, n, "no-change", "cold")
         add(f"{n}: no-change / cold", x, "< 0.10", x < 0.10 if x is not None else None,
-            cpu_note(n, "no-change", "cold"))
-        x = paired(res, n, "one-edit", "cold")
+            f"{how}; {cpu_note(n, 'no-change', 'cold')}")
+        x, how = paired(res, n, "one-edit", "cold")
         add(f"{n}: one-edit / cold", x, "< 0.20", x < 0.20 if x is not None else None,
-            cpu_note(n, "one-edit", "cold"))
+            f"{how}; {cpu_note(n, 'one-edit', 'cold')}")
     big = max((n for n in sizes if rss(res, n, "cold")), default=None)
     note = "" if big == 20000 else f"largest size measured is {big}, not 20000"
     for label, get in (("peak RSS (largest process)", rss), ("peak PSS (process tree)", pss)):

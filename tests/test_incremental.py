@@ -15,7 +15,7 @@ from anki_export.build import BuildResult
 from anki_export.build import build as run_build
 from anki_export.cli import cli
 from anki_export.config import Config
-from anki_export.errors import BuildFailed
+from anki_export.errors import BuildFailed, OutputError
 
 from .anki_helpers import AnkiCollection, package_content
 from .conftest import SETTLED, published, write_vault
@@ -224,6 +224,24 @@ def test_an_edit_that_breaks_a_note_fails_and_keeps_the_package(tmp_path: Path) 
     assert (out / "v.apkg").read_bytes() == good
     (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
     assert library_build(vault, out, 1_700_000_200).updated_in_place
+
+
+def test_a_package_that_cannot_take_its_place_leaves_the_manifest_as_it_was(
+        tmp_path: Path) -> None:
+    """The manifest only ever describes packages that were written: a build whose package
+    cannot replace the last one fails, and the lock file keeps the last build's cards."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    library_build(vault, out)
+    lock = (out / "anki-export.lock").read_bytes()
+    (vault / "Bone/Other.md").write_text(published("/other/", "## Q\nLinks to [[Lesion]]!\n"))
+    (out / "v.apkg").unlink()
+    (out / "v.apkg").mkdir()  # a folder where the package goes: it cannot be replaced
+    with pytest.raises(OutputError, match="cannot write the package"):
+        library_build(vault, out, 1_700_000_100)
+    assert (out / "anki-export.lock").read_bytes() == lock
+    (out / "v.apkg").rmdir()
+    assert library_build(vault, out, 1_700_000_200).changes is not None
+    assert (out / "anki-export.lock").read_bytes() != lock
 
 
 def test_a_note_is_read_again_when_its_size_or_time_changed(tmp_path: Path) -> None:

@@ -351,17 +351,22 @@ def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
     return tuple((int(number), str(text)) for number, text in raw)
 
 
-def write_manifest(path: Path, manifest: Manifest) -> str:
+def write_manifest(path: Path, manifest: Manifest,
+                   before_replacing: Callable[[], object] = lambda: None) -> str:
     """Atomically, sorted, one note per line, so its diff in a garden repository stays readable.
-    Line by line: the text of a large manifest is never held whole. The build writes it once
-    its packages are in place, so it only ever describes a package that was written. Returns
+    Line by line: the text of a large manifest is never held whole. `before_replacing` runs
+    once it is written, before it replaces the old one: the build writes its packages there,
+    so the manifest only ever describes a package that was written, and a manifest that
+    cannot be written (a full disk) fails the build before any package is replaced. Returns
     the `file_digest` of what it wrote."""
     digest = hashlib.sha256()
     try:
-        with atomic_path(path) as tmp, tmp.open("wb") as out:
-            for text in _manifest_text(manifest):
-                out.write(text)
-                digest.update(text)
+        with atomic_path(path) as tmp:
+            with tmp.open("wb") as out:
+                for text in _manifest_text(manifest):
+                    out.write(text)
+                    digest.update(text)
+            before_replacing()
     except OSError as e:
         raise OutputError(f"cannot write the build manifest ({e.strerror}); check that the "
                           "folder is writable", path=path) from e

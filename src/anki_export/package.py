@@ -250,8 +250,7 @@ class PackageWriter:
         self._newest = 0
         self._work = tempfile.TemporaryDirectory()
         self._db_path = base if base is not None else Path(self._work.name) / "collection.anki2"
-        self._db = sqlite3.connect(self._db_path, isolation_level=None,
-                                   check_same_thread=False)  # `close` may run in a thread
+        self._db = sqlite3.connect(self._db_path, isolation_level=None)
         self._notetypes: dict[int, NoteType] = {}
         self._models_json = ""  # a base's notetypes, as it holds them
         self._col_defaults: _ColDefaults | None = None  # a base's, else genanki's

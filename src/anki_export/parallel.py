@@ -29,8 +29,8 @@ def forked_map(task: Callable[[int], Any], indices: Sequence[int], *,
                ) -> Iterator[tuple[Any, bytes | None]]:
     """`(task(i), its pickle or None)` for each index, in order: in worker processes (one per
     core) when there are many, else here, without pickling. The workers are forked here, at
-    the call, before the caller starts any thread (the build zips its package in one), and
-    after `before_fork` has loaded what every worker would otherwise load on its own."""
+    the call, while the caller runs no other thread (a fork copies none but the calling one),
+    and after `before_fork` has loaded what every worker would otherwise load on its own."""
     workers = min(os.cpu_count() or 1, 8)
     if len(indices) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         return ((task(i), None) for i in indices)
