@@ -221,6 +221,16 @@ def clean_vault_top(vault: Path, before: set[str]) -> list[str]:
     return extra
 
 
+def floor_facts(run: dict) -> dict:
+    """The cards, decks and step times `floor.py` printed as its last line; none if it
+    failed."""
+    if run["rc"] != 0:
+        return {}
+    steps = json.loads(run["stdout"].strip().splitlines()[-1])
+    return {"cards": steps.get("cards"), "decks": steps.get("decks"),
+            "steps": {k: v for k, v in steps.items() if k.endswith("_s")}}
+
+
 def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[str],
                peer: list[str] | None, peer_note: str) -> dict:
     res: dict = {}
@@ -307,10 +317,8 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
             extra.update(cards=runs[-1]["cards"], decks=runs[-1]["decks"])
         elif key == "one-edit":
             extra["edited"] = str(edited.relative_to(vault))
-        elif key == "floor-pyromark" and runs[-1]["rc"] == 0:
-            steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1])
-            extra.update(cards=steps.get("cards"), decks=steps.get("decks"),
-                         steps={k: v for k, v in steps.items() if k.endswith("_s")})
+        elif key == "floor-pyromark":
+            extra.update(floor_facts(runs[-1]))
         res[key] = summarise(runs, **extra)
     if "help" in want:
         runs = [run_once([*anki_export, "--help"]) for _ in range(max(5, args.repeat))]
@@ -322,10 +330,7 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
         res["python-start"] = summarise(runs)
     if "floor-markdown-it" in want:  # not in a ratio: its runs need no partner
         runs = [floor("markdown-it", f"floor-markdown-it #{i + 1}") for i in range(args.repeat)]
-        steps = json.loads(runs[-1]["stdout"].strip().splitlines()[-1]) if runs[-1]["rc"] == 0 \
-            else {}
-        res["floor-markdown-it"] = summarise(runs, cards=steps.get("cards"),
-                                             decks=steps.get("decks"))
+        res["floor-markdown-it"] = summarise(runs, **floor_facts(runs[-1]))
     if "peer" in want:
         if peer is None:
             res["peer"] = {"skipped": peer_note}

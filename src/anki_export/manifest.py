@@ -537,8 +537,8 @@ class Release:
         """After the last card: the sections that are gone, shipped once more as notices for
         30 days (see REMOVED_RETENTION), and kept in the manifest for as long."""
         shipped = []
-        for guid in sorted(set(self.previous.notes) - self.entries.keys() - self.kept):  # in
-            # C: the keys view of the stored entries would test each GUID in Python
+        # A set difference in C: the stored entries' keys view would test each GUID in Python.
+        for guid in sorted(set(self.previous.notes) - self.entries.keys() - self.kept):
             entry = self.previous.notes[guid]
             if entry.source in self.kept_sources and entry.removed is None:
                 self.entries[guid] = entry
