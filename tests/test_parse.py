@@ -213,3 +213,34 @@ def test_unpickled_notes_name_their_file_with_the_shared_path_object() -> None:
     share_paths([])
     unshared = pickle.loads(data)
     assert unshared == note and unshared.rel is not rel
+
+
+# Published form: the Digital Garden plugin writes each ` ^id` as a `{ #id}` line.
+
+def published_body(body: str) -> str:
+    return '---\n{"dg-publish":true,"dg-path":"Rad/X.md","permalink":"/rad/x/"}\n---\n' + body
+
+
+def test_a_published_pin_is_the_headings_pin_with_the_same_key_and_lines() -> None:
+    vault, _ = parse("---\ndg-publish: true\n---\n## Hallmark ^core\n\nM-spike ^fact\n## B\ny\n")
+    note, _ = parse(published_body("## Hallmark\n{ #core}\n\nM-spike\n{ #fact}\n\n## B\ny\n"))
+    (hallmark, b) = note.sections
+    assert (hallmark.heading, hallmark.key, hallmark.pin) == ("Hallmark", "hallmark", "core")
+    assert [(s.key, s.pin) for s in note.sections] == [(s.key, s.pin) for s in vault.sections]
+    assert "{ #" not in hallmark.body and hallmark.body.startswith("M-spike ^fact")
+    assert (hallmark.line, b.line) == (4, 10)  # the published file's own lines
+
+
+def test_published_block_ids_inside_math_are_put_back() -> None:
+    note, _ = parse(published_body(
+        "## Energy\nSo $E = mc\n{ #2}\n + p\n{ #2}\n$ holds.\n\n$$\nx\n{ #2}\n\n$$\n\n## B\ny\n"))
+    (energy, b) = note.sections
+    assert energy.body.startswith("So $E = mc ^2 + p ^2$ holds.\n")
+    assert "$$\nx ^2\n" in energy.body and "{ #" not in energy.body
+    assert b.line == 17  # lines after the math are where the file has them
+
+
+def test_a_published_own_line_id_and_code_are_left_as_written() -> None:
+    note, _ = parse(published_body(
+        "## A\n| a |\n|---|\n| 1 |{ #table}\n\n```\n{ #kept}\n```\n"))
+    assert note.sections[0].body == "| a |\n|---|\n| 1 |\n^table\n```\n{ #kept}\n```"

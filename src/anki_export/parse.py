@@ -131,7 +131,7 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     meta, body, offset = split_frontmatter(source)
     diagnostics: list[Diagnostic] = []
     level = _heading_level(meta, rules.level, source.rel)
-    body = mask_comments(body)
+    body = mask_comments(restore_block_ids(body))
     lines = body.split("\n")
     headings = _headings(body)
     title = _title(meta, headings, level, source.rel)
@@ -174,6 +174,97 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
+
+
+def restore_block_ids(body: str) -> str:
+    """The note as written in the vault, from the form the Digital Garden plugin publishes.
+
+    The plugin rewrites every ` ^id` (outside ``` code) as a line `{ #id}` (the garden's
+    markdown-it-attrs syntax): `## Hallmark ^core` arrives as `## Hallmark` over `{ #core}`,
+    and, in math, `$x ^2 + 1$` as `$x` / `{ #2}` / ` + 1$`; a `^id` alone on a line becomes
+    `{ #id}` at the end of the line above. Putting ` ^id` back makes a published note the note
+    it was: a pinned heading has its pin (and its cards their GUIDs), a block id is removed
+    from the card as in the vault, math is whole again. Line numbers stay those of the file,
+    except that a `{ #id}` put back inside a line moves the lines up to the next blank line.
+    """
+    if "{ #" not in body:
+        return body
+    code = [m.span() for m in _PLUGIN_CODE.finditer(body)]
+    found = [m for m in _PUBLISHED_ID.finditer(body)
+             if not any(a <= m.start() < b for a, b in code)]
+    if not found:
+        return body
+    math = _math_spans(body, found) if "$" in body else ()
+    out: list[str] = []
+    done = 0
+    newlines = 0  # taken out by ids put back inside a line, owed to the next blank line
+    for match in found:
+        out.append(body[done : match.start()])
+        done = match.end()
+        if newlines and "\n\n" in out[-1]:
+            blank = out[-1].index("\n\n") + 1
+            out[-1] = out[-1][:blank] + "\n" * newlines + out[-1][blank:]
+            newlines = 0
+        if match.group("own") is not None:  # `text{ #id}` + blank line: was `text` / `^id`
+            out.append(f"\n^{match.group('own')}\n")
+            continue
+        block_id = match.group("id")
+        line_end = body.find("\n", match.end() + 1)
+        rest = body[match.end() + 1 : line_end if line_end >= 0 else len(body)]
+        if match.end() == len(body) or not (rest.strip() or match.start() in math):
+            out.append(f" ^{block_id}\n")  # a block id: `text ^id`, then a blank line
+        else:
+            out.append(f" ^{block_id}")  # inside a line (of math, mostly): joined again
+            done += 1
+            newlines += 2
+    out.append(body[done:])
+    text = "".join(out)
+    if newlines:
+        blank = text.find("\n\n")
+        text = (text[: blank + 1] + "\n" * newlines + text[blank + 1 :] if blank >= 0
+                else text + "\n" * newlines)
+    return text
+
+
+_PLUGIN_CODE = re.compile(r"```[\s\S]*?```")
+"""What the plugin leaves alone when it rewrites block ids (its own pattern)."""
+_PUBLISHED_ID = re.compile(
+    r"\n\{ #(?P<id>[A-Za-z0-9_-]+)\}(?=\n|\Z)|(?<=[^\n])\{ #(?P<own>[A-Za-z0-9_-]+)\}\n\n")
+"""A block id as the plugin publishes it: ` ^id` as a line of its own (`id`), or a `^id` line
+appended to the line above (`own`); the id is the plugin's `[\\w\\d-]+` (ASCII in JavaScript)."""
+
+
+def _math_spans(body: str, found: Sequence[re.Match[str]]) -> frozenset[int]:
+    """Which of those published ids stand inside math: judged on the text with every one
+    joined back into its line, as Obsidian saw it (`$x ^2$` is math; `$x`, `{ #2}`, `$` not)."""
+    joined: list[str] = []
+    at: dict[int, int] = {}  # start of the match in `body` → of its ` ^id` in the joined text
+    done = 0
+    size = 0
+    for match in found:
+        joined.append(body[done : match.start()])
+        size += match.start() - done
+        at[match.start()] = size
+        block_id = match.group("id") or match.group("own")
+        piece = f" ^{block_id}" if match.group("id") is not None else f"\n^{block_id}\n"
+        joined.append(piece)
+        size += len(piece)
+        done = match.end() + (match.group("id") is not None and match.end() < len(body))
+    joined.append(body[done:])
+    text = "".join(joined)
+    data = text.encode("utf-8")
+    spans = [(m.start(), m.end()) for m in _DISPLAY_MATH.finditer(text)]
+    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
+        text, options=pyromark.Options.ENABLE_MATH)
+    for event, span in events:
+        if isinstance(event, dict) and ("InlineMath" in event or "DisplayMath" in event):
+            spans.append((len(data[: span["start"]].decode("utf-8")),
+                          len(data[: span["end"]].decode("utf-8"))))
+    return frozenset(start for start, pos in at.items() if any(a < pos < b for a, b in spans))
+
+
+_DISPLAY_MATH = re.compile(r"^[ \t>]*\$\$.*?\$\$", re.M | re.S)
+"""A `$$` block, which Obsidian ends at the next `$$` however many blank lines it holds."""
 
 
 _EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
