@@ -277,3 +277,45 @@ def test_a_plain_question_format_shows_headings_as_before(
                    "--question-format", "{heading} ({title})").exit_code == 0
     anki.import_package(tmp_path / "out" / "garden.apkg")
     assert [n.question for n in anki.notes()] == [r'Math \(x&lt;y\) and a &lt; b &amp; "c" (N)']
+
+
+# -- settings are input too
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)//", "https:evil.example", "ftp://x.org",
+                                 "data:text/html,x", " https://x.org", "https://x.org/\"><b>"])
+def test_a_site_url_that_is_not_a_web_address_is_a_config_error(
+        run_cli: Run, tmp_path: Path, url: str) -> None:
+    vault = write_vault(tmp_path / "garden", {"N.md": published("/n/", "## S\nx\n")})
+    quoted = url.replace('"', "")
+    (vault / "anki-export.toml").write_text(f'deck = "D"\nsite-url = "{quoted}"\n')
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "anki-export.toml:2: 'site-url' must be your garden's http:// or https:// address, " \
+        'such as "https://my-garden.example.org"' in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--site-url", url)
+    assert result.exit_code == 2 and "--site-url" in result.output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a = " + "[" * 5000 + "]" * 5000, "anki-export.toml: not valid TOML: nested too deeply"),
+    ("# " + "x" * 300_000 + "\n", "anki-export.toml: over 256 KB: not a settings file"),
+    ("\udcff", "anki-export.toml: cannot read the config file"),
+])
+def test_a_settings_file_is_read_with_bounds(run_cli: Run, tmp_path: Path, text: str,
+                                            message: str) -> None:
+    vault = write_vault(tmp_path / "garden", {"N.md": published("/n/", "## S\nx\n")})
+    (vault / "anki-export.toml").write_bytes(text.encode("utf-8", "surrogateescape"))
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_a_settings_file_linked_from_outside_the_vault_is_refused(
+        run_cli: Run, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "garden", {"N.md": published("/n/", "## S\nx\n")})
+    (tmp_path / "secret.toml").write_text('deck = "SECRET"\n')
+    (vault / "anki-export.toml").symlink_to(tmp_path / "secret.toml")
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "anki-export.toml: links to" in result.output and "--config" in result.output
