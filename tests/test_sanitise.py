@@ -42,7 +42,8 @@ WRAPPERS = ["noscript", "title", "textarea", "xmp", "iframe", "noembed", "nofram
 
 _TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [a-z-]+(?:="[^"<>]*")?)*)>')
 _ATTRIBUTE = re.compile(r' ([a-z-]+)(?:="([^"]*)")?')
-_WEB = re.compile(r"(?:https?|mailto):|[^:]*(?:[/?#]|$)", re.I)  # a web link, or no scheme
+_SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.\-\t\n\r]*):")  # as a browser reads it
+_WEB = {"http", "https", "mailto"}
 _LOADS = {"src", "srcset", "poster", "background", "data", "href", "action", "formaction",
           "xlink:href", "lowsrc", "dynsrc", "longdesc", "cite", "icon", "manifest"}
 
@@ -64,7 +65,8 @@ def foreign_images(card_html: str, media: set[str]) -> list[str]:
                 if html.unescape(value) not in media:
                     found.append(value)
             elif name == "a" and attribute == "href":
-                if not _WEB.match(html.unescape(value)):
+                scheme = _SCHEME.match(html.unescape(value))
+                if scheme and re.sub("[\t\n\r]", "", scheme.group(1)).lower() not in _WEB:
                     found.append(value)
             elif attribute in _LOADS:
                 found.append(f"<{name} {attribute}={value!r}>")
@@ -82,6 +84,18 @@ def rendered(markdown: str) -> tuple[str, set[str]]:
     "![x](<{}>)", "![[{}]]", '<div><img src="{}" srcset="{} 2x"></div>'])
 def test_no_image_loads_from_elsewhere(form: str, src: str) -> None:
     card_html, media = rendered(form.replace("{}", src) + "\n")
+    assert foreign_images(card_html, media) == []
+
+
+@pytest.mark.parametrize("link", [
+    "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x](<java\tscript:alert(1)>)",
+    "[x](java&#x09;script:alert(1))", "[x](&#x6a;avascript:alert(1))", "[x](%6Aavascript:x)",
+    "[x]( vbscript:x)", "[x](data:text/html;base64,PHNjcmlwdD4=)", "<javascript:alert(1)>",
+    "[x][r]\n\n[r]: javascript:alert(1)", "![[javascript:alert(1)//x.png]]",
+    "![x](data:text/html,x.png)", '<a href="&#1;javascript:alert(1)">x</a>',
+    '<a href="java\nscript:alert(1)">x</a>', '<a href="  JAVASCRIPT&colon;alert(1)">x</a>'])
+def test_links_go_to_the_web_or_mail_only(link: str) -> None:
+    card_html, media = rendered(link + "\n")
     assert foreign_images(card_html, media) == []
 
 
