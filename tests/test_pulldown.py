@@ -25,7 +25,8 @@ def both_ways(markdown: str, site_url: str | None = SITE_URL) -> tuple[str | Non
     """(fast path's golden text, or None where it declines; markdown-it's golden text)."""
     targets = vault_targets(site_url)
     reference = RenderState(NOTE, 1, targets)
-    slow = shown(reference.result(_markdown().render(markdown, {"render": reference})))
+    slow = shown(reference.result(_markdown().render(markdown, {"render": reference}),
+                                  source=markdown))
     state = RenderState(NOTE, 1, targets)
     try:
         html, clean = pulldown.render_events(markdown, state)

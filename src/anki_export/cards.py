@@ -7,11 +7,12 @@ note can sit side by side.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import PurePosixPath
 
+from . import escape
 from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, protect
 from .cloze_numbers import number_clozes
 from .errors import Diagnostic
@@ -85,8 +86,8 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     folders = deck.split("::") if deck != "Default" else []
     # A folder note (`Myeloma/Myeloma.md`) is its folder's deck: its title is not repeated.
     trail = folders if folders and folders[-1] == note.title else [*folders, note.title]
-    breadcrumb = html.escape(" › ".join(trail))
-    source = _source_html(note, targets.site_url if targets else None)
+    breadcrumb = escape.field(html.escape(" › ".join(trail)))
+    source = escape.field(_source_html(note, targets.site_url if targets else None))
     tags = _note_tags(note, settings)
     highlights = note.cloze or settings.cloze or OFF
     cards = []
@@ -106,8 +107,7 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             key=key,
             notetype=basic_notetype(),
             deck=deck,
-            fields=tuple(_CONTROL.sub("", f) for f in (question.html, answer.html, source,
-                                                         breadcrumb)),
+            fields=(question.html, answer.html, source, breadcrumb),  # each as `escape.field`
             tags=tuple(sorted({*tags, *question.tags, *answer.tags})),
             media=tuple(dict.fromkeys([*question.media, *answer.media])),
             source=note.rel,
@@ -124,10 +124,6 @@ def _cloze_card(card: Card, text: ClozeText) -> Card:
     text = replace(text, context=protect(f'<div class="ae-question">{question}</div>'))
     fields = (text.fill(number_clozes(text).highlights), "", protect(source), protect(breadcrumb))
     return replace(card, notetype=cloze_notetype(), fields=fields, cloze=text)
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-"""Control characters: invisible in a card, and \x1f would split Anki's fields."""
 
 
 def _note_tags(note: Note, settings: CardSettings) -> tuple[str, ...]:
@@ -168,14 +164,26 @@ def _title_html(note: Note, targets: LinkTargets | None) -> Rendered:
 
 def _question(note: Note, section: Section, title: str, question_format: str,
               targets: LinkTargets | None) -> Rendered:
+    """The heading as the question, or in `question_format`: a setting from a file that may be
+    someone else's, so the formatted question is sanitised as an answer is (keeping only the
+    heading's images), unless the format is plain text. An intro's question is the title."""
     if section.is_intro:
         return Rendered(title, (), ())
-    heading = render_inline(" › ".join(section.path),
-                            RenderState(note.rel, section.line, targets, clozes=None))
+    state = RenderState(note.rel, section.line, targets, clozes=None)
+    heading = render_inline(" › ".join(section.path), state)
     if section.heading.endswith("?"):
         return heading
     text = question_format.format(title=title, heading=heading.html)
-    return Rendered(text, heading.media, heading.diagnostics, heading.tags)
+    return state.result(text, clean=_is_plain(question_format))
+
+
+@cache
+def _is_plain(question_format: str) -> bool:
+    """Whether the format's own text holds no markup: then the question is as safe as its
+    parts, an escaped title and a sanitised heading, and sanitising it again (for every card)
+    would change nothing a card shows."""
+    literal = question_format.format(title="", heading="")
+    return escape.text(literal) == literal
 
 
 def _source_html(note: Note, site_url: str | None) -> str:

@@ -25,10 +25,12 @@ from .config import (
     AUTO,
     CONFIG_NAME,
     INTRO_CHOICES,
+    SITE_URL_KIND,
     STARTER_CONFIG,
     Config,
     find_config,
     is_question_format,
+    is_site_url,
     load_config,
 )
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
@@ -63,7 +65,8 @@ def vault_options(command: F) -> F:
                           "References, See also, Sources, Links]."),
         click.option("--question-format", callback=_check_question_format,
                      help="The question, from {title} and {heading}."),
-        click.option("--site-url", help="Your garden's base URL: cards then link to its pages."),
+        click.option("--site-url", callback=_check_site_url,
+                     help="Your garden's base URL: cards then link to its pages."),
         click.option("--tag", "tags", multiple=True, help="A tag for every card; repeat it."),
         click.option("--folder-tags/--no-folder-tags", default=None,
                      help="Also tag each card with its note's folder path."),
@@ -98,6 +101,13 @@ def _check_heading_level(ctx: click.Context, param: click.Parameter,
     if value.isdigit() and 1 <= int(value) <= 6:
         return int(value)
     raise click.BadParameter("must be a number from 1 to 6, or auto")
+
+
+def _check_site_url(ctx: click.Context, param: click.Parameter,
+                    value: str | None) -> str | None:
+    if value is not None and not is_site_url(value):
+        raise click.BadParameter(f"must be {SITE_URL_KIND}")
+    return value
 
 
 def _config(params: dict[str, Any]) -> Config:

@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
 CONFIG_NAME = "anki-export.toml"
+CONFIG_LIMIT = 256 * 1024  # bytes read of a settings file, which may be someone else's
 
 AUTO: Final = "auto"
 HeadingLevel = int | Literal["auto"]
@@ -96,6 +98,23 @@ def _is_folder_levels(v: object) -> bool:
 INTRO_CHOICES = ("card", "skip")
 
 
+SITE_URL_KIND = ("your garden's http:// or https:// address, such as "
+                 '"https://my-garden.example.org"')
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f\\\"'<>`]")
+
+
+def is_site_url(text: str) -> bool:
+    """Whether `text` is an http(s) address with a host: every Source line and wiki-link of
+    every card links to it, so a settings file in someone else's vault must not put a
+    `javascript:` (or any other) URL there."""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # `http://[::1`
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and not _NOT_IN_URL.search(text)
+
+
 KEYS: Mapping[str, _Key] = {
     "vault": _Key("vault", "a path", _is_str),
     "output": _Key("output", "a path", _is_str),
@@ -110,7 +129,8 @@ KEYS: Mapping[str, _Key] = {
     "skip-headings": _Key("skipped_headings", "a list of strings", _is_str_list),
     "question-format": _Key("question_format", "a string with {heading} (and maybe {title})",
                             lambda v: isinstance(v, str) and is_question_format(v)),
-    "site-url": _Key("site_url", "a URL string", _is_str),
+    "site-url": _Key("site_url", SITE_URL_KIND,
+                     lambda v: isinstance(v, str) and is_site_url(v)),
     "tags": _Key("tags", "a list of strings", _is_str_list),
     "folder-tags": _Key("folder_tags", "true or false", _is_bool),
     "cloze": _Key("cloze", " or ".join(f'"{m}"' for m in CLOZE_MODES),
@@ -134,14 +154,21 @@ def is_question_format(text: str) -> bool:
 
 
 def find_config(explicit: Path | None, vault: Path | None) -> Path | None:
-    """`--config`, else `anki-export.toml` in the working folder, else in the vault."""
+    """`--config`, else `anki-export.toml` in the working folder, else in the vault. One found
+    (not named) may be someone else's, as the vault may be, so it must lie in its folder, as
+    the vault's notes must: a link out of it could read any file of the machine."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
         return explicit
     for folder in (Path.cwd(), vault or Config().vault):
-        if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
+        found = folder / CONFIG_NAME
+        if found.is_file():
+            if not found.resolve().is_relative_to(folder.resolve()):
+                raise ConfigError(f"links to {found.resolve()}, outside its folder: a settings "
+                                  "file found there must lie in it; move the file in, or pass "
+                                  "it with --config", path=found)
+            return found
     return None
 
 
@@ -159,17 +186,7 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's settings as Config field values; paths relative to the file's folder."""
-    import tomllib  # here: most vaults have no config file
-
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the config file ({e})", path=path) from e
-    except tomllib.TOMLDecodeError as e:
-        line = re.search(r"line (\d+)", str(e))
-        raise ConfigError(f"not valid TOML: {e}", path=path,
-                          line=int(line.group(1)) if line else None) from e
+    text, data = _read_toml(path)
     values: dict[str, Any] = {}
     for key, value in data.items():
         spec = KEYS.get(key)
@@ -189,6 +206,29 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if "vault" not in values and path.parent.resolve() != Path.cwd().resolve():
         values["vault"] = path.parent  # a config inside the vault describes that vault
     return values
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and its TOML; bounded, as the file may be someone else's."""
+    import tomllib  # here: most vaults have no config file
+
+    try:
+        with path.open("rb") as file:
+            raw = file.read(CONFIG_LIMIT + 1)
+        if len(raw) > CONFIG_LIMIT:
+            raise ConfigError(f"over {CONFIG_LIMIT // 1024} KB: not a settings file (`anki-export "
+                              "init` writes one of a few lines)", path=path)
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the config file ({e})", path=path) from e
+    except tomllib.TOMLDecodeError as e:
+        line = re.search(r"line (\d+)", str(e))
+        raise ConfigError(f"not valid TOML: {e}", path=path,
+                          line=int(line.group(1)) if line else None) from e
+    except RecursionError as e:
+        raise ConfigError("not valid TOML: nested too deeply", path=path) from e
+    return text, data
 
 
 def _line_of(text: str, key: str) -> int | None:

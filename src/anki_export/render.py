@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -22,7 +23,7 @@ from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
 from .ids import media_name
 from .obsidian.code import load_highlighters
-from .obsidian.links import page_url
+from .obsidian.links import image_src, page_url
 from .parse import Note
 from .pulldown import Unsupported, render_events
 from .vault import VaultIndex, shared_path
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
     import nh3
     from markdown_it import MarkdownIt
 
-__all__ = ["LinkTargets", "RenderState", "Rendered", "load_renderers", "page_url",
+__all__ = ["ImageSrc", "LinkTargets", "RenderState", "Rendered", "load_renderers", "page_url",
            "render_inline", "render_markdown", "sanitise"]
+
+ImageSrc = Callable[[str], str | None]
+"""What an `<img src>` becomes on the card: a file of the package, or None to drop it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +130,28 @@ class RenderState:
         self.diagnostics.append(Diagnostic(Path(self.note), self.line + line_in_markdown,
                                            Level.WARNING, code, message))
 
-    def result(self, html: str, *, clean: bool = False) -> Rendered:
+    def image_src(self, source: str | None = None) -> ImageSrc:
+        """How sanitising maps each `<img src>` of this rendering: an image rendering resolved
+        already keeps its name in the package; with `source`, the Markdown the HTML came from,
+        any other (a raw `<img>` of the note) is looked up in the vault like a Markdown image,
+        and warned about on the first line of `source` that holds it; the rest is dropped."""
+        known = {self.targets.media_src(rel) for rel in self.media} if self.targets else set()
+
+        def src(value: str) -> str | None:
+            if value in known:
+                return value
+            if source is None:
+                return None
+            at = source.find(value)
+            return image_src(self, value, source.count("\n", 0, at) if at >= 0 else 0)
+        return src
+
+    def result(self, html: str, *, clean: bool = False, source: str | None = None) -> Rendered:
         """The rendering as the card gets it: sanitised (unless `clean` says it is already as
-        nh3 would give it), media and tags listed once each; with clozes, every other `{{`,
-        `}}` and `::` escaped so that Anki reads only those."""
-        clean_html = (html if clean else sanitise(html)).strip()
+        nh3 would give it; `source` as in `image_src`), as a field holds it (`escape.field`),
+        media and tags listed once each; with clozes, every other `{{`, `}}` and `::` escaped
+        so that Anki reads only those."""
+        clean_html = escape.field(html if clean else sanitise(html, self.image_src(source))).strip()
         clozes = None
         if self.clozes is not None and self.clozes.found:
             clozes = cloze_text(clean_html, self.clozes.found,
@@ -162,6 +183,8 @@ _ALLOWED_ATTRIBUTES = {
     "ol": {"start", "type"},
     "input": {"checked", "disabled"},
 }
+# The only attribute above that loads anything is `<img src>` (`_attribute_filter`): no `srcset`,
+# `poster`, `background`, `data`, no `<audio>`, `<video>`, `<source>`, `<object>`, `<svg>`.
 _ALLOWED_VALUES = {"input": {"type": {"checkbox"}}}
 _STYLE_PROPERTIES = {  # inline styles that Obsidian users write; none of them can load a URL
     "background-color", "color", "font-style", "font-weight", "text-align", "text-decoration",
@@ -169,10 +192,22 @@ _STYLE_PROPERTIES = {  # inline styles that Obsidian users write; none of them c
 }
 
 
-def _no_remote_images(tag: str, attribute: str, value: str) -> str | None:
-    """Cards built from someone else's notes must not load tracking pixels when studied."""
-    if tag == "img" and attribute == "src" and ("://" in value or value.startswith("//")):
-        return None
+def _no_image(src: str) -> None:
+    return None
+
+
+_IMAGE_SRC: ContextVar[ImageSrc] = ContextVar("image_src", default=_no_image)
+"""The `ImageSrc` of the `sanitise` call under way. The cleaner is built once (building it
+costs more than cleaning a section), so its attribute filter finds the call's own here."""
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    """Every `<img src>` as the call's `ImageSrc` maps it, on nh3's own parse of the HTML, the
+    one that decides what the card's browser sees (an `<img>` that another parser reads as
+    text, inside `<noscript>` or `<title>`, is an image here too). nh3 calls this only for
+    attributes it keeps, after its URL scheme check, and does not check what it returns."""
+    if attribute == "src":
+        return _IMAGE_SRC.get()(value) if tag == "img" else None
     return value
 
 
@@ -186,13 +221,19 @@ def _cleaner() -> nh3.Cleaner:
                        tag_attribute_values=_ALLOWED_VALUES,
                        filter_style_properties=_STYLE_PROPERTIES,
                        url_schemes={"http", "https", "mailto"}, link_rel=None,
-                       attribute_filter=_no_remote_images, strip_comments=True)
+                       attribute_filter=_attribute_filter, strip_comments=True)
 
 
-def sanitise(fragment: str) -> str:
+def sanitise(fragment: str, image_src: ImageSrc = _no_image) -> str:
     """Allowlist sanitising with nh3: no scripts, handlers, `javascript:` URLs, frames, objects,
-    remote images or styles that load anything; cards must never run code in Anki."""
-    return _cleaner().clean(fragment)
+    or styles that load anything; cards must never run code in Anki. Images load only files of
+    the package: each `<img src>` goes through `image_src` (by default, every one is dropped),
+    so a card built from someone else's notes never tells a server who studies when."""
+    token = _IMAGE_SRC.set(image_src)
+    try:
+        return _cleaner().clean(fragment)
+    finally:
+        _IMAGE_SRC.reset(token)
 
 
 def _markdown() -> MarkdownIt:
@@ -219,7 +260,7 @@ def render_markdown(markdown: str, state: RenderState) -> Rendered:
     try:
         html, clean = render_events(markdown, state)
     except Unsupported:
-        return state.result(_markdown().render(markdown, {"render": state}))
+        return state.result(_markdown().render(markdown, {"render": state}), source=markdown)
     return state.result(html, clean=clean)
 
 
@@ -235,4 +276,4 @@ def render_inline(markdown: str, state: RenderState) -> Rendered:
     parsing every question costs more than its answer's sanitising."""
     if not _MARKUP.search(markdown):
         return state.result(escape.text(markdown), clean=True)
-    return state.result(_markdown().renderInline(markdown, {"render": state}))
+    return state.result(_markdown().renderInline(markdown, {"render": state}), source=markdown)

@@ -1,9 +1,10 @@
 """Wiki-links, images and embeds, resolved against the vault the way Obsidian resolves them.
 
 The inline rule only recognises `[[…]]` and `![[…]]`. One core rule then resolves every link,
-embed and image of the text (wiki-style, Markdown and raw `<img>`) in a single walk, because only
-there are the block's line (for warnings) and the parser (for embedded notes) at hand. Each
-resolved token is replaced by the HTML it stands for.
+embed and image of the text (wiki-style and Markdown) in a single walk, because only there are
+the block's line (for warnings) and the parser (for embedded notes) at hand. Each resolved token
+is replaced by the HTML it stands for. Raw `<img>` tags are left to the sanitiser, which maps
+each `src` through `image_src` on its own parse of the HTML (see `render.sanitise`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,23 @@ if TYPE_CHECKING:
 WIKILINK = re.compile(r"!?\[\[([^\[\]\n]+?)\]\]")
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
 SIZE = re.compile(r"(\d+)(?:x(\d+))?")
-REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:|//")  # a URL scheme (not `C:`), or `//host`
-ABSOLUTE = re.compile(r"(?:[A-Za-z]:)?[\\/]")
+REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:|//")  # a URL scheme (not `C:`), or `//host`:
+# a web address, which a Markdown link keeps and a Markdown image becomes a link to
+SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
+"""What `render.sanitise` lets through as a link (`url_schemes`; `//host` is relative): HTML
+written without the sanitiser (`pulldown`, a remote image's link) links nothing else."""
+_SCHEME_OR_ROOT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|[/\\]")
+_TRIMMED = "".join(map(chr, range(0x21)))  # C0 controls and the space
+
+
+def loads_elsewhere(url: str) -> bool:
+    """Whether a browser reads `url` as anything but a path below the card's folder: one with a
+    scheme (`https:host`, `data:`, `C:`), or starting with `/` or `\\` (the server's root,
+    `//host`, `/\\host`), once trimmed as the WHATWG URL parser trims (C0 controls and spaces
+    around it, tabs and newlines anywhere). Only paths that are none of these may be looked up
+    in the vault for an image: everything else could load from somewhere else."""
+    trimmed = url.strip(_TRIMMED).replace("\t", "").replace("\n", "").replace("\r", "")
+    return _SCHEME_OR_ROOT.match(trimmed) is not None
 
 
 def wikilinks_plugin(md: MarkdownIt) -> None:
@@ -62,11 +78,8 @@ def _wikilink(state: StateInline, silent: bool) -> bool:
 def _resolve(state: StateCore) -> None:
     render: RenderState = state.env["render"]
     for token in state.tokens:
-        first = token.map[0] if token.map else 0
-        if token.type == "html_block":
-            token.content = _raw_images(render, token.content, first)
-        elif token.type == "inline" and token.children:
-            _resolve_inline(state, render, token.children, first)
+        if token.type == "inline" and token.children:
+            _resolve_inline(state, render, token.children, token.map[0] if token.map else 0)
     state.tokens = _lift_embeds(state.tokens)
 
 
@@ -92,8 +105,6 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
             label = "".join(c.content for c in child.children or ())
             src = unquote(str(child.attrs.get("src", "")))
             _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
-        elif child.type == "html_inline":
-            child.content = _raw_images(render, child.content, line)
         line += breaks  # of the source: an embed's HTML has lines of its own
 
 
@@ -211,7 +222,10 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
         markdown = embedded_markdown(md, note, "") or ""
     nested = replace(render, note=note.rel, line=1, depth=render.depth + 1, media=[],
                      diagnostics=[], tags=[])  # its warnings and tags belong to its own cards
-    body = md.render(markdown, {"render": nested})
+    from ..render import sanitise  # here: render imports this module
+
+    # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
+    body = sanitise(md.render(markdown, {"render": nested}), nested.image_src(markdown))
     render.media += nested.media
     shown = "|".join(options) or " › ".join(
         p for p in (note.title, "" if ref.startswith("^") else ref) if p)
@@ -256,11 +270,11 @@ def image_label(parts: Sequence[str]) -> tuple[str, str, str]:
 def image_html(render: RenderState, target: str, alt: str, width: str, height: str,
                line: int) -> str:
     """An image as the card shows it: a vault file as `<img>` (and listed as media), a remote
-    one as a link (loading it would tell its host who studies when), else a visible placeholder
-    and a warning."""
+    one as a link (loading it would tell its host who studies when; a web link only), else a
+    visible placeholder and a warning."""
     if REMOTE.match(target):
-        return (f'<a class="ae-remote-image" href="{escape.attribute(target)}">'
-                f'{escape.text(alt or "image")}</a>')
+        href = f' href="{escape.attribute(target)}"' if SAFE_URL.match(target) else ""
+        return f'<a class="ae-remote-image"{href}>{escape.text(alt or "image")}</a>'
     rel = _image_file(render, target, line)
     if isinstance(rel, str) or render.targets is None:
         return f'<span class="ae-missing">{rel}: {escape.text(target)}</span>'
@@ -274,21 +288,35 @@ def image_html(render: RenderState, target: str, alt: str, width: str, height: s
 def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | str:
     """The vault file an image names, else why there is none (for the placeholder)."""
     inside = posixpath.normpath(posixpath.join(render.note.parent.as_posix(), target))
-    if ABSOLUTE.match(target) or inside == ".." or inside.startswith("../"):
-        render.warn("outside-vault", f"image `{target}` is outside the vault; only files inside "
-                    "it go into the package", line)
+    if loads_elsewhere(target) or inside == ".." or inside.startswith("../"):
+        render.warn("outside-vault", f"image `{_one_line(target)}` is outside the vault; only "
+                    "files inside it go into the package", line)
         return "image outside the vault"
     rel = render.targets.resolve(target, render.note) if render.targets else None
     if rel is None:
-        render.warn("missing-image", f"image `{target}` not found in the vault", line)
+        render.warn("missing-image", f"image `{_one_line(target)}` not found in the vault", line)
         return "missing image"
     return rel
 
 
-def _raw_images(render: RenderState, fragment: str, line: int) -> str:
-    """Raw HTML with each `<img>` resolved like a Markdown image."""
-    from .rawhtml import rewrite_images  # here: few sections hold raw HTML
+def _one_line(text: str) -> str:
+    """`text` for a message of one line: a raw `<img src>` may hold newlines and tabs."""
+    return _CONTROLS.sub(lambda control: repr(control.group())[1:-1], text)
 
-    return rewrite_images(fragment, lambda attrs, offset: image_html(
-        render, unquote(attrs.get("src", "")), attrs.get("alt", ""), attrs.get("width", ""),
-        attrs.get("height", ""), line + offset))
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+
+
+def image_src(render: RenderState, src: str, line: int) -> str | None:
+    """The `src` that a raw `<img src=…>` of the note gets on the card: the vault image it names
+    (found as a Markdown image's target is, and listed as media) by its name in the package;
+    None, with a warning, for anything else, so that nothing but a packaged file ever loads."""
+    rel = _image_file(render, unquote(src), line)
+    if isinstance(rel, str) or render.targets is None:
+        return None
+    if not is_image(rel.name):
+        render.warn("missing-image", f"image `{_one_line(src)}`: {rel} is not an image; the "
+                    "card shows none", line)
+        return None
+    render.media.append(rel)
+    return render.targets.media_src(rel)

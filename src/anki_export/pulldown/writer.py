@@ -15,6 +15,7 @@ from ..obsidian.callouts import CALLOUT
 from ..obsidian.code import highlight_code
 from ..obsidian.links import (
     REMOTE,
+    SAFE_URL,
     image_html,
     image_label,
     internal_link_url,
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SAFE_URL", "Writer"]
 
-SAFE_URL = re.compile(r"(?:https?|mailto):|//", re.I)
-"""What `render.sanitise` lets through as a link (`url_schemes`; `//host` is relative)."""
 _ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
           "Right": ' style="text-align:right"', "None": ""}
 _SIMPLE_INLINE = {"Emphasis": "em", "Strong": "strong", "Strikethrough": "s"}
@@ -418,8 +417,6 @@ class Writer:
             raise Unsupported
         label = "".join(e["Text"] for e in inner)
         src = unquote(image["dest_url"])
-        if REMOTE.match(src) and not SAFE_URL.match(src):
-            raise Unsupported
         self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
         self.space_before = False
 
