@@ -23,7 +23,7 @@ import pyromark
 from .cloze import HIGHLIGHTS, MODES, OFF
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
-from .vault import SourceFile
+from .vault import IMAGE_SUFFIXES, SourceFile
 
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 """An Obsidian block id at the end of a heading (`## Hallmark ^hallmark`) pins the card's GUID."""
@@ -207,18 +207,14 @@ def _definitions(body: str, lines: Sequence[str]) -> str:
 
 
 def _embeds_notes(body: str) -> bool:
-    """Whether the note shows another note's text (`![[Other]]`, `![x](Other.md)`); embedded
-    images and other files do not count."""
+    """Whether the note may show another note's text (`![[Other]]`, `![x](Other.md)`): any
+    embed not named like an image, which never shows a note (`links.shows_note`). Any other
+    name may be a note's: `![[Dr. Smith]]`, and `![[Podcast.mp3]]` finds `Podcast.mp3.md`."""
     for match in _EMBED.finditer(body):
         target = (match.group(1) or match.group(2) or "").strip()
-        if PurePosixPath(target).suffix.lower() not in _ATTACHMENT_SUFFIXES:
-            return True  # `![[Dr. Smith]]` is a note too: only known file types are not
+        if PurePosixPath(target).suffix.lower() not in IMAGE_SUFFIXES:
+            return True
     return False
-
-
-_ATTACHMENT_SUFFIXES = frozenset({
-    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif", ".pdf", ".mp3", ".m4a",
-    ".ogg", ".wav", ".mp4", ".webm", ".mov"})
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:

@@ -18,8 +18,8 @@ from ..obsidian.links import (
     image_html,
     image_label,
     internal_link_url,
-    is_image,
     link_html,
+    shows_note,
 )
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
@@ -407,7 +407,7 @@ class Writer:
         if isinstance(image["link_type"], dict):
             target, options = self.wiki_parts(image)
             page = target.partition("#")[0]
-            if not is_image(page):
+            if shows_note(self.state, page, wiki=True):
                 raise Unsupported  # a note embed
             self.out.append(image_html(self.state, page, *image_label(options), 0))
             self.space_before = False
@@ -420,6 +420,8 @@ class Writer:
         src = unquote(image["dest_url"])
         if REMOTE.match(src) and not SAFE_URL.match(src):
             raise Unsupported
+        if shows_note(self.state, src.partition("#")[0], wiki=False):
+            raise Unsupported  # `![x](Note.md)`: a note embed
         self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
         self.space_before = False
 
