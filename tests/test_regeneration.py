@@ -224,7 +224,7 @@ BAD_INPUTS: dict[str, tuple[str, bytes, int | None, int]] = {
     "malformed json": ("Bad json.md", b'---\n{"dg-publish":true,"permalink":"/b/"\n---\n', 2, 1),
     "not utf-8": ("Latin1.md", b"---\ndg-publish: true\n---\n## Caf\xe9\nA\n", 4, 1),
     "binary": ("Binary.md", b"\x00\x01\x02PNG\x00", None, 0),
-    "too large": ("Huge.md", b"---\ndg-publish: true\n---\n## Q\n" + b"word " * 2_000_000, None, 1),
+    "too large": ("Huge.md", b"---\ndg-publish: true\n---\n## Q\n" + b"word " * 2_000_000, None, 0),
 }
 
 
@@ -286,7 +286,7 @@ def test_unreadable_file_and_symlink_loop(vault: Path, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     build(vault, out, 1_700_000_000)
     good = package(out).read_bytes()
-    (vault / "Gone.md").symlink_to(tmp_path / "nowhere.md")  # unreadable: a dangling link
+    (vault / "Gone.md").symlink_to(vault / "nowhere.md")  # unreadable: a dangling link
     (vault / "Rad" / "loop").symlink_to(vault / "Rad")
     result = build(vault, out, 1_700_000_100)
     assert result.exit_code == 1

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
@@ -104,8 +105,10 @@ def _build(config: Config, write: bool, now: int | None, progress: Progress | No
     unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
     # ...and those the last build found so: what its fingerprint and layout were taken with
     last_unsettled = _contents(index, _last_unsettled(cache)) if write else {}
-    files = digest_of(_stat_lines(stats)) if stats is not None else ""  # the costly part of
-    # both fingerprints (each file's line), once
+    files = (digest_of(chain(_stat_lines(stats), map(str, scan_problems)))
+             if stats is not None else "")
+    # the costly part of both fingerprints (each file's line), once; with the files the walk
+    # left out (a FIFO, a link out of the vault), whose warnings a build must repeat
     if write and (current := _up_to_date(
             cache, _fingerprint(files, config, manifest_digest, last_unsettled), stamp)):
         return current

@@ -60,11 +60,15 @@ class Card:
 
 def deck_name(note: Note, root_deck: str | None) -> str:
     """Deck path from the note's folders under the optional root deck; `::` inside a folder name
-    would nest, so it is written as a single colon."""
+    would nest, so it is written as a single colon, and a colon at a folder name's edge would
+    run into the `::` between two names (`a:` then `:b` is `a::::b`), so it is dropped there."""
     parts = [p.replace("::", ":") for p in note.folders]
     if root_deck:
         parts[:0] = [p.strip() for p in root_deck.split("::") if p.strip()]
-    return "::".join(parts) or "Default"
+    last = len(parts) - 1
+    parts = [p.lstrip(": " if i else "").rstrip(": " if i < last else "")
+             for i, p in enumerate(parts)]
+    return "::".join(p for p in parts if p) or "Default"
 
 
 @dataclass(frozen=True, slots=True)

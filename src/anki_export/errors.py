@@ -82,7 +82,9 @@ class NoteError(AnkiExportError):
 
 
 class NotANote(NoteError):
-    """A `.md` file that holds no text (a binary file misnamed): skipped with a warning."""
+    """A `.md` file that is not read as a note: no text in it (a binary file misnamed), or over
+    the size limit (`vault.MAX_NOTE_BYTES`). Skipped with a warning, its cards kept as they
+    were."""
 
 
 class OutputError(AnkiExportError):

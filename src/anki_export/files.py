@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import mmap
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,8 +45,35 @@ PIECE = 1 << 20
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes; "" when it cannot be read (or is not there)."""
-    return bytes_digest(read_if_readable(path))
+    """SHA-256 of a file's bytes, read a piece at a time (a vault's video is never in memory
+    whole); "" when it cannot be read, is not there or is not a regular file."""
+    try:
+        with open_regular(path) as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+class NotARegularFile(OSError):
+    """A FIFO, socket or device where a file was expected: never read (a FIFO would block
+    forever, `/dev/zero` never ends)."""
+
+
+@contextmanager
+def open_regular(path: Path) -> Iterator[io.BufferedReader]:
+    """Open a vault file for reading only if it is a regular file (following symlinks):
+    opened without blocking, so a FIFO put in its place after the vault was scanned
+    (`vault.scan_vault` leaves every other kind out) is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotARegularFile(0, "not a regular file", os.fspath(path))
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        yield f
 
 
 def read_if_readable(path: Path) -> bytes | None:

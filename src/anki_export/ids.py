@@ -42,6 +42,8 @@ def object_id(kind: str, name: str) -> int:
 
 def media_name(rel: PurePosixPath) -> str:
     """Flat, collision-free name of a vault file inside the package: two different `image.png`
-    files in two folders stay two images, and the same file always gets the same name."""
+    files in two folders stay two images, and the same file always gets the same name. A
+    backslash (a file name on Linux, a folder anywhere else) becomes `_`."""
     digest = hashlib.sha256(rel.as_posix().encode("utf-8")).hexdigest()[:10]
-    return f"{digest}-{rel.name}"
+    name = rel.name.replace("\\", "_")
+    return f"{digest}-{name}"

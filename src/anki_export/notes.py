@@ -195,7 +195,8 @@ def _spilled(result: Parsed | Diagnostic, spill: SectionSpill | None) -> Parsed 
 
 
 def _bad_note(error: NoteError, config: Config) -> Diagnostic:
-    """An unreadable note fails the build, unless --keep-going (or it is not text at all)."""
+    """An unreadable note fails the build, unless --keep-going (or it is not a note at all:
+    binary, or too large)."""
     skip = config.keep_going or isinstance(error, NotANote)
     return Diagnostic(error.path, error.line, Level.WARNING if skip else Level.ERROR, "bad-note",
                       error.message + (" (skipped)" if skip else ""))

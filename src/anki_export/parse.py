@@ -29,7 +29,7 @@ from .cloze import HIGHLIGHTS, MODES, OFF
 from .config import AUTO, HeadingLevel
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
-from .vault import SourceFile
+from .vault import IMAGE_SUFFIXES, SourceFile
 
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 """An Obsidian block id at the end of a heading (`## Hallmark ^hallmark`) pins the card's GUID."""
@@ -124,11 +124,16 @@ def _load_frontmatter(block: str, rel: PurePosixPath) -> dict[str, object]:
             raise NoteError(f"malformed JSON frontmatter: {e.msg} (column {e.colno}); fix the "
                             "JSON object between the --- lines, or write it as YAML",
                             path=Path(rel), line=1 + e.lineno) from e
+        except RecursionError as e:
+            raise NoteError("JSON frontmatter nested too deep to read; fix the JSON object "
+                            "between the --- lines", path=Path(rel), line=2) from e
     else:
         import yaml  # here: most published notes carry the one-line JSON form
         from frontmatter.default_handlers import YAMLHandler
 
         try:
+            if "*" in block:  # an alias needs one: most frontmatter is spared the extra parse
+                _refuse_aliases(block, rel)
             data = YAMLHandler().load(block)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
@@ -136,12 +141,31 @@ def _load_frontmatter(block: str, rel: PurePosixPath) -> dict[str, object]:
             raise NoteError(f"malformed YAML frontmatter: {problem}; fix the block between the "
                             "--- lines", path=Path(rel),
                             line=2 + mark.line if mark is not None else 1) from e
+        except RecursionError as e:  # libyaml stops at 1,000 levels; pure-Python PyYAML not
+            raise NoteError("YAML frontmatter nested too deep to read; fix the block between "
+                            "the --- lines", path=Path(rel), line=2) from e
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise NoteError("frontmatter is not a mapping of keys to values; write `key: value` "
                         "lines between the --- lines", path=Path(rel), line=2)
     return {str(k): v for k, v in data.items()}
+
+
+def _refuse_aliases(block: str, rel: PurePosixPath) -> None:
+    """YAML aliases (`*name`) are refused in frontmatter, not expanded: nine lines of them make
+    a value of nine to the ninth items (a 351-byte note held a build for a minute and 3 GB).
+    Refused rather than bounded, since neither Obsidian's properties nor the Digital Garden
+    plugin write them, and a refusal is one rule to explain; the line is the alias's."""
+    import yaml
+    from frontmatter.default_handlers import SafeLoader
+
+    for event in yaml.parse(block, Loader=SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise NoteError(f"YAML alias `*{event.anchor}` in the frontmatter; aliases are not "
+                            "read (a few can expand to gigabytes): write the value out",
+                            path=Path(rel),
+                            line=2 + event.start_mark.line if event.start_mark else None)
 
 
 def is_published(meta: Mapping[str, object]) -> bool:
@@ -152,6 +176,7 @@ def is_published(meta: Mapping[str, object]) -> bool:
 
 def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Diagnostic, ...]]:
     meta, body, offset = split_frontmatter(source)
+    _check_paths(meta, source.rel)
     diagnostics: list[Diagnostic] = []
     body = mask_comments(restore_block_ids(body))
     lines = body.split("\n")
@@ -423,18 +448,14 @@ def _definitions(body: str, lines: Sequence[str]) -> str:
 
 
 def _embeds_notes(body: str) -> bool:
-    """Whether the note shows another note's text (`![[Other]]`, `![x](Other.md)`); embedded
-    images and other files do not count."""
+    """Whether the note may show another note's text (`![[Other]]`, `![x](Other.md)`): any
+    embed not named like an image, which never shows a note (`links.shows_note`). Any other
+    name may be a note's: `![[Dr. Smith]]`, and `![[Podcast.mp3]]` finds `Podcast.mp3.md`."""
     for match in _EMBED.finditer(body):
         target = (match.group(1) or match.group(2) or "").strip()
-        if PurePosixPath(target).suffix.lower() not in _ATTACHMENT_SUFFIXES:
-            return True  # `![[Dr. Smith]]` is a note too: only known file types are not
+        if PurePosixPath(target).suffix.lower() not in IMAGE_SUFFIXES:
+            return True
     return False
-
-
-_ATTACHMENT_SUFFIXES = frozenset({
-    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif", ".pdf", ".mp3", ".m4a",
-    ".ogg", ".wav", ".mp4", ".webm", ".mov"})
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:
@@ -556,6 +577,26 @@ def mask_comments(body: str) -> str:
             if out[i] != 10:
                 out[i] = 32
     return out.decode("utf-8")
+
+
+_PATH_KEYS = ("dg-path", "dg-permalink", "permalink")
+
+
+def _check_paths(meta: Mapping[str, object], rel: PurePosixPath) -> None:
+    """The keys a note's identity comes from hold text (or nothing): a list or a number there
+    is a mistake that would otherwise give the note other cards, silently."""
+    for key in _PATH_KEYS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            raise NoteError(f"{key} must be text (a path such as `Folder/Note.md`), not "
+                            f"{_kind_of(value)}; write it as one line of text",
+                            path=Path(rel), line=2)
+
+
+def _kind_of(value: object) -> str:
+    return ("a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict)
+            else "true or false" if isinstance(value, bool)
+            else "a number" if isinstance(value, int | float) else "a date or other value")
 
 
 def _heading_level(meta: Mapping[str, object], rules: HeadingRules,

@@ -1,9 +1,13 @@
 """Input edge: find the vault's files and read notes as text.
 
-The walk is sorted so every machine sees the same order (mkdocs' `get_files`), skips hidden folders
-(`.obsidian`, `.trash`, `.git`), follows symlinked folders once (a symlink loop is reported, not
-followed forever) and indexes every file by name so that links and images resolve the way
-Obsidian resolves them: exact vault path first, else a unique file name anywhere in the vault.
+This is the trust boundary: a vault is often someone else's garden repository, built by CI.
+The walk is sorted so every machine sees the same order (mkdocs' `get_files`), skips hidden
+folders (`.obsidian`, `.trash`, `.git`) and takes only regular files whose real path lies in
+the vault's real path, outside hidden folders: a symlink is followed only where it leads there
+(a folder once: a symlink loop is reported, not followed forever), and a link out of the vault,
+a FIFO or a device is left out with a warning, decided here once, so no later step ever opens
+one. Every file taken is indexed by name so that links and images resolve the way Obsidian
+resolves them: exact vault path first, else a unique file name anywhere in the vault.
 """
 
 from __future__ import annotations
@@ -11,16 +15,26 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
+from .files import open_regular
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
 pathological file must not stall a scheduled build."""
+MAX_MEDIA_BYTES = 100 * 1024 * 1024
+"""Media files above this are left out with a warning: AnkiWeb syncs no larger file, and one
+pathological file must not fill the package."""
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".bmp",
+                            ".ico", ".tif", ".tiff"})
+"""The only files a package ships: images, what a card shows (Anki's own list, and `.bmp`).
+A note (`.md`) never is one, whatever links to it: `![x](Note.md)` embeds the note."""
 
 
 def settled(mtime_ns: int, taken_at: int) -> bool:
@@ -158,11 +172,12 @@ def _strip_md(path: str) -> str:
 
 
 def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[str]:
-    """Every visible file, as a vault-relative POSIX path: `os.walk`'s walk (top down, folders
-    in name order, links to folders followed, a folder that cannot be listed skipped), with
-    the relative paths built as it goes (`os.path.relpath` of each folder took a third of a
-    20,000-note vault's walk)."""
+    """Every file the vault may use, as a vault-relative POSIX path: `os.walk`'s walk (top
+    down, folders in name order, a folder that cannot be listed skipped), with the relative
+    paths built as it goes (`os.path.relpath` of each folder took a third of a 20,000-note
+    vault's walk). Only symlinks cost a look beyond the folder listing (`_follow`)."""
     seen: set[tuple[int, int]] = set()
+    top = os.path.realpath(root)
     pending = [(os.fspath(root), "")]  # (folder, its vault-relative path + "/", or "")
     while pending:
         folder, prefix = pending.pop()
@@ -181,34 +196,105 @@ def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[str]:
             continue
         folders = []
         for entry in visible:
-            if _is_folder(entry):
+            kind = _follow(entry, top) if entry.is_symlink() else _kind(entry)
+            if kind == "folder":
                 folders.append(entry.name)
-            else:
+            elif kind == "file":
+                if _too_large(entry, prefix + entry.name, diagnostics):
+                    continue
                 yield prefix + entry.name
+            else:
+                diagnostics.append(Diagnostic(Path(prefix + entry.name), None, Level.WARNING,
+                                              "not-read", kind))
         pending += ((os.path.join(folder, name), f"{prefix}{name}/")  # noqa: PTH118
                     for name in sorted(folders, reverse=True))  # popped in name order
 
 
-def _is_folder(entry: os.DirEntry[str]) -> bool:
+def _kind(entry: os.DirEntry[str]) -> str:
+    """"folder", "file", or why the entry is not read: from the folder listing alone."""
     try:
-        return entry.is_dir()
+        if entry.is_dir(follow_symlinks=False):
+            return "folder"
+        if entry.is_file(follow_symlinks=False):
+            return "file"
+        return _not_regular(entry.stat(follow_symlinks=False).st_mode)
+    except OSError as e:
+        return f"cannot be looked at ({e.strerror}); not read: check its permissions"
+
+
+def _follow(entry: os.DirEntry[str], top: str) -> str:
+    """What a symlink leads to, as `_kind` says it: a file or folder only where its real
+    path lies inside the vault's (`top`) and in no hidden folder. A link that leads nowhere
+    inside the vault counts as a file, so reading it names the problem."""
+    target = os.path.realpath(entry.path)
+    try:
+        inside = os.path.relpath(target, top).split(os.sep)  # noqa: PTH206 (a Path each costs)
+    except ValueError:  # on another drive (Windows)
+        inside = [os.pardir]
+    if inside[0] == os.pardir:
+        return (f"links to {_written(entry, target)}, outside the vault; not read: copy the "
+                "file into the vault instead of linking to it")
+    hidden = next((part for part in inside if part.startswith(".") and part != os.curdir), None)
+    if hidden is not None:
+        return (f"links into the hidden folder {hidden} of the vault; not read: hidden folders "
+                "are never published, move the file out of it")
+    try:
+        mode = os.stat(target).st_mode  # noqa: PTH116
+    except OSError:
+        return "file"
+    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else (
+        _not_regular(mode))
+
+
+def _written(entry: os.DirEntry[str], target: str) -> str:
+    """The link as written (`ls -l` shows it), which names the target as the user knows it."""
+    try:
+        return str(Path(entry.path).readlink())
+    except OSError:
+        return target
+
+
+def _not_regular(mode: int) -> str:
+    what = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+    return f"is {what}, not a regular file; not read: remove it from the vault"
+
+
+def _too_large(entry: os.DirEntry[str], rel: str, diagnostics: list[Diagnostic]) -> bool:
+    """Whether a media file is over `MAX_MEDIA_BYTES` (warned): only media are looked at,
+    the only files a package ships (a note's read is bounded as it is read)."""
+    if posixpath.splitext(rel)[1].lower() not in IMAGE_SUFFIXES:
+        return False
+    try:
+        size = entry.stat().st_size
     except OSError:
         return False
+    if size <= MAX_MEDIA_BYTES:
+        return False
+    diagnostics.append(Diagnostic(
+        Path(rel), None, Level.WARNING, "media-too-large",
+        f"media file is {size / 1e6:.0f} MB, over the {MAX_MEDIA_BYTES // 2**20} MB limit for "
+        "one media file (AnkiWeb syncs no larger file); not shipped: make it smaller"))
+    return True
 
 
 def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
-    """Read one note strictly: bad bytes are an error naming the line, never silently dropped."""
-    path = root / rel
+    """Read one note strictly: bad bytes are an error naming the line, never silently dropped.
+    At most `MAX_NOTE_BYTES` + 1 bytes are read, whatever the file claims (it may grow)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_NOTE_BYTES:
-            raise NoteError(f"note is {size / 1e6:.1f} MB, over the {MAX_NOTE_BYTES // 2**20} MB "
-                            "limit for one note; split it into smaller notes",
-                            path=Path(rel))
-        data = path.read_bytes()
+        with open_regular(root / rel) as f:
+            size = os.fstat(f.fileno()).st_size
+            # The size it claims, + 1: a read of the limit would allocate 8 MB for each note.
+            data = f.read(size + 1) if size <= MAX_NOTE_BYTES else b""
+            if len(data) > size:  # it grew since, or claims no size: read on to the limit
+                data += f.read(MAX_NOTE_BYTES + 1 - len(data))
     except OSError as e:
         raise NoteError(f"cannot read the file ({e.strerror}); check its permissions",
                         path=Path(rel)) from e
+    if size > MAX_NOTE_BYTES or len(data) > MAX_NOTE_BYTES:
+        raise NotANote(f"note is {max(size, len(data)) / 1e6:.1f} MB, over the "
+                       f"{MAX_NOTE_BYTES // 2**20} MB limit for one note; split it into "
+                       "smaller notes", path=Path(rel))
     if b"\x00" in data[:8192]:
         raise NotANote("binary data in a .md file (is it an image or an export?); "
                         "rename it or move it out of the vault", path=Path(rel))

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 
 from .. import escape
 from ..slugify import slugify
+from ..vault import IMAGE_SUFFIXES
 from .embeds import embedded_markdown
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from ..render import RenderState
 
 WIKILINK = re.compile(r"!?\[\[([^\[\]\n]+?)\]\]")
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
 SIZE = re.compile(r"(\d+)(?:x(\d+))?")
 REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:|//")  # a URL scheme (not `C:`), or `//host`:
 # a web address, which a Markdown link keeps and a Markdown image becomes a link to
@@ -95,16 +95,20 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
         elif child.type == "embed":
             target, options = child.meta["target"], child.meta["options"]
             page = target.partition("#")[0]
-            if is_image(page):
-                _to_html(child, image_html(render, page, *image_label(options), line))
-            else:
+            if shows_note(render, page, wiki=True):
                 embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
                                                             line)
                 _to_html(child, embedded)
+            else:
+                _to_html(child, image_html(render, page, *image_label(options), line))
         elif child.type == "image":
             label = "".join(c.content for c in child.children or ())
             src = unquote(str(child.attrs.get("src", "")))
-            _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
+            if shows_note(render, src.partition("#")[0], wiki=False):
+                embedded, child.meta["block"] = _note_embed(state.md, render, src, [], line)
+                _to_html(child, embedded)
+            else:
+                _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
         line += breaks  # of the source: an embed's HTML has lines of its own
 
 
@@ -175,9 +179,17 @@ def internal_link_url(render: RenderState, href: str, line: int) -> str | None:
     return note_url(render, linked_note(render, href, line, "link"), href)
 
 
-def is_image(page: str) -> bool:
-    """Whether `![[page]]` shows an image (else it embeds a note)."""
-    return PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES
+def shows_note(render: RenderState, page: str, *, wiki: bool) -> bool:
+    """Whether an embed (`![[page]]`, or `![alt](page)` where not `wiki`) shows a note, as in
+    Obsidian: a target not named like an image that is a note (`.md`), whatever else it is
+    named like (`![[Podcast.mp3]]` may find `Podcast.mp3.md`); then only a note of this build
+    is shown (`_note_embed`), never the file's text. A target found nowhere is a note in a
+    wiki embed. (`parse._embeds_notes` tells the notes that may embed others by this rule.)"""
+    if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES or REMOTE.match(page):
+        return False
+    found = (render.targets.resolve(page, render.note)
+             if render.targets is not None and page else None)
+    return found.suffix.lower() == ".md" if found is not None else wiki
 
 
 def link_markup(render: RenderState, note: Note | None, target: str,
@@ -296,6 +308,10 @@ def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | 
     if rel is None:
         render.warn("missing-image", f"image `{_one_line(target)}` not found in the vault", line)
         return "missing image"
+    if rel.suffix.lower() not in IMAGE_SUFFIXES:  # `<img src="Private.md">`, `![[a.pdf]]`
+        render.warn("not-an-image", f"`{target}` ({rel}) is not an image: cards show images "
+                    "only, and no other file goes into the package", line)
+        return "not an image"
     return rel
 
 
@@ -313,10 +329,6 @@ def image_src(render: RenderState, src: str, line: int) -> str | None:
     None, with a warning, for anything else, so that nothing but a packaged file ever loads."""
     rel = _image_file(render, unquote(src), line)
     if isinstance(rel, str) or render.targets is None:
-        return None
-    if not is_image(rel.name):
-        render.warn("missing-image", f"image `{_one_line(src)}`: {rel} is not an image; the "
-                    "card shows none", line)
         return None
     render.media.append(rel)
     return render.targets.media_src(rel)

@@ -19,8 +19,8 @@ from ..obsidian.links import (
     image_html,
     image_label,
     internal_link_url,
-    is_image,
     link_html,
+    shows_note,
 )
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
@@ -406,7 +406,7 @@ class Writer:
         if isinstance(image["link_type"], dict):
             target, options = self.wiki_parts(image)
             page = target.partition("#")[0]
-            if not is_image(page):
+            if shows_note(self.state, page, wiki=True):
                 raise Unsupported  # a note embed
             self.out.append(image_html(self.state, page, *image_label(options), 0))
             self.space_before = False
@@ -417,6 +417,8 @@ class Writer:
             raise Unsupported
         label = "".join(e["Text"] for e in inner)
         src = unquote(image["dest_url"])
+        if shows_note(self.state, src.partition("#")[0], wiki=False):
+            raise Unsupported  # `![x](Note.md)`: a note embed
         self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
         self.space_before = False
 
