@@ -100,8 +100,8 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     for section in note.sections:
         question = _question(note, section, title.html, settings.question_format, targets)
         body = section.body
-        if note.definitions and "[" in body:  # footnotes and links defined elsewhere in the note
-            body = f"{body}\n\n{note.definitions}"
+        if cited := note.definitions.cited(body):  # footnotes and links defined elsewhere
+            body = f"{body}\n\n{cited}"
         answer = render_markdown(body, RenderState(
             note.rel, section.body_line, targets, clozes=ClozeScan(highlights)))
         diagnostics += [*question.diagnostics, *answer.diagnostics]

@@ -19,7 +19,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Final, NamedTuple
 
@@ -73,6 +73,34 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Definitions:
+    """A note's footnote (`[^1]: …`) and link reference (`[x]: url`) definitions, wherever
+    they stand (often all at the end, under a skipped `## References`): each section's card
+    gets those it cites (`cited`)."""
+
+    markdown: tuple[str, ...] = ()  # each definition's lines, in the note's order
+    by_label: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # `label_key` →
+    # places in `markdown` (a label defined twice has two: the parsers pick one)
+
+    def cited(self, markdown: str) -> str:
+        """The definitions `markdown` cites, and those they cite in turn, in the note's order,
+        a blank line between any two (so that none reads as the continuation of another): to
+        append to a section. Only these: appending all of them to each section, and rendering
+        them again with each, made a note of 1,000 sections and 1,000 footnotes take 44 s."""
+        labels: set[str] = set()
+        places: set[int] = set()
+        pending = [markdown] if self.markdown and "[" in markdown else []
+        while pending:
+            for match in _CITATION.finditer(pending.pop()):
+                label = label_key(match.group(1) or match.group(2))
+                if label in self.by_label and label not in labels:
+                    labels.add(label)
+                    places.update(self.by_label[label])
+                    pending += (self.markdown[place] for place in self.by_label[label])
+        return "\n\n".join(self.markdown[place] for place in sorted(places))
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """A note read and split: what its cards, deck and identity are made from."""
 
@@ -86,7 +114,7 @@ class Note:
     published: bool
     excluded: bool  # `anki: false` in the frontmatter leaves a published note out of the deck
     embeds: bool  # may show other notes' text (`![[Other]]`): its cards change with theirs
-    definitions: str  # every footnote (`[^1]: …`) and link reference (`[x]: url`) of the note
+    definitions: Definitions  # its footnotes and link references, for the sections citing them
     sections: Sequence[Section]  # a tuple; once pickled, one unpickled when first read
     skipped: tuple[str, ...]  # headings that matched the rules but gave no card, and why
     level: int  # the heading level actually used
@@ -420,16 +448,15 @@ _LIST_MARK = re.compile(r"^[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(?:\[.\][ \t]+)?")
 _EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
 
 
-_DEFINITION = re.compile(r" {0,3}\[(?:\^[^\]\n]+|[^\]\n^][^\]\n]*)\]:")
+_DEFINITION = re.compile(r" {0,3}\[(\^[^\]\n]+|[^\]\n^][^\]\n]*)\]:")
 
 
-def _definitions(body: str, lines: Sequence[str]) -> str:
-    """The note's footnote and link reference definitions, wherever they stand (often all at
-    the end, under a skipped `## References`), so that every section's card can use them;
-    a blank line between any two, so that none reads as the continuation of another."""
+def _definitions(body: str, lines: Sequence[str]) -> Definitions:
+    """The note's footnote and link reference definitions, wherever they stand."""
     if "]:" not in body:
-        return ""
+        return Definitions()
     found: list[str] = []
+    labels: list[str] = []
     fence = ""
     within = False
     for line in lines:
@@ -437,14 +464,32 @@ def _definitions(body: str, lines: Sequence[str]) -> str:
         if fence or stripped.startswith(("```", "~~~")):
             fence = "" if fence and stripped.startswith(fence) else fence or stripped[:3]
             within = False
-        elif _DEFINITION.match(line):
+        elif match := _DEFINITION.match(line):
             found.append(line)
+            labels.append(label_key(match.group(1)))
             within = True
         elif within and line.strip() and line[:1] in " \t":  # a footnote's indented lines
             found[-1] += "\n" + line
         else:
             within = False
-    return "\n\n".join(found)
+    by_label: dict[str, list[int]] = {}
+    for place, label in enumerate(labels):
+        by_label.setdefault(label, []).append(place)
+    return Definitions(tuple(found), {label: tuple(p) for label, p in by_label.items()})
+
+
+_CITATION = re.compile(r"\[(\^[^\[\]\s]+)\]|\[((?:[^\[\]\\]|\\.)*)\]")
+"""What may cite a definition: a footnote reference (`[^1]`, its label read to the first `]`,
+as markdown-it-footnote reads it), else any innermost brackets (`[label]`, and both halves of
+`[text][label]`), backslash escapes kept. Innermost, so that one pass reads a section (no `[`
+scans past another) and every link label is found: CommonMark allows no bracket inside one."""
+
+
+def label_key(label: str) -> str:
+    """A label as both parsers match it, or looser: spacing collapsed, case folded (also after
+    markdown-it's lower-then-upper). A definition too many costs nothing, one too few would
+    leave `[^1]` or `[x]` as text."""
+    return " ".join(label.split()).lower().upper().casefold()
 
 
 def _embeds_notes(body: str) -> bool:

@@ -23,6 +23,7 @@ from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
 from .ids import media_name
 from .obsidian.code import load_highlighters
+from .obsidian.embeds import Embed
 from .obsidian.links import image_src, page_url
 from .parse import Note
 from .pulldown import Unsupported, render_events
@@ -70,6 +71,9 @@ class LinkTargets:
     media_src: Callable[[PurePosixPath], str] = media_name  # `<img src>` of a vault file: its
     # name in the package; the preview page uses a path to the file itself
     lookups: list[Lookup] | None = None  # what was asked, when recording
+    embeds: dict[tuple[PurePosixPath, str], Embed] = field(
+        default_factory=dict, compare=False)  # (note, heading or block) → what an embed
+    # of it shows, made once per build; the recording copies share it
 
     def recording(self) -> LinkTargets:
         return replace(self, lookups=[])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..slugify import slugify
@@ -19,6 +21,19 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
     from ..parse import Note
+    from ..render import Lookup
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """What `![[Note#part]]` shows, the same in every card that embeds it (embeds inside an
+    embed are links, clozes are not made there): rendered once per build, as a note embedding
+    another's part 10,000 times, cutting and rendering that note for each, took a minute."""
+
+    found: bool  # the note has that heading or block (else the embed shows the whole note)
+    html: str  # rendered and sanitised, its raw images resolved from its own folder
+    media: tuple[PurePosixPath, ...]
+    lookups: tuple[Lookup, ...]  # what rendering it asked, asked again for each card showing it
 
 
 def embedded_markdown(md: MarkdownIt, note: Note, ref: str) -> str | None:

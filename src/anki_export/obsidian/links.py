@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from .. import escape
 from ..slugify import slugify
 from ..vault import IMAGE_SUFFIXES
-from .embeds import embedded_markdown
+from .embeds import Embed, embedded_markdown
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -227,22 +227,40 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
         render.warn("embed-cycle", f"`![[{target}]]` embeds this note in itself; shown as a "
                     "link", line)
         return link_markup(render, note, target, options), False
-    markdown = embedded_markdown(md, note, ref)
-    if markdown is None:
+    embed = _embed(md, render, note, ref)
+    if not embed.found:
         render.warn("broken-link", f"embed of `{target}`: {note.rel} has no heading or block "
                     f"`{ref}`; the whole note is shown", line)
-        markdown = embedded_markdown(md, note, "") or ""
-    nested = replace(render, note=note.rel, line=1, depth=render.depth + 1, media=[],
-                     diagnostics=[], tags=[])  # its warnings and tags belong to its own cards
-    from ..render import sanitise  # here: render imports this module
-
-    # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
-    body = sanitise(md.render(markdown, {"render": nested}), nested.image_src(markdown))
-    render.media += nested.media
+    render.media += embed.media
     shown = "|".join(options) or " › ".join(
         p for p in (note.title, "" if ref.startswith("^") else ref) if p)
     title = link_markup(render, note, target, [shown])
-    return f'<div class="ae-embed"><div class="ae-embed-title">{title}</div>\n{body}</div>', True
+    return (f'<div class="ae-embed"><div class="ae-embed-title">{title}</div>\n{embed.html}'
+            "</div>", True)
+
+
+def _embed(md: MarkdownIt, render: RenderState, note: Note, ref: str) -> Embed:
+    """The embed of `note`'s part `ref`, from the build's embeds when another card showed it
+    already; the vault lookups its rendering made are recorded for this card too."""
+    targets = render.targets
+    assert targets is not None  # `note` was found through them
+    embed = targets.embeds.get((note.rel, ref))
+    if embed is None:
+        markdown = embedded_markdown(md, note, ref)
+        asking = targets.recording()
+        nested = replace(render, note=note.rel, line=1, depth=render.depth + 1, targets=asking,
+                         media=[], diagnostics=[], tags=[])  # its warnings and tags belong
+        # to its own cards
+        shown = markdown if markdown is not None else embedded_markdown(md, note, "") or ""
+        from ..render import sanitise  # here: render imports this module
+
+        # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
+        html = sanitise(md.render(shown, {"render": nested}), nested.image_src(shown))
+        embed = targets.embeds[note.rel, ref] = Embed(
+            markdown is not None, html, tuple(nested.media), tuple(asking.lookups or ()))
+    if targets.lookups is not None:
+        targets.lookups.extend(embed.lookups)
+    return embed
 
 
 def linked_note(render: RenderState, target: str, line: int, what: str) -> Note | None:

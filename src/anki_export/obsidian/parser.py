@@ -14,7 +14,7 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 from ..cloze import cloze_plugin
 from .callouts import callouts_plugin
-from .code import highlight_code
+from .code import HIGHLIGHTED, highlight_code, partly_highlighted
 from .links import wikilinks_plugin
 from .math import math_plugin
 from .text import (
@@ -26,7 +26,7 @@ from .text import (
 )
 
 if TYPE_CHECKING:
-    from markdown_it.renderer import RendererProtocol
+    from markdown_it.renderer import RendererHTML, RendererProtocol
     from markdown_it.token import Token
     from markdown_it.utils import EnvType, OptionsDict
 
@@ -51,7 +51,21 @@ def markdown_parser() -> MarkdownIt:
         md.use(plugin)
     md.add_render_rule("footnote_ref", _footnote_ref)
     md.add_render_rule("footnote_anchor", lambda *_: "")
+    md.add_render_rule("fence", _fence)
     return md
+
+
+def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+           env: EnvType) -> str:
+    """Fenced code as markdown-it writes it, saying so where it is too long to highlight."""
+    token = tokens[idx]
+    lang = (token.info.split(maxsplit=1) or [""])[0]
+    if "render" in env and partly_highlighted(token.content, lang):
+        env["render"].warn("code-too-long", f"a code block of {len(token.content):,} "
+                           f"characters: the first {HIGHLIGHTED:,} are highlighted, the rest "
+                           "shown as plain text; split it, or link to the file",
+                           token.map[0] if token.map else 0)
+    return self.fence(tokens, idx, options, env)
 
 
 def _footnote_ref(self: RendererProtocol, tokens: Sequence[Token], idx: int,

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from ..escape import attribute
 from ..escape import text as text_html
 from ..obsidian.callouts import CALLOUT
-from ..obsidian.code import highlight_code
+from ..obsidian.code import highlight_code, partly_highlighted
 from ..obsidian.links import (
     REMOTE,
     SAFE_URL,
@@ -339,6 +339,8 @@ class Writer:
         if not lang:
             self.out.append(f"<pre><code>{text_html(content)}</code></pre>\n")
             return
+        if partly_highlighted(content, lang):
+            raise Unsupported  # markdown-it says so, naming the line
         highlighted = highlight_code(content, lang, "")
         self.foreign = self.foreign or bool(highlighted)  # Pygments escapes its own way
         highlighted = highlighted or text_html(content)
