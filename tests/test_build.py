@@ -183,3 +183,38 @@ def test_folder_note_lands_in_its_folder_deck_without_a_repeated_breadcrumb(
     crumbs = {n.fields["Question"]: (n.deck, n.fields["Breadcrumb"]) for n in anki.notes()}
     assert crumbs == {"Myeloma — Hallmark": ("Rad::Myeloma", "Rad › Myeloma"),
                       "MGUS — Hallmark": ("Rad::Myeloma", "Rad › Myeloma › MGUS")}
+
+
+def test_math_reaches_anki_as_obsidian_shows_it(run_cli: Run, anki: AnkiCollection,
+                                               tmp_path: Path) -> None:
+    """Display math written inside a line, a `$$` block holding a blank line, and math in a
+    heading arrive as MathJax with their TeX intact, never read as Markdown."""
+    vault = write_vault(tmp_path / "v", {"Physics/CT.md": published("/physics/ct/", r"""
+        ## Scale
+        The number: $$H = a_1 * b_2 * c_3$$which puts air at $-1000$ and _this_ in italics.
+
+        ## Mixture
+        A voxel of two tissues,
+
+        $$
+        \bar{\mu} = f_1 * \mu_1
+
+        \text{with } 0 \le f_1
+        $$
+
+        so a rim reads soft.
+
+        ## Energy $$E = m_0 * c^2$$
+        Rest energy.
+        """)})
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
+    answers = {n.question: n.fields["Answer"] for n in anki.notes()}
+    scale, mixture, energy = (next(a for q, a in answers.items() if word in q)
+                              for word in ("Scale", "Mixture", "Energy"))
+    assert r"\[H = a_1 * b_2 * c_3\]" in scale and r"\(-1000\)" in scale
+    assert "<em>this</em>" in scale and scale.count("<em>") == 1
+    assert mixture.count(r"\[") == 1
+    assert "\\bar{\\mu} = f_1 * \\mu_1\n\n\\text{with } 0 \\le f_1\\]" in mixture
+    assert r"\[E = m_0 * c^2\]" in next(q for q in answers if "Energy" in q)
+    assert "Rest energy" in energy
+    assert not any("$$" in q + a for q, a in answers.items())

@@ -67,7 +67,7 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "![a](javascript:x.png)", "![a](https://e.org/i.png)",
          '![q "a" <b>](attachments/scan.png)',
          '[t](https://e.org/?a=1&b=2 "ti\\"tle")', "[t](<https://e.org/a b>)", "'", '"',
-         "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]"]
+         "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]", "$$a_1 * b_2$$"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    "]
 

@@ -226,8 +226,9 @@ def test_hostile_html_never_reaches_a_card_in_anki(run_cli: Run, tmp_path: Path,
     assert "outside-vault" in result.output  # raw images from elsewhere are named
 
 
-ANKI_TAGS = ["[sound:x.mp3]", "[latex]x^2[/latex]", "[LaTeX]y[/latex]", "[$$]z[/$$]",
+ANKI_TAGS = ["[sound:x.mp3]", "[latex]x^2[/latex]", "[LaTeX]y[/latex]",
              "[anki:tts lang=en_US]hi[/anki:tts]", "[anki:play:q:0]"]
+# (`[$$]z[/$$]` is display math `$$]z[/$$` as Obsidian reads it: MathJax, not Anki's LaTeX.)
 
 
 def test_ankis_own_tags_in_notes_are_shown_as_text(run_cli: Run, tmp_path: Path,

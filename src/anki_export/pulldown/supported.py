@@ -28,7 +28,9 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     ("^", re.compile(r"[\n \t]\^[A-Za-z0-9-]+[ \t]*\n")),  # block ids
     ("\xa0", re.compile(r"\n[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*\n")),  # markdown-it strips
     # a line's outer no-break spaces (also after a marker), pulldown-cmark keeps them
-    ("$", re.compile(r"\$\d")),  # a closing `$` before a digit is no math in the garden
+    ("$", re.compile(r"\$(?<=[^\s$]\$)\d")),  # a `$` that may close math before a digit:
+    # not in Obsidian nor markdown-it, but in pulldown-cmark (`$0$` and `$5 and $10` read
+    # alike); the `$` first, then what is before it, which searches ten times as fast
     ("\t", re.compile(r"(?<![ \t]) *+\t[ \t]*+(?:#++[ \t]*+)?\n|>[ ]*\t")),  # a tab ending
     # a line (or a heading before its closing `#`s): markdown-it keeps it; after `>` it
     # expands otherwise. Tried once per run of blanks, which no quantifier gives back: from
@@ -47,7 +49,7 @@ def supported(markdown: str) -> bool:
     return (not _UNSUPPORTED_TEXT.search(markdown)
             and not _CONTROL.search(markdown)
             and _nothing_after(markdown)
-            and ("$$" not in markdown or _display_math_apart(markdown))
+            and ("$$" not in markdown or _display_math_alike(markdown))
             and ("|" not in markdown or _tables_apart(markdown))
             and (">" not in markdown or _no_indented_lazy_lines(markdown))
             and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
@@ -124,27 +126,73 @@ def _tables_apart(markdown: str) -> bool:
     return True
 
 
-def _display_math_apart(markdown: str) -> bool:
-    """Whether every `$$` opens or closes a display block that starts a line at the margin,
-    with blank lines (or the section's ends) around it: the only display math both parsers
-    read alike (markdown-it's block rule also interrupts paragraphs and lists)."""
+def _display_math_alike(markdown: str) -> bool:
+    """Whether every `$$` is display math that both parsers read alike: a block that starts a
+    line at the margin, with blank lines (or the section's ends) around it and none inside
+    (markdown-it's block also interrupts paragraphs and lists, and runs on over blank lines);
+    or `$$…$$` inside a line of text (`_inline_display_alike`)."""
     lines = markdown.split("\n")
     inside = False
     for n, line in enumerate(lines):
         if "$$" not in line:
-            if inside and not line.strip():
-                return False  # markdown-it's block runs on over blank lines
+            if inside and (not line.strip() or "$" in line):
+                return False  # a blank line splits pulldown-cmark's block; `$` may open math
             continue
-        ends_block = inside or (line.startswith("$$") and line.rstrip().endswith("$$") \
-            and len(line.strip()) > 2)
-        if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
+        if not inside and not _LINE_OPENS_WITH_MATH.match(line):
+            if not _inline_display_alike(line):
+                return False
+            continue
+        still_inside = _block_line(lines, n, inside=inside)
+        if still_inside is None:
             return False
-        if ends_block:
-            if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
-                return False
-            inside = False
-        else:
-            inside = line.count("$$") == 1
-            if not inside:
-                return False
+        inside = still_inside
     return not inside
+
+
+def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:
+    """Whether a display block is still open after line `n`, a line with `$$` that opens or
+    closes one; None where the parsers may read it differently."""
+    line = lines[n]
+    if "$$$" in line or line.count("$") != 2 * line.count("$$"):
+        return None  # a `$` in the TeX: pulldown-cmark may read inline math there
+    ends = line.rstrip().endswith("$$") and (
+        inside or (line.startswith("$$") and len(line.strip()) > 2))
+    if inside and not ends:
+        return None  # markdown-it's block closes only on a line ending with `$$`
+    if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
+        return None
+    if ends:
+        if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
+            return None
+        return False
+    return True if line.count("$$") == 1 else None
+
+
+_LINE_OPENS_WITH_MATH = re.compile(r"[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)*\$\$")
+_DOLLARS = re.compile(r"\\?\$+")
+
+
+def _inline_display_alike(line: str) -> bool:
+    """Whether the `$$` in a line of text pair up as `$$tex$$`, each around TeX that holds
+    something and no `$`, backtick or `|` (which code spans and table cells would claim first
+    in one parser), none escaped, in a longer run of dollars or after an odd number of lone
+    `$` (one may close inline math on the `$$`'s first dollar): there pulldown-cmark's
+    display math is markdown-it's."""
+    opened = -1
+    lone = 0
+    for run in _DOLLARS.finditer(line):
+        dollars = run.group()
+        if dollars == "$$" and opened < 0:
+            if lone % 2:
+                return False
+            opened = run.end()
+        elif dollars == "$$":
+            tex = line[opened : run.start()]
+            if not tex.strip() or "`" in tex or "|" in tex:
+                return False
+            opened = -1
+        elif opened >= 0 or len(dollars) > 2 or dollars == "\\$$":
+            return False
+        else:
+            lone += dollars == "$"
+    return opened < 0

@@ -22,6 +22,7 @@ from ..obsidian.links import (
     link_html,
     shows_note,
 )
+from ..obsidian.math import display_math
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
 from .supported import Unsupported
@@ -103,7 +104,9 @@ class Writer:
             self.out.append(f"<code>{text_html(value)}</code>")
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
-        else:  # DisplayMath outside a paragraph of its own, HTML, footnotes, task lists
+        elif kind == "DisplayMath":  # `text $$x$$ text`: `supported` let through only the
+            self.out.append(display_math(value, inline=True))  # forms read alike
+        else:  # HTML, footnotes, task lists
             raise Unsupported
         self.space_before = False
 
@@ -249,8 +252,7 @@ class Writer:
         events, i = self.events, self.i
         if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
                 and events[i + 1] == {"End": "Paragraph"}):
-            tex = text_html(events[i]["DisplayMath"].strip())
-            self.out.append(f'<div class="ae-math">\\[{tex}\\]</div>\n')
+            self.out.append(display_math(events[i]["DisplayMath"], inline=False))
             self.i += 2
             return
         self.out.append("<p>")
