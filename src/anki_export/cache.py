@@ -88,9 +88,15 @@ class RenderCache:
         self._read_parts: dict[str, tuple[tuple[str, ...], int]] = {}  # `get_parts` read:
         # each value's part keys and number of items
         if path is not None and path.exists():
-            with (contextlib.suppress(sqlite3.Error),
-                  contextlib.closing(self._connect(path)) as db):
-                self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
+            try:
+                with contextlib.closing(self._connect(path)) as db:
+                    self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
+            except sqlite3.OperationalError:  # busy, or read-only: of no use this time
+                pass
+            except sqlite3.DatabaseError:  # damaged: else every later build would find so
+                if not read_only:
+                    for damaged in (path, Path(f"{path}-journal")):
+                        damaged.unlink(missing_ok=True)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
