@@ -22,6 +22,7 @@ import pyromark
 
 from .cloze import HIGHLIGHTS, MODES, OFF
 from .errors import Diagnostic, Level, NoteError
+from .obsidian.links import is_image
 from .slugify import garden_url_path, sanitize_permalink
 from .vault import SourceFile
 
@@ -207,18 +208,12 @@ def _definitions(body: str, lines: Sequence[str]) -> str:
 
 
 def _embeds_notes(body: str) -> bool:
-    """Whether the note shows another note's text (`![[Other]]`, `![x](Other.md)`); embedded
-    images and other files do not count."""
-    for match in _EMBED.finditer(body):
-        target = (match.group(1) or match.group(2) or "").strip()
-        if PurePosixPath(target).suffix.lower() not in _ATTACHMENT_SUFFIXES:
-            return True  # `![[Dr. Smith]]` is a note too: only known file types are not
-    return False
-
-
-_ATTACHMENT_SUFFIXES = frozenset({
-    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif", ".pdf", ".mp3", ".m4a",
-    ".ogg", ".wav", ".mp4", ".webm", ".mov"})
+    """Whether the note may show another note's text (`![[Other]]`, `![x](Other.md)`): any
+    embed that the renderer does not take for an image (`obsidian.links.is_image`) may, as
+    `![[Dr. Smith]]` and `![[Podcast.mp3]]` embed the notes `Dr. Smith.md` and
+    `Podcast.mp3.md` where the vault has them."""
+    return any(not is_image((match.group(1) or match.group(2) or "").strip())
+               for match in _EMBED.finditer(body))
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:
