@@ -7,13 +7,16 @@ of that but the last, which is kept with the cards as questions and answers (`Li
 and asked again before they are used: a hit is always the same cards a fresh render would
 give, and a note added to the vault renders again only the notes whose links it concerns.
 The cache is disposable: a missing or unreadable one just means a full render. It lives
-beside the package (`OUTPUT/.anki-export-cache/`), not in the vault, and is never committed.
+beside the package (`OUTPUT/.anki-export-cache/`), not in the vault, and is never committed;
+but a CI cache or a shared folder may hand a build someone else's, so it is read as data
+(`load_pickle`), never as code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pickle
 import re
@@ -57,6 +60,34 @@ def _installed(names: Iterable[str]) -> list[str]:
             found += [name for name in os.listdir(folder or ".")  # noqa: PTH208
                       if name.endswith(".dist-info") and name.partition("-")[0].lower() in wanted]
     return sorted(found)
+
+
+_CACHED_TYPES = frozenset({  # (module, name) of everything the cache's pickles may name
+    ("anki_export.archive", "Chunks"), ("anki_export.cards", "Card"),
+    ("anki_export.cloze", "Cloze"), ("anki_export.cloze", "ClozeText"),
+    ("anki_export.errors", "Diagnostic"), ("anki_export.errors", "Level"),
+    ("anki_export.layout", "KeptPackage"), ("anki_export.layout", "Layout"),
+    ("anki_export.layout", "NoteLayout"), ("anki_export.notetypes", "notetype_named"),
+    ("anki_export.parse", "Note"), ("anki_export.parse", "Section"),
+    ("anki_export.pickling", "LazySections"), ("anki_export.vault", "shared_path"),
+    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath")})
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickles only the project's own frozen dataclasses (and the two look-ups their
+    pickles name, `notetype_named` and `shared_path`) and builtin values: a pickle that
+    names anything else (`os.system`, say) is refused before it is called, as the pickle
+    documentation's "Restricting Globals" shows."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _CACHED_TYPES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not something the cache holds")
+        return super().find_class(module, name)
+
+
+def load_pickle(data: bytes) -> Any:
+    """A pickle from the render cache, read as data (`_DataUnpickler`)."""
+    return _DataUnpickler(io.BytesIO(data)).load()
 
 
 def digest_of(parts: Iterable[str]) -> str:
@@ -143,8 +174,8 @@ class RenderCache:
         if data is None:
             return None
         try:
-            return pickle.loads(data)
-        except Exception:  # an entry from an incompatible version: render afresh
+            return load_pickle(data)
+        except Exception:  # an entry from an incompatible version, or not ours: render afresh
             return None
 
     def put(self, key: str, value: object) -> None:
