@@ -428,3 +428,20 @@ def test_a_damaged_cache_is_dropped_with_one_warning(tmp_path: Path, damaged: st
     assert package_content(next(out.glob("*.apkg"))) == fresh_package(vault, out)
     again = build(vault, out)
     assert "Nothing changed" in again.output and "cache-damaged" not in again.output
+
+
+@pytest.mark.parametrize("output", ["dist", "."])
+def test_an_output_folder_and_manifest_inside_the_vault_are_not_vault_files(
+        tmp_path: Path, output: str) -> None:
+    """The packages and manifest the build writes into the vault, and all else in its
+    output folder (a report), are its own: the next build finds nothing changed, and an
+    edit is updated in place, not built in full."""
+    vault = vault_in(tmp_path)
+    out = vault / output
+    report = (out if output == "dist" else tmp_path) / "r.json"
+    args = ("--manifest", str(vault / "anki-export.lock"), "--report", str(report))
+    build(vault, out, *args)
+    assert "Nothing changed" in build(vault, out, *args).output
+    other = vault / "Bone/Other.md"
+    other.write_text(published("/other/", "## Q\nLinks to [[Lesion]], edited.\n"))
+    assert library_build(vault, out, manifest=vault / "anki-export.lock").updated_in_place

@@ -103,7 +103,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _build(config: Config, write: bool, now: int | None, progress: Progress | None
            ) -> BuildResult:
-    index, scan_problems = scan_vault(config.vault)
+    index, scan_problems = scan_vault(config.vault, _own_files(config))
     cache = RenderCache(_cache_file(config), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
@@ -362,6 +362,30 @@ def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | N
                             for c in cards):
         return None
     return facts
+
+
+def _own_files(config: Config) -> Callable[[str], bool]:
+    """Whether a file of the vault (a vault-relative POSIX path) is the build's own output:
+    its manifest, anything in its output folder (its packages, where the output folder is
+    the vault itself), where they lie inside the vault: else every build would find them
+    changed since the last, and build in full."""
+    root = config.vault.resolve()
+
+    def inside(path: Path) -> str | None:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except (ValueError, OSError):
+            return None
+
+    output, manifest = inside(config.output), inside(config.manifest_path)
+
+    def own(name: str) -> bool:
+        if name == manifest:
+            return True
+        if output == ".":
+            return "/" not in name and name.endswith(".apkg")
+        return output is not None and name.startswith(f"{output}/")
+    return own
 
 
 def _cache_file(config: Config) -> Path:
