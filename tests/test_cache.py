@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
+import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from anki_export.cache import Parts, RenderCache
+from anki_export.cache import Parts, RenderCache, load_pickle
+from anki_export.cli import cli
+from anki_export.parse import Note
 
 
 def saved(path: Path, key: str, head: object, items: Iterable[object],
@@ -108,3 +114,51 @@ def test_saving_drops_the_entries_this_build_did_not_use(tmp_path: Path) -> None
     second.save()
     with sqlite3.connect(path) as db:
         assert sorted(key for key, in db.execute("SELECT key FROM notes")) == ["a", "b", "d"]
+
+
+class _RunsCode:
+    """What a crafted cache entry could hold: a pickle that calls a function on loading."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.write_text, (self.target, "ran"))
+
+
+def cache_rows(out: Path) -> list[tuple[str, bytes]]:
+    with closing(sqlite3.connect(out / ".anki-export-cache" / "render.sqlite")) as db:
+        return list(db.execute("SELECT key, data FROM notes"))
+
+
+def notes_in(value: object) -> Iterator[Note]:
+    if isinstance(value, Note):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from notes_in(item)
+
+
+def test_the_cache_is_read_as_data_never_as_code(tmp_path: Path) -> None:
+    """Every entry a build stores (cards, notes and their sections, layouts, the manifest's
+    facts) loads through the restricted loader; an entry naming anything else (a CI cache
+    from someone else's branch) is refused unrun, and the build renders afresh."""
+    vault, out = tmp_path / "v", tmp_path / "out"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "notes", vault)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(vault), "-o", str(out)]).exit_code == 0
+    rows = cache_rows(out)
+    assert len(rows) > 20
+    notes = [note for _, data in rows for note in notes_in(load_pickle(data))]
+    assert notes and all(list(note.sections) for note in notes)  # loaded the same way
+    ran = tmp_path / "ran.txt"
+    crafted = pickle.dumps(_RunsCode(ran))
+    with pytest.raises(pickle.UnpicklingError, match="not something the cache holds"):
+        load_pickle(crafted)
+    with closing(sqlite3.connect(out / ".anki-export-cache" / "render.sqlite")) as db:
+        db.execute("UPDATE notes SET data = ?", (crafted,))
+        db.commit()
+    home = vault / "Home.md"
+    home.write_text(home.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
+    result = runner.invoke(cli, ["build", str(vault), "-o", str(out)])
+    assert result.exit_code == 0 and "1 changed" in result.output and not ran.exists()

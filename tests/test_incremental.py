@@ -394,3 +394,54 @@ def test_an_update_that_pins_a_heading_keeps_the_pin(tmp_path: Path) -> None:
     assert reworded.changes is not None
     assert (reworded.changes.added, len(reworded.changes.changed)) == ((), 1)
     assert reworded.updated_in_place
+
+
+def test_a_package_replaced_from_elsewhere_is_built_again(tmp_path: Path) -> None:
+    """The shortcut "nothing changed" holds only for the very package the last build wrote
+    (its size and modification time): another tool's or another build's is replaced."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    build(vault, out)
+    package = next(out.glob("*.apkg"))
+    written = package.read_bytes()
+    package.write_bytes(b"an older package, copied here")
+    result = build(vault, out)
+    assert "Nothing changed" not in result.output and package.read_bytes() == written
+    assert "Nothing changed" in build(vault, out).output
+
+
+@pytest.mark.parametrize("damaged", ["v.apkg.anki2", "render.sqlite"])
+def test_a_damaged_cache_is_dropped_with_one_warning(tmp_path: Path, damaged: str) -> None:
+    """A cache file damaged in place (its size and time as they were) fails no build: the
+    collection kept for updates in place is removed, with a warning, and the build done in
+    full; a damaged render cache starts afresh. The next build says nothing of it."""
+    vault, out = vault_in(tmp_path), tmp_path / "out"
+    build(vault, out)
+    cached = out / ".anki-export-cache" / damaged
+    stat = cached.stat()
+    cached.write_bytes(b"\xff" * stat.st_size)
+    os.utime(cached, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    other = vault / "Bone/Other.md"
+    other.write_text(published("/other/", "## Q\nLinks to [[Lesion]], edited.\n"))
+    result = build(vault, out)
+    assert ("cache-damaged" in result.output) == (damaged == "v.apkg.anki2")
+    assert "1 changed" in result.output
+    assert package_content(next(out.glob("*.apkg"))) == fresh_package(vault, out)
+    again = build(vault, out)
+    assert "Nothing changed" in again.output and "cache-damaged" not in again.output
+
+
+@pytest.mark.parametrize("output", ["dist", "."])
+def test_an_output_folder_and_manifest_inside_the_vault_are_not_vault_files(
+        tmp_path: Path, output: str) -> None:
+    """The packages and manifest the build writes into the vault, and all else in its
+    output folder (a report), are its own: the next build finds nothing changed, and an
+    edit is updated in place, not built in full."""
+    vault = vault_in(tmp_path)
+    out = vault / output
+    report = (out if output == "dist" else tmp_path) / "r.json"
+    args = ("--manifest", str(vault / "anki-export.lock"), "--report", str(report))
+    build(vault, out, *args)
+    assert "Nothing changed" in build(vault, out, *args).output
+    other = vault / "Bone/Other.md"
+    other.write_text(published("/other/", "## Q\nLinks to [[Lesion]], edited.\n"))
+    assert library_build(vault, out, manifest=vault / "anki-export.lock").updated_in_place

@@ -4,23 +4,35 @@ build's changes into its text: the result must be the text a parsed manifest giv
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner, Result
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anki_export import manifest
+from anki_export.cli import cli
 from anki_export.files import PIECE, map_file
 from anki_export.manifest import Entry, Manifest, manifest_facts, read_manifest, write_manifest
+
+from .conftest import published, write_vault
+
+
+def build(vault: Path, out: Path) -> Result:
+    return CliRunner().invoke(cli, ["build", str(vault), "-o", str(out)],
+                              env={"SOURCE_DATE_EPOCH": "1700000000"})
+
 
 GUIDS = st.text("abcXYZ019!#$%&()*+,-./:;<=>?@[]^_`{|}~", min_size=1, max_size=4)
 
 
 def entry(guid: str, version: int = 0) -> Entry:
     return Entry(f"digest-{version}", 1_700_000_000 + version, f"/n/#{guid}", "N.md",
-                 "anki-export basic", "Deck", (f"Q {guid} «{version}»", ""), ("t",))
+                 "anki-export basic", "Deck", (f"Q {guid} «{version}»", "", "", ""), ("t",))
 
 
 @settings(max_examples=60, deadline=None)
@@ -59,7 +71,7 @@ def test_a_mapped_manifest_longer_than_a_piece_is_spliced_the_same(tmp_path: Pat
     """The build maps the last manifest (`files.map_file`) and writes its long runs of
     unchanged lines a piece at a time, letting each piece's pages go: same text as parsed."""
     path = tmp_path / "anki-export.lock"
-    long = {f"g{n:05d}": replace(entry(f"g{n:05d}"), fields=(f"Q {n} " + "x" * 400, ""))
+    long = {f"g{n:05d}": replace(entry(f"g{n:05d}"), fields=(f"Q {n} " + "x" * 400, "", "", ""))
             for n in range(4000)}
     written = write_manifest(path, Manifest(long))
     assert path.stat().st_size > 1.5 * PIECE
@@ -117,3 +129,76 @@ def test_an_entry_line_is_its_fields_as_json_writes_them(entry: Entry, guid: str
     assert manifest._line(guid, entry) == (
         f"    {json.dumps(guid, ensure_ascii=False)}: "
         f"{json.dumps(fields, ensure_ascii=False, sort_keys=True)}").encode()
+
+
+def _set(**fields: object) -> Any:
+    return lambda raw: raw.update(fields)
+
+
+def _drop(name: str) -> Any:
+    return lambda raw: raw.pop(name)
+
+
+DAMAGE: dict[str, tuple[Any, str]] = {  # what a hand edit or a bad merge does to an entry
+    "unknown notetype": (_set(notetype="Basic (and reversed)"), "unknown notetype"),
+    "too few fields": (lambda raw: raw["fields"].pop(), '"fields" holds 3 fields'),
+    "fields not a list": (_set(fields="Q"), '"fields" must be a list'),
+    "a tag with a space": (_set(tags=["two words"]), '"tags" must be a list of tags'),
+    "tags a string": (_set(tags="t"), '"tags" must be a list of tags'),
+    "a bad deck": (_set(deck="Rad::::Bone"), '"deck"'),
+    "a huge mod": (_set(mod=10**30), '"mod" must be a whole number'),
+    "a negative mod": (_set(mod=-1), '"mod" must be a whole number'),
+    "a mod in quotes": (_set(mod="1700000000"), '"mod" must be a whole number'),
+    "a float removed": (_set(removed=1_700_000_000.5), '"removed" must be a whole number'),
+    "no digest": (_drop("digest"), '"digest" must be a string'),
+    "no key": (_drop("key"), '"key" must be a string'),
+    "a number as source": (_set(source=7), '"source" must be a string'),
+    "bad clozes": (_set(clozes=[[1]]), '"clozes" must be a list'),
+    "an entry not an object": (lambda raw: raw.clear() or raw.update(x=[]), '"key"'),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault built twice (a section removed in between) into `out`, beside it."""
+    folder = tmp_path_factory.mktemp("built")
+    vault = write_vault(folder / "v", {
+        "N.md": published("/n/", "## Q\nanswer\n## Gone\nsoon\n"),
+        "M.md": published("/m/", "## Q\n==highlight==\n", anki_cloze="highlights")})
+    assert build(vault, folder / "out").exit_code == 0
+    (vault / "N.md").write_text(published("/n/", "## Q\nanswer\n"))  # "Gone" is removed
+    assert build(vault, folder / "out").exit_code == 0
+    return folder
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_manifest_is_named_with_its_line_and_keeps_the_package(
+        built: Path, tmp_path: Path, damage: str) -> None:
+    """Every field of every entry is checked as the manifest is read: a clear error naming
+    the file and the entry's line, exit 1, the package and manifest as they were, and the
+    same again next time (nothing unreadable was cached)."""
+    vault, out = built / "v", tmp_path / "out"
+    shutil.copytree(built / "out", out)
+    lock = out / "anki-export.lock"
+    data = json.loads(lock.read_text())
+    guid = sorted(data["notes"])[-1]
+    change, message = DAMAGE[damage]
+    change(data["notes"][guid])
+    lock.write_text(json.dumps(data, indent=2))  # as a person edits it
+    line = lock.read_text().split("\n").index(f'    "{guid}": {{') + 1
+    package, text = (out / "v.apkg").read_bytes(), lock.read_text()
+    for _ in range(2):
+        result = build(vault, out)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"anki-export.lock:{line}: the build manifest is damaged" in result.output
+        assert message in result.output and "delete it" in result.output
+        assert (out / "v.apkg").read_bytes() == package and lock.read_text() == text
+
+
+def test_a_manifest_whose_notes_are_no_object_is_named(tmp_path: Path) -> None:
+    vault, out = write_vault(tmp_path / "v", {"N.md": published("/n/", "## Q\na\n")}), tmp_path
+    assert build(vault, out).exit_code == 0
+    (out / "anki-export.lock").write_text('{\n  "anki-export": 1,\n  "notes": []\n}\n')
+    result = build(vault, out)
+    assert result.exit_code == 1 and "anki-export.lock:3: the build manifest is damaged" in (
+        result.output)

@@ -304,22 +304,19 @@ def test_unwritable_output_is_a_clear_error(vault: Path, tmp_path: Path) -> None
     assert f"{blocker / 'dist'}" in result.output
 
 
-def test_no_usable_temporary_folder_is_a_clear_error(vault: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The notes' sections then stay in memory (`pickling.new_spill`), but the package is
-    built in a temporary folder: the build says it cannot write, and the last package
-    stays as it was."""
+def test_no_usable_temporary_folder_is_no_obstacle(vault: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notes' sections then stay in memory (`pickling.new_spill`), and the package is
+    built in the output folder's cache folder anyway (where the next build can remove what
+    a killed one left): the build works."""
     import tempfile
 
     out = tmp_path / "dist"
     build(vault, out, 1_700_000_000)
-    good = package(out).read_bytes()
     edit(vault / "Rad/Lesion.md", "curettage", "curettage and grafting")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))
     result = build(vault, out, 1_700_000_100)
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "cannot write the package (No such file or directory)" in result.output
-    assert package(out).read_bytes() == good
+    assert result.exit_code == 0 and "1 changed" in result.output
 
 
 def test_a_read_only_output_folder_keeps_the_previous_package(vault: Path,

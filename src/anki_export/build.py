@@ -7,7 +7,6 @@ build never touches the package already in the output folder.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
@@ -20,10 +19,11 @@ from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from .buildlock import hold_output
 from .cache import CACHE_NAME, Parts, RenderCache, code_digest, digest_of
 from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
-from .files import bytes_digest, file_digest, map_file
+from .files import bytes_digest, file_digest, file_stamp, map_file
 from .ids import media_name
 from .vault import FileStats, VaultIndex, scan_vault, stat_files
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache, in parts
 MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it wrote, in parts
+CACHE_DAMAGED = "cache-damaged"  # a warning said once, by the build that found the damage
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +67,22 @@ class BuildResult:
 
 
 def build(config: Config, *, write: bool = True, now: int | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, wait: bool = True,
+          on_wait: Callable[[], None] = lambda: None) -> BuildResult:
     """Build the vault into its package(s); raise `BuildFailed` listing every problem found.
 
     When nothing changed since the last build, it returns before loading the parser at all;
     when only some notes' text did, it updates the last build's packages in place (layout.py).
+    A build holds its output folder's lock throughout (buildlock.py): another build of the
+    folder running, it waits for it (`on_wait` says so), or with `wait` False fails. `check`
+    (`write` False) writes nothing, and takes no lock.
     """
     with _no_cycle_collection():
-        return _build(config, write, now, progress)
+        if not write:
+            return _build(config, write, now, progress)
+        with hold_output(config.output, config.output / CACHE_NAME, config.manifest_path,
+                         wait=wait, on_wait=on_wait):
+            return _build(config, write, now, progress)
 
 
 @contextmanager
@@ -95,8 +104,8 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _build(config: Config, write: bool, now: int | None, progress: Progress | None
            ) -> BuildResult:
-    index, scan_problems = scan_vault(config.vault)
-    cache = RenderCache(_cache_file(config, write), read_only=not write)
+    index, scan_problems = scan_vault(config.vault, _own_files(config))
+    cache = RenderCache(_cache_file(config), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
     manifest_bytes = map_file(config.manifest_path)  # read once: digest, then entries
@@ -160,6 +169,7 @@ class _Run:
         self.manifest_digest = ""  # of the manifest as read, then as written
         self.links_context = ""  # `collect.links_context`: what links can see of the vault
         self._layout: Layout | Literal[False] | None = False  # not read yet
+        self.notices: list[Diagnostic] = []  # about the cache, for the full build to report
 
     def _release(self) -> Release:
         from .manifest import Release
@@ -180,7 +190,7 @@ class _Run:
         last = self.last_layout()
         packages = _Packages(config, self.vault.index, last.packages if last else None)
         self._layout = last = None  # of use now: only its packages (their deflated chunks)
-        problems = list(self.vault.diagnostics)
+        problems = [*self.vault.diagnostics, *self.notices]
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
         try:
@@ -261,6 +271,15 @@ class _Run:
             return replace(self._result(packages.written, _Tally.of(self.vault.notes, notes),
                                         diagnostics, self.release.changes()),
                            updated_in_place=True)
+        except _KeptDamaged as e:  # the full build then writes a collection anew
+            packages.abort()
+            for path in (e.collection, Path(f"{e.collection}-journal")):
+                path.unlink(missing_ok=True)
+            self.notices.append(Diagnostic(
+                None, None, Level.WARNING, CACHE_DAMAGED,
+                f"the collection kept to update {e.package} in place ({e.collection}) was "
+                "damaged; it was removed and the package built afresh"))
+            return None
         finally:
             packages.abort()
 
@@ -348,14 +367,34 @@ def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | N
     return facts
 
 
-def _cache_file(config: Config, write: bool) -> Path:
+def _own_files(config: Config) -> Callable[[str], bool]:
+    """Whether a file of the vault (a vault-relative POSIX path) is the build's own output:
+    its manifest, anything in its output folder (its packages, where the output folder is
+    the vault itself), where they lie inside the vault: else every build would find them
+    changed since the last, and build in full."""
+    root = config.vault.resolve()
+
+    def inside(path: Path) -> str | None:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except (ValueError, OSError):
+            return None
+
+    output, manifest = inside(config.output), inside(config.manifest_path)
+
+    def own(name: str) -> bool:
+        if name == manifest:
+            return True
+        if output == ".":
+            return "/" not in name and name.endswith(".apkg")
+        return output is not None and name.startswith(f"{output}/")
+    return own
+
+
+def _cache_file(config: Config) -> Path:
     """The render cache, in the cache folder beside the package (the kept collections of
-    layout.py are there too); a cache of an earlier version, one file, is dropped."""
-    folder = config.output / CACHE_NAME
-    if write and folder.is_file():
-        with contextlib.suppress(OSError):
-            folder.unlink()
-    return folder / "render.sqlite"
+    layout.py and the build's lock are there too)."""
+    return config.output / CACHE_NAME / "render.sqlite"
 
 
 def _shared_id(card: Card, first: Entry) -> Diagnostic:
@@ -393,7 +432,7 @@ class _Packages:
 
     def update(self, note: PackageNote, note_id: int) -> None:
         writer = self._writer(self._top(note.deck))
-        with _output_errors(writer.path):
+        with _output_errors(writer.path, writer.collection):
             writer.update(note, note_id)
 
     def _writer(self, top: str) -> PackageWriter:
@@ -408,11 +447,11 @@ class _Packages:
         path = (base.path if base is not None else self.config.output / f"{file_stem(top)}.apkg"
                 if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
-            with _output_errors(path):
+            with _output_errors(path, base.collection if base is not None else None):
                 writer = PackageWriter(  # a base is updated where it is: nothing to keep
                     path, keep=kept_collection(self.config, path) if base is None else None,
                     base=base.collection if base is not None else None,
-                    reuse=self.last.get(path))
+                    reuse=self.last.get(path), work_in=self.config.output / CACHE_NAME)
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
@@ -421,8 +460,9 @@ class _Packages:
 
     def close(self) -> None:
         for path in sorted(self.writers):
-            with _output_errors(path):
-                self.writers[path].close()
+            writer = self.writers[path]
+            with _output_errors(path, writer.collection if self.base is not None else None):
+                writer.close()
         if self.base is not None:  # an update: the packages without a change stay as they are
             self.written = tuple(sorted({p.path for p in self.base.values()}))
         else:
@@ -444,10 +484,27 @@ class _Packages:
             writer.abort()
 
 
+class _KeptDamaged(Exception):
+    """The collection an update in place changes cannot be read as the last build left it
+    (damaged by a crash of the disk, or by hand): the update gives way to the full build."""
+
+    def __init__(self, package: Path, collection: Path) -> None:
+        super().__init__(collection)
+        self.package, self.collection = package, collection
+
+
 @contextmanager
-def _output_errors(path: Path) -> Iterator[None]:
+def _output_errors(path: Path, kept: Path | None = None) -> Iterator[None]:
+    """Errors writing the package at `path` as the user's to fix; but with `kept`, the
+    collection an update changes, an unreadable one is the cache's (`_KeptDamaged`)."""
     try:
         yield
+    except (sqlite3.DatabaseError, ValueError) as e:
+        if kept is not None and not isinstance(e, sqlite3.OperationalError):
+            raise _KeptDamaged(path, kept) from e  # not a full disk: a damaged collection
+        if isinstance(e, ValueError):
+            raise
+        raise _output_error(path, e) from e
     except (OSError, sqlite3.Error) as e:
         raise _output_error(path, e) from e
 
@@ -512,31 +569,37 @@ def _fingerprint(files: str, config: Config, manifest_digest: str,
 
 
 def _up_to_date(cache: RenderCache, fingerprint: str, now: int) -> BuildResult | None:
-    """The last build's result when nothing changed since and its packages are still there,
-    and no removed section's 30 days ran out meanwhile (then it must stop being shipped)."""
+    """The last build's result when nothing changed since and its packages are still the
+    ones it wrote (their size and modification time), and no removed section's 30 days ran
+    out meanwhile (then it must stop being shipped)."""
     if not fingerprint or cache.state("fingerprint") != fingerprint:
         return None
-    expires = cache.state("expires")
-    if expires and now >= int(expires):
+    try:  # the cache is only ever trusted to say what it can say: a damaged one, nothing
+        expires = cache.state("expires")
+        if expires and now >= int(expires):
+            return None
+        saved = json.loads(cache.state("result") or "null")
+        if not saved or [list(file_stamp(Path(p)))
+                         for p in saved["packages"]] != saved["stamps"]:
+            return None  # a package gone, or replaced since (by another tool, another build)
+        diagnostics = tuple(Diagnostic(Path(d[0]) if d[0] else None, d[1], Level(d[2]), d[3],
+                                       d[4]) for d in saved["diagnostics"])
+        return BuildResult(packages=tuple(Path(p) for p in saved["packages"]), notes=(),
+                           notes_left_out=saved["left_out"], cards=saved["cards"],
+                           decks=saved["decks"], changes=None, diagnostics=diagnostics,
+                           up_to_date=True, notes_read=saved["notes"])
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
-    saved = json.loads(cache.state("result") or "null")
-    if not saved or not all(Path(p).exists() for p in saved["packages"]):
-        return None
-    diagnostics = tuple(Diagnostic(Path(d[0]) if d[0] else None, d[1], Level(d[2]), d[3], d[4])
-                        for d in saved["diagnostics"])
-    return BuildResult(packages=tuple(Path(p) for p in saved["packages"]), notes=(),
-                       notes_left_out=saved["left_out"], cards=saved["cards"],
-                       decks=saved["decks"], changes=None, diagnostics=diagnostics,
-                       up_to_date=True, notes_read=saved["notes"])
 
 
 def _result_json(result: BuildResult) -> str:
     """What an up-to-date build reports again: counts, packages and the same warnings."""
     return json.dumps({
-        "packages": [str(p) for p in result.packages], "cards": result.cards,
+        "packages": [str(p) for p in result.packages],
+        "stamps": [file_stamp(p) for p in result.packages], "cards": result.cards,
         "decks": result.decks, "left_out": result.notes_left_out, "notes": len(result.notes),
         "diagnostics": [(d.path.as_posix() if d.path else None, d.line, d.level.value, d.code,
-                         d.message) for d in result.diagnostics]})
+                         d.message) for d in result.diagnostics if d.code != CACHE_DAMAGED]})
 
 
 def _fail_on(diagnostics: tuple[Diagnostic, ...], config: Config) -> None:

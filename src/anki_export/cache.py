@@ -7,13 +7,18 @@ of that but the last, which is kept with the cards as questions and answers (`Li
 and asked again before they are used: a hit is always the same cards a fresh render would
 give, and a note added to the vault renders again only the notes whose links it concerns.
 The cache is disposable: a missing or unreadable one just means a full render. It lives
-beside the package (`OUTPUT/.anki-export-cache/`), not in the vault, and is never committed.
+beside the package (`OUTPUT/.anki-export-cache/`), not in the vault, and is never committed;
+but a CI cache or a shared folder may hand a build someone else's, so it is read as data
+(`load_pickle`), never as code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
 import hashlib
+import io
 import os
 import pickle
 import re
@@ -59,6 +64,35 @@ def _installed(names: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
+_CACHED_LOOKUPS = frozenset({  # functions the cache's pickles name, to find shared objects
+    ("anki_export.notetypes", "notetype_named"), ("anki_export.vault", "shared_path"),
+    ("anki_export.pickling", "LazySections"),
+    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath")})
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickles only the project's own dataclasses and enums, the few look-ups their pickles
+    name (`_CACHED_LOOKUPS`) and builtin values: a pickle that names anything else
+    (`os.system`, say) is refused before it is called, as the pickle documentation's
+    "Restricting Globals" shows. Rebuilding a dataclass or an enum only sets its fields, so
+    a new type of ours needs no entry here; a new look-up function does."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _CACHED_LOOKUPS:
+            return super().find_class(module, name)
+        if module.startswith("anki_export.") and not name.startswith("_"):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and (dataclasses.is_dataclass(found)
+                                            or issubclass(found, enum.Enum)):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not something the cache holds")
+
+
+def load_pickle(data: bytes) -> Any:
+    """A pickle from the render cache, read as data (`_DataUnpickler`)."""
+    return _DataUnpickler(io.BytesIO(data)).load()
+
+
 def digest_of(parts: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -88,9 +122,15 @@ class RenderCache:
         self._read_parts: dict[str, tuple[tuple[str, ...], int]] = {}  # `get_parts` read:
         # each value's part keys and number of items
         if path is not None and path.exists():
-            with (contextlib.suppress(sqlite3.Error),
-                  contextlib.closing(self._connect(path)) as db):
-                self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
+            try:
+                with contextlib.closing(self._connect(path)) as db:
+                    self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
+            except sqlite3.OperationalError:  # busy, or read-only: of no use this time
+                pass
+            except sqlite3.DatabaseError:  # damaged: else every later build would find so
+                if not read_only:
+                    for damaged in (path, Path(f"{path}-journal")):
+                        damaged.unlink(missing_ok=True)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -137,8 +177,8 @@ class RenderCache:
         if data is None:
             return None
         try:
-            return pickle.loads(data)
-        except Exception:  # an entry from an incompatible version: render afresh
+            return load_pickle(data)
+        except Exception:  # an entry from an incompatible version, or not ours: render afresh
             return None
 
     def put(self, key: str, value: object) -> None:

@@ -150,15 +150,24 @@ Examples:
 @click.option("--package-name", help="File name of the package [default: root deck or vault].")
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write what the build did as JSON to this file.")
-def build(report: Path | None, quiet: bool, verbose: bool, **params: Any) -> None:
+@click.option("--no-wait", is_flag=True,
+              help="Fail at once if another build of the output folder is running, instead "
+                   "of waiting for it.")
+def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **params: Any
+          ) -> None:
     """Build the notes in VAULT (default: notes/) into an Anki package."""
     from .build import build as run_build
 
     with _reporting():
         config = _config(dict(params, quiet=quiet, verbose=verbose))
+
+        def waiting() -> None:
+            click.echo(f"another build of {config.output} is running; waiting…", err=True)
+
         try:
             with _progress_bar(quiet) as progress:
-                result = run_build(config, progress=progress)
+                result = run_build(config, progress=progress, wait=not no_wait,
+                                   on_wait=waiting)
         except BuildFailed as e:
             _print_diagnostics(e.diagnostics, config.vault, quiet=quiet, verbose=verbose)
             raise

@@ -72,9 +72,10 @@ class Layout:
     packages: Mapping[str, KeptPackage]  # by top-level deck ("" without `split`)
 
     def usable(self) -> bool:
-        """Every package and kept collection is still as the last build left it."""
-        return all(p.path.exists() and file_stamp(p.collection) == p.stamp
-                   for p in self.packages.values())
+        """Every package and kept collection is still as the last build left it (a package
+        replaced since, by another tool or build, is not the one to update)."""
+        return all(p.chunks is not None and file_stamp(p.path) == p.chunks.stamp
+                   and file_stamp(p.collection) == p.stamp for p in self.packages.values())
 
 
 def basis(config: Config, manifest_digest: str, links_context: str,

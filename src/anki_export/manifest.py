@@ -30,7 +30,7 @@ from .cloze_numbers import ClozeMemory, Numbering, number_clozes
 from .errors import OutputError
 from .files import PIECE, Bytes, atomic_path, let_go
 from .notetypes import notetype_named
-from .package import NoteType, PackageNote
+from .package import NoteType, PackageNote, deck_names
 
 FORMAT = 1
 REMOVED_TAG = "anki-export::removed"
@@ -126,6 +126,8 @@ class _StoredEntries(Mapping[str, Entry]):
         if entry is None:
             if self.raw is not None:
                 raw = self.raw[guid]
+                if (problem := _problem(raw)) is not None:
+                    raise _damaged(problem, self.path, _line_of(self.text, guid))
             elif guid in self.facts() and (found := self.seek(guid))[1]:
                 line = self.text[found[0] : _line_end(self.text, found[0])]
                 raw = json.loads(line[line.index(b'": ') + 3 :].removesuffix(b","))
@@ -133,7 +135,7 @@ class _StoredEntries(Mapping[str, Entry]):
                     let_go(self.text)  # pages its searches touched go, a few MB at a time
             else:
                 raise KeyError(guid)
-            entry = self._made[guid] = _entry(raw, self.path, self._shared)
+            entry = self._made[guid] = _entry(raw, self._shared)
         return entry
 
     def made(self, guid: str) -> Entry | None:
@@ -149,11 +151,11 @@ class _StoredEntries(Mapping[str, Entry]):
     def facts(self) -> Facts:
         if self._facts is None:
             assert self.raw is not None
-            try:
-                self._facts = {guid: (raw["key"], raw["source"], raw.get("removed"))
-                               for guid, raw in self.raw.items()}
-            except (KeyError, TypeError) as e:
-                raise _damaged(e, self.path) from e
+            for guid, raw in self.raw.items():  # what every build asks of every entry
+                if (problem := _fact_problem(guid, raw)) is not None:
+                    raise _damaged(problem, self.path, _line_of(self.text, guid))
+            self._facts = {guid: (raw["key"], raw["source"], raw.get("removed"))
+                           for guid, raw in self.raw.items()}
         return self._facts
 
     def region(self) -> tuple[int, int]:
@@ -309,29 +311,98 @@ def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None, *,
         raise OutputError("this build manifest was written by another version of anki-export; "
                           "delete it to start afresh", path=path)
     notes = data.get("notes", {})
-    if not isinstance(notes, dict) or not all(isinstance(raw, dict) for raw in notes.values()):
-        raise _damaged(TypeError("notes must be objects"), path)
-    return Manifest(_StoredEntries(path, raw=notes), text)
+    if not isinstance(notes, dict):
+        raise _damaged('"notes" must be an object, by card ID', path, _line_of(text, "notes"))
+    return Manifest(_StoredEntries(path, raw=notes, text=text), text)
 
 
-def _entry(raw: Mapping[str, Any], path: Path, shared: dict[Any, Any]) -> Entry:
-    """`shared` holds one copy of each file, notetype, deck and tag set: the entries of a
-    note repeat them, and a full build reads every entry (40 MB of copies at 20,000 notes)."""
+def _entry(raw: Mapping[str, Any], shared: dict[Any, Any]) -> Entry:
+    """An entry checked by `_problem`. `shared` holds one copy of each file, notetype, deck
+    and tag set: the entries of a note repeat them, and a full build reads every entry (40 MB
+    of copies at 20,000 notes)."""
     def one(value: Any) -> Any:
         return shared.setdefault(value, value)
 
+    return Entry(raw["digest"], raw["mod"], raw["key"], one(raw["source"]),
+                 one(raw["notetype"]), one(raw["deck"]), tuple(raw["fields"]),
+                 one(tuple(raw["tags"])), raw.get("removed"), _pairs(raw.get("clozes")),
+                 _pairs(raw.get("empty_clozes")))
+
+
+_MAX_TIME = (1 << 53) - 1  # seconds; exact in JSON and JavaScript, and in Anki's milliseconds
+
+
+def _is_time(value: object) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_TIME
+
+
+def _fact_problem(guid: str, raw: object) -> str | None:
+    """What is wrong with the entry's `Fact` (key, source, when removed), or None."""
+    if not guid:
+        return "an entry without a card ID"
+    if not isinstance(raw, dict):
+        return f"entry {guid} must be an object"
+    for name in ("key", "source"):
+        if not isinstance(raw.get(name), str):
+            return f'entry {guid}: "{name}" must be a string'
+    removed = raw.get("removed")
+    if removed is not None and not _is_time(removed):
+        return (f'entry {guid}: "removed" must be a whole number of seconds (0 to 2^53), '
+                f"not {removed!r}")
+    return None
+
+
+def _problem(raw: Mapping[str, Any]) -> str | None:
+    """What is wrong with an entry as read from a hand-edited or badly merged manifest, or
+    None: every field the build will use, checked as a package would check it, so nothing
+    that cannot be shipped (or read back next time) gets past reading."""
+    for name in ("digest", "notetype", "deck"):
+        if not isinstance(raw.get(name), str):
+            return f'"{name}" must be a string'
+    if not _is_time(raw.get("mod")):
+        return f'"mod" must be a whole number of seconds (0 to 2^53), not {raw.get("mod")!r}'
     try:
-        return Entry(raw["digest"], int(raw["mod"]), raw["key"], one(raw["source"]),
-                     one(raw["notetype"]), one(raw["deck"]), tuple(raw["fields"]),
-                     one(tuple(raw["tags"])), raw.get("removed"), _pairs(raw.get("clozes")),
-                     _pairs(raw.get("empty_clozes")))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise _damaged(e, path) from e
+        deck_names(raw["deck"])
+    except ValueError:
+        return f'"deck" {raw["deck"]!r} is not a deck name (an empty or space-padded part)'
+    try:
+        notetype = notetype_named(raw["notetype"])
+    except KeyError:
+        return f'unknown notetype "{raw["notetype"]}"'
+    return _lists_problem(raw, notetype)
 
 
-def _damaged(error: Exception, path: Path) -> OutputError:
-    return OutputError(f"the build manifest is damaged ({type(error).__name__}: {error}); "
-                       "restore it from version control or delete it to start afresh", path=path)
+def _lists_problem(raw: Mapping[str, Any], notetype: NoteType) -> str | None:
+    """`_problem`, of the fields, tags and clozes."""
+    fields = raw.get("fields")
+    if not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+        return '"fields" must be a list of strings'
+    if len(fields) != len(notetype.fields):
+        return (f'"fields" holds {len(fields)} fields, but notetype "{notetype.name}" has '
+                f"{len(notetype.fields)}")
+    tags = raw.get("tags")
+    if not (isinstance(tags, list)
+            and all(isinstance(t, str) and t and not any(c.isspace() for c in t) for t in tags)):
+        return '"tags" must be a list of tags, each without spaces'
+    for name in ("clozes", "empty_clozes"):
+        pairs = raw.get(name, [])
+        if not (isinstance(pairs, list) and all(
+                isinstance(p, list) and len(p) == 2 and type(p[0]) is int and p[0] > 0
+                and isinstance(p[1], str) for p in pairs)):
+            return f'"{name}" must be a list of [cloze number, text] pairs'
+    return None
+
+
+def _line_of(text: Bytes, guid: str) -> int | None:
+    """The line of the manifest where this card ID's entry starts, if it can be found."""
+    at = text.find(_string(guid).encode() + b":")
+    return text[:at].count(b"\n") + 1 if at >= 0 else None
+
+
+def _damaged(problem: str, path: Path, line: int | None) -> OutputError:
+    return OutputError(f"the build manifest is damaged: {problem}; restore it from version "
+                       "control or delete it (every card is then treated as new, which is "
+                       "harmless)", path=path, line=line)
 
 
 def _lines_by_guid(text: Bytes) -> dict[str, bytes]:
@@ -344,11 +415,9 @@ def _lines_by_guid(text: Bytes) -> dict[str, bytes]:
     return found
 
 
-def _pairs(raw: object) -> tuple[tuple[int, str], ...]:
+def _pairs(raw: list[list[Any]] | None) -> tuple[tuple[int, str], ...]:
     """`[[1, "il-6"], …]` as written by `write_manifest`; absent in older lock files."""
-    if not isinstance(raw, list):
-        return ()
-    return tuple((int(number), str(text)) for number, text in raw)
+    return tuple((number, text) for number, text in raw or ())
 
 
 def write_manifest(path: Path, manifest: Manifest,

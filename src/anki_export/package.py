@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import Chunks, write_zip
+from .buildlock import WORK_PREFIX
 
 __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
 
@@ -130,7 +131,7 @@ def _note_columns(note: PackageNote) -> tuple[str, str, int, str]:
     return fields, first, csum, f" {' '.join(note.tags)} " if note.tags else ""
 
 
-def _deck_names(name: str) -> list[str]:
+def deck_names(name: str) -> list[str]:
     """``A::B::C`` and all its ancestors: written explicitly, not left to Anki."""
     parts = name.split("::")
     if any(not p or p != p.strip() for p in parts):
@@ -231,13 +232,17 @@ class PackageWriter:
     _BATCH = 2000
 
     def __init__(self, path: Path, *, timestamp: int | None = None, keep: Path | None = None,
-                 base: Path | None = None, reuse: Chunks | None = None) -> None:
+                 base: Path | None = None, reuse: Chunks | None = None,
+                 work_in: Path | None = None) -> None:
         """`timestamp` stands in for "now" everywhere; by default the newest note's `mod` (or
         notetype revision), so the same notes always give the same bytes. The finished
         collection is left at `keep`; `base` is one left so by an earlier build, to `update`
         in place (its notes, decks and notetypes stay; see `update`): it is changed where it
         is, in one transaction, and stays there (`collection`). `reuse` is how the package
-        being replaced was deflated (see archive.py); `chunks` says it once written."""
+        being replaced was deflated (see archive.py); `chunks` says it once written. The
+        collection is written in a folder of its own in `work_in` (else the temporary
+        folder), named so that the next build can remove it if this one is killed
+        (buildlock.py)."""
         if timestamp is not None and timestamp < 0:
             raise ValueError("timestamp must be >= 0")
         if base is not None and keep is not None:
@@ -248,7 +253,7 @@ class PackageWriter:
         self.chunks: Chunks | None = None
         self._committed = False
         self._newest = 0
-        self._work = tempfile.TemporaryDirectory()
+        self._work = tempfile.TemporaryDirectory(dir=work_in, prefix=WORK_PREFIX)
         self._db_path = base if base is not None else Path(self._work.name) / "collection.anki2"
         self._db = sqlite3.connect(self._db_path, isolation_level=None)
         self._notetypes: dict[int, NoteType] = {}
@@ -261,12 +266,16 @@ class PackageWriter:
         self._note_rows: list[tuple[Any, ...]] = []
         self._card_rows: list[tuple[Any, ...]] = []
         self._position = 0  # `due` of new cards = input order, so they are studied in order
-        if base is None:
-            self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
-                                   + _schema()[0])
-        else:
-            self._open_base()
-        self._db.execute("BEGIN")
+        try:
+            if base is None:
+                self._db.executescript("PRAGMA page_size = 4096; PRAGMA journal_mode = OFF;"
+                                       + _schema()[0])
+            else:
+                self._open_base()  # fails on a damaged base
+            self._db.execute("BEGIN")
+        except BaseException:
+            self.abort()
+            raise
 
     def _open_base(self) -> None:
         """With the rollback journal: a build that fails before the commit leaves the base's
@@ -353,7 +362,7 @@ class PackageWriter:
         found = self._decks.get(name.casefold())
         if found is not None:
             return found[0]
-        for ancestor in _deck_names(name):
+        for ancestor in deck_names(name):
             key = ancestor.casefold()
             if key not in self._decks:
                 self._decks[key] = (_free_id(key, "deck", 2, _MAX_ID - 2, self._deck_ids),

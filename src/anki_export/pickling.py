@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import Any, overload
 
+from .cache import load_pickle
 from .cards import Card
 from .errors import Diagnostic, OutputError
 from .notetypes import notetype_named
@@ -68,7 +69,7 @@ class LazySections(Sequence[Section]):
     def _loaded(self) -> tuple[Section, ...]:
         if self._sections is not None:
             return self._sections
-        sections: tuple[Section, ...] = pickle.loads(self._pickle())
+        sections: tuple[Section, ...] = load_pickle(self._pickle())  # from the cache, maybe
         if self._place is None:
             self._sections = sections
         return sections

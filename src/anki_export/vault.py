@@ -17,7 +17,7 @@ import posixpath
 import re
 import stat
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -148,12 +148,15 @@ def _distance(a: PurePosixPath, b: PurePosixPath) -> int:
     return len(a.parent.parts) + len(b.parent.parts) - 2 * common
 
 
-def scan_vault(root: Path) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
-    """Walk the vault once and index every visible file."""
+def scan_vault(root: Path, leave_out: Callable[[str], bool] = lambda name: False
+               ) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
+    """Walk the vault once and index every visible file, but those `leave_out` names (by
+    vault-relative POSIX path): the build's own output, where it lies inside the vault."""
     if not root.is_dir():
         raise ConfigError(f"vault folder {root} does not exist; pass the folder holding your notes")
     diagnostics: list[Diagnostic] = []
-    names = sorted(_walk(root, diagnostics))  # as strings: a path object each, once, below
+    names = sorted(name for name in _walk(root, diagnostics)  # as strings: a path object
+                   if not leave_out(name))  # each, once, below
     files = [PurePosixPath(name) for name in names]
     by_path = {_strip_md(name).casefold(): p for name, p in zip(names, files, strict=True)}
     by_path.update({name.casefold(): p for name, p in zip(names, files, strict=True)})
