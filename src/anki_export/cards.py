@@ -38,6 +38,7 @@ class CardSettings:
     tags: tuple[str, ...] = ()  # added to every card
     folder_tags: bool = False  # tag each card with its note's folder path
     cloze: str | None = None  # `cloze.MODES`: ==highlights== as clozes; `anki-cloze` wins
+    top_deck: str = "Default"  # the deck of notes at the vault's top: the vault's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ class Pins:
 def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkTargets | None,
                pins: Pins) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
     """Every card of one note, with the warnings its rendering raised."""
-    deck = deck_name(note, settings.root_deck)
+    # A note at the vault's top goes to a deck named after the vault, not to Anki's Default,
+    # where nobody would look for it.
+    deck = deck_name(note, settings.root_deck or (None if note.folders else settings.top_deck))
     folders = deck.split("::") if deck != "Default" else []
     # A folder note (`Myeloma/Myeloma.md`) is its folder's deck: its title is not repeated.
     trail = folders if folders and folders[-1] == note.title else [*folders, note.title]

@@ -13,6 +13,7 @@ from typing import Any
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
+from .vault import GARDEN_NOTES, garden_notes
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
 CONFIG_NAME = "anki-export.toml"
@@ -44,8 +45,17 @@ class Config:
         return self.manifest or self.output / "anki-export.lock"
 
     @property
+    def vault_name(self) -> str:
+        """The vault folder's name; a garden repository's for its notes folder: the name of
+        the default package, and the deck of the notes at the vault's top."""
+        folder = self.vault.resolve()
+        if folder.parts[-3:] == GARDEN_NOTES.parts:
+            folder = folder.parents[2]
+        return folder.name or "notes"
+
+    @property
     def package_path(self) -> Path:
-        name = self.package_name or self.root_deck or self.vault.resolve().name or "notes"
+        name = self.package_name or self.root_deck or self.vault_name
         return self.output / f"{file_stem(name.removesuffix('.apkg'))}.apkg"
 
 
@@ -133,7 +143,17 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
     unknown = set(given) - {f.name for f in fields(Config)}
     if unknown:
         raise ValueError(f"not Config fields: {sorted(unknown)}")  # a programming error
-    return replace(config, **given)
+    config = replace(config, **given)
+    return replace(config, vault=_vault_folder(config.vault))
+
+
+def _vault_folder(vault: Path) -> Path:
+    """The folder holding the notes: a garden repository's `src/site/notes` when given its
+    root; without a vault named anywhere (the default `notes` absent), the working folder's,
+    if it is a garden repository."""
+    if vault == Config().vault and not vault.is_dir() and garden_notes(Path()) != Path():
+        vault = Path()
+    return garden_notes(vault)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Real gardens: a Digital Garden repository in published form built as it stands, the same
+notes in vault form giving the same cards, and what a build says to the person who runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from .anki_helpers import AnkiCollection
+from .conftest import write_vault
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e527de2d0000000049454e44ae426082")
+
+MYELOMA = """\
+## Classic radiograph finding
+Punched-out lytic lesions, most striking in the skull.
+
+{image}
+
+## Imaging workup
+Whole-body low-dose CT first.
+"""
+
+
+def garden_repo(root: Path, extra: dict[str, str] | None = None) -> Path:
+    """A garden repository as the plugin pushes it: one-line JSON frontmatter under
+    `src/site/notes/`, images under `src/site/img/user/` linked by percent-encoded path."""
+    notes = {
+        "src/site/notes/Rad/MSK/Bone/Multiple myeloma.md": published_note(
+            "Rad/MSK/Bone/Multiple myeloma.md", "/rad/msk/bone/multiple-myeloma/",
+            MYELOMA.format(image="![lytic skull.png|300]"
+                                 "(/img/user/Rad/MSK/Bone/_attachments/lytic%20skull.png)")),
+        "src/site/notes/Welcome.md": published_note(
+            "Welcome.md", "/welcome/", "## What is here\nRadiology notes.\n"),
+        **(extra or {}),
+    }
+    write_vault(root, notes)
+    image = root / "src/site/img/user/Rad/MSK/Bone/_attachments/lytic skull.png"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(PNG)
+    return root
+
+
+def published_note(dg_path: str, permalink: str, body: str) -> str:
+    meta = json.dumps({"dg-publish": True, "dg-path": dg_path, "permalink": permalink},
+                      separators=(",", ":"))
+    return f"---\n{meta}\n---\n\n{body}"
+
+
+def vault_form(root: Path) -> Path:
+    """The same two notes as they are in the Obsidian vault the repository was published from."""
+    write_vault(root, {
+        "Rad/MSK/Bone/Multiple myeloma.md": "---\ndg-publish: true\n---\n"
+                                            + MYELOMA.format(image="![[lytic skull.png|300]]"),
+        "Welcome.md": "---\ndg-publish: true\n---\n## What is here\nRadiology notes.\n",
+    })
+    (root / "Rad/MSK/Bone/_attachments").mkdir()
+    (root / "Rad/MSK/Bone/_attachments/lytic skull.png").write_bytes(PNG)
+    return root
+
+
+def imported(anki: AnkiCollection, out: Path) -> list[str]:
+    packages = sorted(out.glob("*.apkg"))
+    assert len(packages) == 1, packages
+    anki.import_package(packages[0])
+    return [p.name for p in packages]
+
+
+def test_a_garden_repository_builds_from_its_root_with_its_images(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    repo = garden_repo(tmp_path / "my-garden")
+    result = run_cli("build", repo, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert imported(anki, tmp_path / "out") == ["my-garden.apkg"]
+    notes = {n.question: n for n in anki.notes()}
+    finding = next(n for q, n in notes.items() if "Classic radiograph finding" in q)
+    image = re.search(r'<img src="([^"]+)" alt="lytic skull.png" width="300">', finding.text)
+    assert image is not None, finding.text
+    assert image.group(1) in anki.media_names() and "/" not in image.group(1)
+    assert "warning" not in result.output
+    # Decks come from the notes' dg-path; a note at the top is in the garden's own deck.
+    assert {n.deck for n in notes.values()} == {"Rad::MSK::Bone", "my-garden"}
+
+
+def test_the_notes_folder_itself_and_the_working_folder_build_alike(
+        tmp_path: Path, run_cli: Callable[..., Result], new_anki: Callable[[], AnkiCollection],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = garden_repo(tmp_path / "my-garden")
+    assert run_cli("build", repo / "src/site/notes", "-o", tmp_path / "a").exit_code == 0
+    monkeypatch.chdir(repo)  # a nightly job in the repository: no vault named at all
+    assert run_cli("build", "-o", tmp_path / "b").exit_code == 0
+    (repo / "anki-export.toml").write_text('vault = "."\noutput = "c"\n', encoding="utf-8")
+    assert run_cli("build").exit_code == 0
+    seen = []
+    for out in (tmp_path / "a", tmp_path / "b", repo / "c"):
+        anki = new_anki()
+        assert imported(anki, out) == ["my-garden.apkg"]
+        seen.append([(n.guid, n.deck, n.fields) for n in anki.notes()])
+    assert seen[0] == seen[1] == seen[2]
+
+
+def test_a_note_gives_the_same_cards_in_vault_form_and_in_published_form(
+        tmp_path: Path, run_cli: Callable[..., Result],
+        new_anki: Callable[[], AnkiCollection]) -> None:
+    repo = garden_repo(tmp_path / "garden")
+    vault = vault_form(tmp_path / "garden-vault")
+    cards = []
+    for folder, out in ((repo, tmp_path / "a"), (vault, tmp_path / "b")):
+        result = run_cli("build", folder, "-o", out, "--deck", "Radiology")
+        assert result.exit_code == 0, result.output
+        anki = new_anki()
+        imported(anki, out)
+        cards.append({n.guid: (n.deck, n.question, "<img" in n.text) for n in anki.notes()})
+    assert cards[0] == cards[1]
+    assert len(cards[0]) == 3 and sum(img for *_, img in cards[0].values()) == 1
+
+
+def test_a_published_image_link_cannot_climb_out_of_the_images_folder(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    (tmp_path / "secret.png").write_bytes(PNG + b"secret")
+    repo = garden_repo(tmp_path / "garden", {
+        "src/site/notes/Leak.md": published_note(
+            "Leak.md", "/leak/", "## Leak\n![a](/img/user/../../../../../secret.png)\n"),
+    })
+    result = run_cli("build", repo, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "secret.png` not found" in result.output
+    imported(anki, tmp_path / "out")
+    media = Path(anki.col.media.dir())
+    assert all(b"secret" not in p.read_bytes() for p in media.iterdir())
