@@ -135,3 +135,32 @@ def test_a_published_image_link_cannot_climb_out_of_the_images_folder(
     imported(anki, tmp_path / "out")
     media = Path(anki.col.media.dir())
     assert all(b"secret" not in p.read_bytes() for p in media.iterdir())
+
+
+@pytest.mark.parametrize("name", ["collection", "Collection.apkg", "backup-2024-01-01"])
+def test_a_package_name_anki_reads_as_a_whole_collection_is_refused(
+        tmp_path: Path, run_cli: Callable[..., Result], name: str) -> None:
+    vault = write_vault(tmp_path / "v", {"A/N.md": "---\ndg-publish: true\n---\n## Q\nA\n"})
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--package-name", name)
+    assert result.exit_code == 2
+    assert "whole collection" in result.output and "--package-name" in result.output
+    assert not (tmp_path / "out").exists()
+    (vault / "anki-export.toml").write_text(f'package-name = "{name}"\n', encoding="utf-8")
+    result = run_cli("check", vault)
+    assert result.exit_code == 2 and "anki-export.toml" in result.output
+
+
+def test_a_vault_named_collection_gets_a_package_anki_imports_as_decks(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "collection", {
+        "N.md": "---\ndg-publish: true\n---\n## Q\nA\n",
+        "backup-1/M.md": "---\ndg-publish: true\n---\n## Q\nA\n"})
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "Named collection-deck.apkg, not collection.apkg" in result.output
+    assert imported(anki, tmp_path / "out") == ["collection-deck.apkg"]
+    assert {n.deck for n in anki.notes()} == {"collection", "backup-1"}
+    result = run_cli("build", vault, "-o", tmp_path / "split", "--split")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "split").glob("*.apkg")) == [
+        "backup-1-deck.apkg", "collection-deck.apkg"]

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from .cache import CACHE_NAME, Parts, RenderCache, code_digest, digest_of
-from .config import Config, file_stem
+from .config import Config, package_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, map_file
 from .ids import media_name
@@ -402,7 +402,7 @@ class _Packages:
         from .package import PackageWriter
 
         base = self.base[top] if self.base is not None else None
-        path = (base.path if base is not None else self.config.output / f"{file_stem(top)}.apkg"
+        path = (base.path if base is not None else self.config.output / f"{package_stem(top)}.apkg"
                 if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path):

@@ -23,11 +23,13 @@ from . import __version__
 from .cloze import MODES as CLOZE_MODES
 from .config import (
     CONFIG_NAME,
+    RENAMED_SUFFIX,
     STARTER_CONFIG,
     Config,
     find_config,
     is_question_format,
     load_config,
+    takes_whole_collection,
 )
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
@@ -251,6 +253,7 @@ def _print_summary(result: BuildResult, config: Config) -> None:
     else:
         click.echo(f"Read {_count(result.note_count, 'note')}, wrote "
                    f"{_count(result.cards, 'card')} in {_count(result.decks, 'deck')} to {where}")
+    _print_renamed(result.packages, config)
     if result.changes is not None:
         c = result.changes
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
@@ -272,6 +275,16 @@ def _print_summary(result: BuildResult, config: Config) -> None:
         hint = "; use --all to include them" if config.published_only else ""
         click.echo(f"{_count(result.notes_left_out, 'note')} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
+
+
+def _print_renamed(packages: tuple[Path, ...], config: Config) -> None:
+    """Say so where a package is not named after its deck or vault, as Anki would have taken
+    that name for a whole collection (`config.package_stem`)."""
+    for path in packages:
+        meant = path.stem.removesuffix(RENAMED_SUFFIX)
+        if config.package_name is None and meant != path.stem and takes_whole_collection(meant):
+            click.echo(f"Named {path.name}, not {meant}.apkg: Anki imports a file of that name "
+                       "as a whole collection, replacing yours (--package-name chooses another)")
 
 
 def _count(count: int, noun: str) -> str:

@@ -55,14 +55,33 @@ class Config:
 
     @property
     def package_path(self) -> Path:
-        name = self.package_name or self.root_deck or self.vault_name
-        return self.output / f"{file_stem(name.removesuffix('.apkg'))}.apkg"
+        if self.package_name:
+            return self.output / f"{file_stem(self.package_name.removesuffix('.apkg'))}.apkg"
+        return self.output / f"{package_stem(self.root_deck or self.vault_name)}.apkg"
 
 
 def file_stem(name: str) -> str:
     """A deck or vault name as a portable file name: `Rad::MSK` → `Rad-MSK`."""
     stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name.replace("::", "-")).strip(" .-")
     return stem or "notes"
+
+
+_WHOLE_COLLECTION = re.compile(r"collection|backup-.*", re.IGNORECASE)
+"""Package names Anki desktop imports as a whole collection, replacing the user's
+(`collection.apkg`, `backup-*.apkg`), whatever the file holds."""
+RENAMED_SUFFIX = "-deck"
+
+
+def package_stem(name: str) -> str:
+    """The file name (without `.apkg`) of a package named after a deck or the vault: a name
+    Anki would take for a whole collection gets `-deck` added (`collection-deck`)."""
+    stem = file_stem(name)
+    return stem + RENAMED_SUFFIX if takes_whole_collection(stem) else stem
+
+
+def takes_whole_collection(stem: str) -> bool:
+    """Whether Anki desktop reads `<stem>.apkg` as a whole collection to replace its own."""
+    return _WHOLE_COLLECTION.fullmatch(stem) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +163,13 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
     if unknown:
         raise ValueError(f"not Config fields: {sorted(unknown)}")  # a programming error
     config = replace(config, **given)
+    if config.package_name and takes_whole_collection(
+            file_stem(config.package_name.removesuffix(".apkg"))):
+        raise ConfigError(
+            f"the package name {config.package_name!r} is one Anki desktop imports as a whole "
+            "collection, replacing every card and review you have; choose another name with "
+            "--package-name (or `package-name` in anki-export.toml)",
+            path=path if "package_name" not in given else None)
     return replace(config, vault=_vault_folder(config.vault))
 
 
