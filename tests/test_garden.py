@@ -164,3 +164,40 @@ def test_a_vault_named_collection_gets_a_package_anki_imports_as_decks(
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "split").glob("*.apkg")) == [
         "backup-1-deck.apkg", "collection-deck.apkg"]
+
+
+def test_notes_sharing_a_permalink_give_one_warning_and_all_their_cards(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    repo = garden_repo(tmp_path / "garden", {
+        f"src/site/notes/Rad/Misc/Case {k:02d}.md": published_note(
+            f"Rad/Misc/Case {k:02d}.md", "/rad/", f"## Finding\nCase {k}.\n")
+        for k in range(42)})
+    result = run_cli("build", repo, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "warning" in line]
+    assert warnings == [
+        "warning: 42 notes share the permalink /rad/: Rad/Misc/Case 00.md, Rad/Misc/Case 01.md, "
+        "Rad/Misc/Case 02.md and 39 more (-v lists them); each keeps its own cards, but give "
+        "each a permalink (or dg-permalink) of its own, so that their cards' IDs do not depend "
+        "on their paths [duplicate-permalink]"]
+    imported(anki, tmp_path / "out")
+    assert sum("Finding" in n.question for n in anki.notes()) == 42
+    verbose = run_cli("check", repo, "-v", "--format", "json")
+    found = json.loads(verbose.output)["findings"]
+    assert sum(f["level"] == "info" and f["code"] == "duplicate-permalink" for f in found) == 42
+    listed = run_cli("build", repo, "-o", tmp_path / "out", "-v").output
+    assert listed.count("info: shares the permalink /rad/ with 41 other notes") == 42
+
+
+def test_a_plain_vault_says_once_that_its_notes_have_no_permalink(
+        tmp_path: Path, run_cli: Callable[..., Result]) -> None:
+    vault = write_vault(tmp_path / "v", {f"Topic/Note {k}.md": f"## Q{k}\nA\n" for k in range(5)})
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--all")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if "permalink" in line] == [
+        "warning: 5 notes have no permalink, dg-permalink or dg-path: Topic/Note 0.md, "
+        "Topic/Note 1.md, Topic/Note 2.md and 2 more (-v lists them); their cards' IDs follow "
+        "their file paths, so moving or renaming one makes new cards; add a `permalink` to "
+        "each to keep them [no-permalink]"]
+    verbose = run_cli("build", vault, "-o", tmp_path / "out", "--all", "-v").output
+    assert verbose.count("info: no permalink") == 5

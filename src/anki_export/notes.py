@@ -218,16 +218,13 @@ def assign_identities(notes: Sequence[Note],
     diagnostics: list[Diagnostic] = []
     shared = any(len(group) > 1 for group in by_permalink.values())
     owned = read_owners() if read_owners is not None and shared else {}
+    pathless: list[PurePosixPath] = []
     for permalink, group in by_permalink.items():
         if len(group) == 1:
             identities[group[0].rel] = permalink
             if group[0].permalink_from == "path":
-                diagnostics.append(Diagnostic(
-                    Path(group[0].rel), None, Level.WARNING, "no-permalink",
-                    "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the "
-                    "file path, so moving or renaming it makes new cards; add a `permalink`"))
+                pathless.append(group[0].rel)
             continue
-        names = ", ".join(n.rel.as_posix() for n in group)
         dg_paths = [n.dg_path for n in group]
         had_it = [n for n in group if n.rel.as_posix() in owned.get(permalink, ())]
         for note, dg_path in zip(group, dg_paths, strict=True):
@@ -235,11 +232,40 @@ def assign_identities(notes: Sequence[Note],
             identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
             if had_it == [note]:
                 identities[note.rel] = permalink
-            diagnostics.append(Diagnostic(
-                Path(note.rel), None, Level.WARNING, "duplicate-permalink",
-                f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "
-                "own cards, but give them distinct permalinks (or dg-permalink) so their IDs "
-                "do not depend on their paths"))
+        diagnostics += _grouped(
+            [n.rel for n in group], "duplicate-permalink",
+            f"notes share the permalink {permalink}",
+            "each keeps its own cards, but give each a permalink (or dg-permalink) of its own, "
+            "so that their cards' IDs do not depend on their paths",
+            f"shares the permalink {permalink} with {len(group) - 1} other "
+            + ("note" if len(group) == 2 else "notes"))
+    if len(pathless) == 1:
+        diagnostics.append(Diagnostic(
+            Path(pathless[0]), None, Level.WARNING, "no-permalink",
+            "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the file "
+            "path, so moving or renaming it makes new cards; add a `permalink`"))
+    else:
+        diagnostics += _grouped(
+            pathless, "no-permalink", "notes have no permalink, dg-permalink or dg-path",
+            "their cards' IDs follow their file paths, so moving or renaming one makes new "
+            "cards; add a `permalink` to each to keep them",
+            "no permalink: its cards' IDs follow its path")
     return identities, tuple(diagnostics)
 
 
+SHOWN_IN_A_GROUP = 3
+"""Files a grouped warning names; `-v` lists every one (see `_grouped`)."""
+
+
+def _grouped(files: Sequence[PurePosixPath], code: str, what: str, advice: str, each: str
+             ) -> list[Diagnostic]:
+    """One warning for several notes that share a problem, naming the first few (one garden
+    has 310 notes on one permalink: a warning per note naming every other made 7 MB of
+    output), and a line per note that only `-v` shows."""
+    if not files:
+        return []
+    named = ", ".join(f.as_posix() for f in files[:SHOWN_IN_A_GROUP])
+    if len(files) > SHOWN_IN_A_GROUP:
+        named += f" and {len(files) - SHOWN_IN_A_GROUP} more (-v lists them)"
+    return [Diagnostic(None, None, Level.WARNING, code, f"{len(files)} {what}: {named}; {advice}"),
+            *(Diagnostic(Path(f), None, Level.INFO, code, each) for f in files)]
