@@ -201,3 +201,62 @@ def test_a_plain_vault_says_once_that_its_notes_have_no_permalink(
         "each to keep them [no-permalink]"]
     verbose = run_cli("build", vault, "-o", tmp_path / "out", "--all", "-v").output
     assert verbose.count("info: no permalink") == 5
+
+
+def test_cards_that_change_deck_are_reported_with_the_search_that_moves_them(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    repo = garden_repo(tmp_path / "garden", {
+        "src/site/notes/Rad/Chest/Pneumothorax.md": published_note(
+            "Rad/Chest/Pneumothorax.md", "/rad/", "## Sign\nDeep sulcus.\n\n## Tension\nShift.\n"),
+        "src/site/notes/Rad/Chest/Effusion.md": published_note(
+            "Rad/Chest/Effusion.md", "/rad/chest/effusion/", "## Sign\nMeniscus.\n"),
+        "src/site/notes/Rad/Neuro/Stroke.md": published_note(
+            "Rad/Neuro/Stroke.md", "/rad/", "## First test\nCT.\n"),
+    })
+    out = tmp_path / "out"
+    assert run_cli("build", repo, "-o", out).exit_code == 0
+    imported(anki, out)
+    guids = {n.guid for n in anki.notes()}
+    note = repo / "src/site/notes/Rad/Chest/Pneumothorax.md"  # shares its permalink, even
+    note.write_text(note.read_text().replace('"Rad/Chest/', '"Rad/Thorax/'), encoding="utf-8")
+    result = run_cli("build", repo, "-o", out, "--report", tmp_path / "report.json")
+    assert result.exit_code == 0, result.output
+    assert "The cards of 1 note changed deck since the last build" in result.output
+    line = next(line for line in result.output.splitlines() if " → " in line)
+    assert line.startswith("  Rad::Chest → Rad::Thorax (Rad/Chest/Pneumothorax.md): ")
+    search = line.partition("): ")[2]
+    moved = json.loads((tmp_path / "report.json").read_text())["changes"]["moved"]
+    assert moved == [{"old": "Rad::Chest", "new": "Rad::Thorax",
+                      "sources": ["Rad/Chest/Pneumothorax.md"], "search": search}]
+    imported(anki, out)
+    assert {n.guid for n in anki.notes()} == guids  # the same cards, still where they were
+    # What the user does in Anki: Browse, the search, select all, Change Deck.
+    cards = anki.col.find_cards(search)
+    assert len(cards) == 2
+    anki.col.set_deck(cards, anki.col.decks.id("Rad::Thorax"))
+    decks = {n.question: n.deck for n in anki.notes()}
+    assert sorted(d for q, d in decks.items() if "Pneumothorax" in q) == ["Rad::Thorax"] * 2
+    assert sorted(d for q, d in decks.items() if "Effusion" in q) == ["Rad::Chest"]
+
+
+def test_a_root_deck_added_moves_every_card_and_says_so_once_per_deck(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    repo = garden_repo(tmp_path / "garden")
+    out = tmp_path / "out"
+    assert run_cli("build", repo, "-o", out, "--package-name", "rad").exit_code == 0
+    imported(anki, out)
+    result = run_cli("build", repo, "-o", out, "--package-name", "rad", "--deck", "Medicine")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "The cards of 2 notes changed deck since the last build" in result.output
+    moves = [line for line in lines if " → " in line]
+    assert moves == [
+        '  Rad::MSK::Bone → Medicine::Rad::MSK::Bone (Rad/MSK/Bone/Multiple myeloma.md): '
+        '"deck:Rad::MSK::Bone" -"deck:Rad::MSK::Bone::*" "note:anki-export*"',
+        '  garden → Medicine (Welcome.md): "deck:garden" -"deck:garden::*" '
+        '"note:anki-export*"']
+    imported(anki, out)
+    for line in moves:
+        new = line.strip().split(" (")[0].split(" → ")[1]
+        anki.col.set_deck(anki.col.find_cards(line.partition("): ")[2]), anki.col.decks.id(new))
+    assert {n.deck for n in anki.notes()} == {"Medicine::Rad::MSK::Bone", "Medicine"}

@@ -36,6 +36,7 @@ from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 if TYPE_CHECKING:
     from .build import BuildResult
     from .collect import Progress
+    from .manifest import Move
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,7 +144,7 @@ def build(report: Path | None, quiet: bool, verbose: bool, **params: Any) -> Non
                 if note.skipped:
                     where = (config.vault / note.path).as_posix()
                     click.echo(f"{where}: no card for {', '.join(note.skipped)}", err=True)
-        _print_summary(result, config)
+        _print_summary(result, config, verbose=verbose)
         if report is not None:
             _write_report(report, result)
 
@@ -243,7 +244,7 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
                        color=_color())
 
 
-def _print_summary(result: BuildResult, config: Config) -> None:
+def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False) -> None:
     where = ", ".join(str(p) for p in result.packages)
     if result.up_to_date:
         click.echo(f"Nothing changed since the last build: {where} is current "
@@ -268,6 +269,7 @@ def _print_summary(result: BuildResult, config: Config) -> None:
                        "Tools → Empty Cards deletes them):")
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
+        _print_moves(c.moved, verbose)
     if result.notes_without_cards:
         click.echo(f"{_count(result.notes_without_cards, 'note')} gave no card (the warnings above "
                    "say why; --heading-level changes the section level)")
@@ -275,6 +277,31 @@ def _print_summary(result: BuildResult, config: Config) -> None:
         hint = "; use --all to include them" if config.published_only else ""
         click.echo(f"{_count(result.notes_left_out, 'note')} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
+
+
+SHOWN_MOVES = 5
+"""Moves listed without `-v` (a new root deck moves every deck's cards)."""
+
+
+def _print_moves(moves: tuple[Move, ...], verbose: bool) -> None:
+    """Which cards changed deck, and the search that finds them in Anki, where the user must
+    move them: Anki's import never moves a card (README, "Moving notes")."""
+    if not moves:
+        return
+    notes = sum(len(move.sources) for move in moves)
+    click.echo(f"The cards of {_count(notes, 'note')} changed deck since the last build; Anki's "
+               "import never moves a card, so after importing, move them in Anki: Browse, paste "
+               "the search, select all (Ctrl+A), Change Deck (Ctrl+D) to the deck named:")
+    for move in moves if verbose else moves[:SHOWN_MOVES]:
+        files = ", ".join(move.sources[:SHOWN_MOVES])
+        more = len(move.sources) - SHOWN_MOVES
+        if more > 0 and not verbose:
+            files += f" and {more} more"
+        elif more > 0:
+            files = ", ".join(move.sources)
+        click.echo(f"  {move.old} → {move.new} ({files}): {move.search}")
+    if len(moves) > SHOWN_MOVES and not verbose:
+        click.echo(f"  and {len(moves) - SHOWN_MOVES} more decks (-v lists them all)")
 
 
 def _print_renamed(packages: tuple[Path, ...], config: Config) -> None:
@@ -325,7 +352,8 @@ def _write_report(path: Path, result: BuildResult) -> None:
             "added": list(changes.added), "changed": list(changes.changed),
             "removed": list(changes.removed), "unchanged": changes.unchanged,
             "emptied_clozes": [{"card": key, "clozes": list(numbers)}
-                               for key, numbers in changes.emptied]},
+                               for key, numbers in changes.emptied],
+            "moved": [asdict(move) for move in changes.moved]},
     }
     try:
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",

@@ -206,11 +206,11 @@ def assign_identities(notes: Sequence[Note],
     """Each note's identity is its permalink; notes sharing one get a more specific identity
     (permalink + dg-path, else + vault path) so no card is merged into another note's.
 
-    `read_owners` (reads the last build's manifest: permalink → files that shipped cards
-    under it) lets the note that had the permalink first keep it, with its cards and their
-    reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
-    cards. Called only where notes share a permalink: it reads every card of the manifest
-    (20,000 notes: 0.1 s)."""
+    `read_owners` (reads the last build's manifest: identity → files that shipped cards
+    under it) lets a note keep the identity it had (`_shared_identities`), with its cards and
+    their reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
+    cards, and a note moved to another `dg-path` keeps its cards. Called only where notes
+    share a permalink: it reads every card of the manifest (20,000 notes: 0.1 s)."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)
@@ -225,13 +225,7 @@ def assign_identities(notes: Sequence[Note],
             if group[0].permalink_from == "path":
                 pathless.append(group[0].rel)
             continue
-        dg_paths = [n.dg_path for n in group]
-        had_it = [n for n in group if n.rel.as_posix() in owned.get(permalink, ())]
-        for note, dg_path in zip(group, dg_paths, strict=True):
-            unique = dg_path and dg_paths.count(dg_path) == 1
-            identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
-            if had_it == [note]:
-                identities[note.rel] = permalink
+        identities.update(_shared_identities(permalink, group, owned))
         diagnostics += _grouped(
             [n.rel for n in group], "duplicate-permalink",
             f"notes share the permalink {permalink}",
@@ -251,6 +245,37 @@ def assign_identities(notes: Sequence[Note],
             "cards; add a `permalink` to each to keep them",
             "no permalink: its cards' IDs follow its path")
     return identities, tuple(diagnostics)
+
+
+def _shared_identities(permalink: str, group: Sequence[Note],
+                       owned: Mapping[str, frozenset[str]]) -> dict[PurePosixPath, str]:
+    """Identities for notes sharing a permalink. A note keeps the identity its file's cards
+    were last shipped under (the plain permalink, for the note that had it first) where it
+    alone had it: a copy does not take the original's cards, and a note given another
+    `dg-path` keeps its cards and only changes deck. Any other note gets the permalink +
+    its `dg-path` (unique in the group), else + its vault path."""
+    shipped: dict[str, list[str]] = {}  # file → identities of this permalink it shipped under
+    for identity, files in owned.items():
+        if identity == permalink or identity.startswith(permalink + "|"):
+            for file in files:
+                shipped.setdefault(file, []).append(identity)
+    claims = [was[0] for n in group if len(was := shipped.get(n.rel.as_posix(), [])) == 1]
+    found: dict[PurePosixPath, str] = {}
+    for note in group:
+        before = shipped.get(note.rel.as_posix(), [])
+        if len(before) == 1 and claims.count(before[0]) == 1:
+            found[note.rel] = before[0]
+    taken = set(found.values())
+    dg_paths = [n.dg_path for n in group]
+    for note in group:
+        if note.rel not in found:
+            unique = note.dg_path and dg_paths.count(note.dg_path) == 1
+            fresh = f"{permalink}|{note.dg_path if unique else note.rel.as_posix()}"
+            if fresh in taken:  # a note's old identity, kept
+                fresh = f"{permalink}|{note.rel.as_posix()}"
+            found[note.rel] = fresh
+            taken.add(fresh)
+    return found
 
 
 SHOWN_IN_A_GROUP = 3
