@@ -260,3 +260,81 @@ def test_a_root_deck_added_moves_every_card_and_says_so_once_per_deck(
         new = line.strip().split(" (")[0].split(" → ")[1]
         anki.col.set_deck(anki.col.find_cards(line.partition("): ")[2]), anki.col.decks.id(new))
     assert {n.deck for n in anki.notes()} == {"Medicine::Rad::MSK::Bone", "Medicine"}
+
+
+UNWANTED = {
+    "Rad/Neuro/Stroke.md": """\
+        ## Video
+        ![](https://www.youtube.com/watch?v=abc)
+
+        ## See these
+        - [[Rad/Neuro/Bleed|Bleed]]
+        - [Radiopaedia](https://radiopaedia.org/articles/stroke)
+
+        ## Long
+        {long}
+
+        ## First test
+        Non-contrast CT.
+        """,
+    "Rad/Neuro/Bleed.md": """\
+        ## First test
+        Non-contrast CT.
+
+        ## Hallmark
+        Hyperdense blood, with [[Rad/Neuro/Stroke|a link]] in a sentence.
+        """,
+}
+
+
+@pytest.mark.parametrize("form", ["vault", "published"])
+def test_check_flags_cards_a_student_would_not_want(
+        tmp_path: Path, run_cli: Callable[..., Result], form: str) -> None:
+    long = " ".join(["word"] * 301)
+    files = {}
+    for rel, text in UNWANTED.items():
+        body = text.replace("{long}", long).replace("        ", "")
+        permalink = "/" + rel.removesuffix(".md").lower() + "/"
+        files[rel if form == "vault" else f"src/site/notes/{rel}"] = (
+            f"---\ndg-publish: true\npermalink: {permalink}\n---\n{body}" if form == "vault"
+            else published_note(rel, permalink, body))
+    root = write_vault(tmp_path / "g", files)
+    notes = root if form == "vault" else root / "src/site/notes"
+    result = run_cli("check", root, "--question-format", "{heading}")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{notes.as_posix()}/Rad/Neuro/Stroke.md:5: warning: the answer shows nothing (what "
+        "the section holds is not shown on a card, or is only a remote file); write the "
+        "answer, or remove the section [empty-answer]",
+        f"{notes.as_posix()}/Rad/Neuro/Stroke.md:8: warning: the answer is only links, "
+        "nothing to recall; write what they lead to, or name the heading in --skip-heading "
+        "[only-links]",
+        f"{notes.as_posix()}/Rad/Neuro/Stroke.md:12: warning: the answer has 301 words, over "
+        "300: split the section into smaller ones (or raise --max-answer-words) [long-answer]",
+        f"{notes.as_posix()}/Rad/Neuro/Stroke.md:15: warning: the same question as "
+        "Rad/Neuro/Bleed.md:5, in the same deck Rad::Neuro; reword one, or give the notes "
+        "distinct titles [duplicate-question]",
+        "0 errors, 4 warnings, 6 cards"]
+    # The default question names the note: no duplicate; the limit is a setting, 0 for none.
+    result = run_cli("check", root, "--max-answer-words", "0")
+    assert "duplicate-question" not in result.output and "long-answer" not in result.output
+    (root / "anki-export.toml").write_text("max-answer-words = 400\n", encoding="utf-8")
+    assert "long-answer" not in run_cli("check", root).output
+    (root / "anki-export.toml").write_text('max-answer-words = "many"\n', encoding="utf-8")
+    assert run_cli("check", root).exit_code == 2
+
+
+def test_warnings_of_one_kind_are_counted_past_the_first_ten(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "v", {
+        f"Topic/N{k:02d}.md": f"---\npermalink: /n{k}/\n---\n## Index\n- [[N00]]\n\n## Q\nA\n"
+        for k in range(14)})
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--all")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "only-links" in line]
+    assert len(lines) == 11
+    assert lines[-1] == "... and 4 more only-links warnings (-v lists them all)"
+    verbose = run_cli("check", vault, "--all", "-v").output
+    assert verbose.count("[only-links]") == 14
+    imported(anki, tmp_path / "out")
+    assert len(anki.notes()) == 28  # warned about, not left out

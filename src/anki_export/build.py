@@ -170,6 +170,7 @@ class _Run:
                              only=only, cache=self.cache, progress=self.progress)
 
     def full(self, write: bool) -> BuildResult:
+        from .cards import repeated_questions
         from .layout import Layout, card_slots, note_layout, summary
 
         config = self.config
@@ -180,9 +181,11 @@ class _Run:
         problems = list(self.vault.diagnostics)
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
+        questions: dict[int, tuple[str, int]] = {}  # see `repeated_questions`
         try:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
+                card_problems = (*card_problems, *repeated_questions(cards, questions))
                 problems += card_problems
                 shipped, note_ids = [], []
                 for card in cards:

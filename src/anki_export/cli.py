@@ -69,6 +69,8 @@ def vault_options(command: F) -> F:
                           "together on one card [default: off; per note: anki-cloze]."),
         click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
                      help="Build manifest [default: OUTPUT/anki-export.lock]."),
+        click.option("--max-answer-words", type=click.IntRange(0), metavar="N",
+                     help="Warn about answers of more words [default: 300; 0: never]."),
         click.option("--strict/--no-strict", default=None, help="Fail on warnings too."),
         click.option("--keep-going/--no-keep-going", default=None,
                      help="Skip notes with errors instead of failing."),
@@ -166,9 +168,10 @@ def check(output_format: str, quiet: bool, verbose: bool, **params: Any) -> None
         try:
             result = run_build(config, write=False)
         except BuildFailed as e:
-            _print_check(e.diagnostics, config, output_format, cards=None)
+            _print_check(e.diagnostics, config, output_format, cards=None, verbose=verbose)
             raise click.exceptions.Exit(1) from e
-        _print_check(result.diagnostics, config, output_format, cards=result.cards)
+        _print_check(result.diagnostics, config, output_format, cards=result.cards,
+                     verbose=verbose)
 
 
 @cli.command(epilog="""\b
@@ -231,6 +234,9 @@ def _styled(text: str, color: str) -> str:
 
 
 _LEVEL_COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "blue"}
+SHOWN_PER_CODE = 10
+"""Warnings of one code printed without -v: a garden's hundreds of one warning would drown
+every other line."""
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, *,
@@ -238,10 +244,20 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
     shown = {Level.ERROR} if quiet else {Level.ERROR, Level.WARNING}
     if verbose:
         shown.add(Level.INFO)
+    warned: dict[str, int] = {}  # warnings of each code: past SHOWN_PER_CODE, only counted
     for d in diagnostics:
+        if d.level is Level.WARNING and not verbose:
+            warned[d.code] = warned.get(d.code, 0) + 1
+            if warned[d.code] > SHOWN_PER_CODE:
+                continue
         if d.level in shown:
             click.echo(_styled(d.format(vault), _LEVEL_COLORS[d.level]), err=err,
                        color=_color())
+    for code, count in warned.items():
+        if count > SHOWN_PER_CODE and Level.WARNING in shown:
+            click.echo(_styled(f"... and {count - SHOWN_PER_CODE} more {code} warnings (-v "
+                               "lists them all)", _LEVEL_COLORS[Level.WARNING]),
+                       err=err, color=_color())
 
 
 def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False) -> None:
@@ -319,7 +335,7 @@ def _count(count: int, noun: str) -> str:
 
 
 def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_format: str,
-                 cards: int | None) -> None:
+                 cards: int | None, *, verbose: bool = False) -> None:
     counts = {level: sum(d.level is level for d in diagnostics) for level in Level}
     failed = counts[Level.ERROR] > 0 or (config.strict and counts[Level.WARNING] > 0)
     if output_format == "json":
@@ -329,7 +345,7 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
                                "warnings": counts[Level.WARNING], "cards": cards,
                                "ok": not failed}, indent=2))
     else:
-        _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=False, err=False)
+        _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=verbose, err=False)
         click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
                    + (f", {cards} cards" if cards is not None else ""))
     if failed:

@@ -39,6 +39,7 @@ class Config:
     manifest: Path | None = None  # build manifest; default `anki-export.lock` beside the package
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
+    max_answer_words: int = 300  # `check` and `build` warn about longer answers; 0: never
 
     @property
     def manifest_path(self) -> Path:
@@ -128,6 +129,8 @@ KEYS: Mapping[str, _Key] = {
     "manifest": _Key("manifest", "a path", _is_str),
     "strict": _Key("strict", "true or false", _is_bool),
     "keep-going": _Key("keep_going", "true or false", _is_bool),
+    "max-answer-words": _Key("max_answer_words", "a number (0: no limit)",
+                             lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
 }
 _PATHS = {"vault", "output", "manifest"}
 
@@ -259,6 +262,9 @@ folder-tags = false
 # and whether to write one package per top-level deck instead.
 # package-name = "garden"
 split = false
+
+# Warn about answers longer than this many words (0: never).
+max-answer-words = 300
 
 # Warnings fail the build, as errors do.
 strict = false
