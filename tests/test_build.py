@@ -95,14 +95,14 @@ def test_plain_vault_with_all(run_cli: Run, anki: AnkiCollection, tmp_path: Path
     assert note.deck == "Mine::Topic" and note.fields["Question"] == "Plain note — Q"
 
 
-def test_notes_without_h2_are_reported_and_heading_level_fixes_it(
+def test_notes_without_the_forced_level_are_reported_and_auto_splits_them(
         run_cli: Run, anki: AnkiCollection, tmp_path: Path) -> None:
     vault = write_vault(tmp_path / "v", {
         "Deep.md": published("/deep/", "# Deep\n### One\nx\n### Two\ny\n")})
-    result = run_cli("build", vault, "-o", tmp_path / "out")
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--heading-level", "2")
     assert "Deep.md" in result.output and "--heading-level 3" in result.output
     assert "1 note gave no card" in result.output
-    anki.import_package(build(run_cli, vault, tmp_path / "out", "--heading-level", "3"))
+    anki.import_package(build(run_cli, vault, tmp_path / "out"))
     assert sorted(n.fields["Question"] for n in anki.notes()) == ["Deep — One", "Deep — Two"]
 
 

@@ -56,6 +56,9 @@ def test_config_inside_the_vault_is_found_and_paths_are_relative_to_it(
 @pytest.mark.parametrize(("text", "message"), [
     ('vault = "x"\ncolour = "red"\n', "anki-export.toml:2: unknown key 'colour'"),
     ('heading-level = 9\n', "anki-export.toml:1: 'heading-level' must be a number from 1 to 6"),
+    ('intro = "maybe"\n', "anki-export.toml:1: 'intro' must be \"card\" or \"skip\""),
+    ('strict = true\n[heading-level-by-folder]\nPhysics = "deep"\n',
+     "anki-export.toml:2: 'heading-level-by-folder' must be a table of vault folders and levels"),
     ('strict = "yes"\n', "anki-export.toml:1: 'strict' must be true or false"),
     ('tags = "one"\n', "anki-export.toml:1: 'tags' must be a list of strings"),
     ('question-format = "{title}"\n', "'question-format' must be a string with {heading}"),
@@ -92,7 +95,7 @@ def test_init_writes_a_starter_config_that_builds(run_cli: Run, vault: Path, tmp
 
 
 def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vault: Path) -> None:
-    (vault / "Flat.md").write_text(published("/flat/", "No headings here.\n"))
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
     result = run_cli("check", vault)
     assert result.exit_code == 0
     assert f"{vault.as_posix()}/Flat.md:4: warning: note gives no card" in result.output
@@ -107,7 +110,7 @@ def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vau
 
 
 def test_check_json(run_cli: Run, vault: Path) -> None:
-    (vault / "Flat.md").write_text(published("/flat/", "No headings here.\n"))
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
     result = run_cli("check", vault, "--format", "json")
     data = json.loads(result.output)
     assert data["ok"] is True and data["warnings"] == 1 and data["cards"] == 2
@@ -165,7 +168,7 @@ def test_per_note_overrides(run_cli: Run, tmp_path: Path, anki: AnkiCollection) 
 
 def test_quiet_hides_warnings_and_no_color_outputs_plain_text(
         run_cli: Run, vault: Path, tmp_path: Path) -> None:
-    (vault / "Flat.md").write_text(published("/flat/", "No headings.\n"))
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
     quiet = run_cli("build", vault, "-o", tmp_path / "a", "-q")
     assert "warning:" not in quiet.output and "wrote 2 cards" in quiet.output
     assert "\x1b[" not in run_cli("check", vault).output

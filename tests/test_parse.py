@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anki_export.errors import NoteError
-from anki_export.parse import HeadingRules, _headings, _parsed_headings, parse_note
+from anki_export.config import AUTO
+from anki_export.errors import Level, NoteError
+from anki_export.parse import (
+    INTRO_KEY,
+    HeadingRules,
+    _headings,
+    _parsed_headings,
+    parse_note,
+)
 from anki_export.vault import SourceFile
 
 RULES = HeadingRules(2, ("Related", "References", "See also", "Sources", "Links"))
@@ -19,10 +26,14 @@ def parse(text: str, rules: HeadingRules = RULES, name: str = "Topic/Note.md"): 
     return parse_note(SourceFile(PurePosixPath(name), text), rules)
 
 
-def test_each_h2_is_a_section_and_text_before_it_is_not() -> None:
+def test_each_h2_is_a_section_and_text_before_the_first_is_the_intro() -> None:
     note, _ = parse("Intro text.\n## One\nfirst\n### Sub\nsub text\n## Two\nsecond\n")
-    assert [s.heading for s in note.sections] == ["One", "Two"]
-    assert note.sections[0].body == "first\n### Sub\nsub text"
+    assert [s.heading for s in note.sections] == ["Note", "One", "Two"]
+    assert [s.path for s in note.sections] == [(), ("One",), ("Two",)]
+    assert (note.sections[0].body, note.sections[0].key) == ("Intro text.", INTRO_KEY)
+    assert note.sections[1].body == "first\n### Sub\nsub text"
+    skipped = HeadingRules(2, intro=False)
+    assert [s.heading for s in parse("Intro text.\n## One\nx\n", skipped)[0].sections] == ["One"]
 
 
 def test_heading_after_blockquote_without_blank_line_is_a_heading() -> None:
@@ -58,7 +69,7 @@ def test_skipped_and_empty_sections() -> None:
 
 
 def test_note_without_h2_says_why_and_what_to_do() -> None:
-    note, diagnostics = parse("# Title\n### Deep\ntext\n")
+    note, diagnostics = parse("# Title\n### Deep\ntext\n", HeadingRules(2, intro=False))
     assert note.sections == ()
     (d,) = diagnostics
     assert d.code == "no-cards" and "--heading-level 3" in d.message
@@ -213,3 +224,123 @@ def test_unpickled_notes_name_their_file_with_the_shared_path_object() -> None:
     share_paths([])
     unshared = pickle.loads(data)
     assert unshared == note and unshared.rel is not rel
+
+
+# Published form: the Digital Garden plugin writes each ` ^id` as a `{ #id}` line.
+
+def published_body(body: str) -> str:
+    return '---\n{"dg-publish":true,"dg-path":"Rad/X.md","permalink":"/rad/x/"}\n---\n' + body
+
+
+def test_a_published_pin_is_the_headings_pin_with_the_same_key_and_lines() -> None:
+    vault, _ = parse("---\ndg-publish: true\n---\n## Hallmark ^core\n\nM-spike ^fact\n## B\ny\n")
+    note, _ = parse(published_body("## Hallmark\n{ #core}\n\nM-spike\n{ #fact}\n\n## B\ny\n"))
+    (hallmark, b) = note.sections
+    assert (hallmark.heading, hallmark.key, hallmark.pin) == ("Hallmark", "hallmark", "core")
+    assert [(s.key, s.pin) for s in note.sections] == [(s.key, s.pin) for s in vault.sections]
+    assert "{ #" not in hallmark.body and hallmark.body.startswith("M-spike ^fact")
+    assert (hallmark.line, b.line) == (4, 10)  # the published file's own lines
+
+
+def test_published_block_ids_inside_math_are_put_back() -> None:
+    note, _ = parse(published_body(
+        "## Energy\nSo $E = mc\n{ #2}\n + p\n{ #2}\n$ holds.\n\n$$\nx\n{ #2}\n\n$$\n\n## B\ny\n"))
+    (energy, b) = note.sections
+    assert energy.body.startswith("So $E = mc ^2 + p ^2$ holds.\n")
+    assert "$$\nx ^2\n" in energy.body and "{ #" not in energy.body
+    assert b.line == 17  # lines after the math are where the file has them
+
+
+def test_a_published_own_line_id_and_code_are_left_as_written() -> None:
+    note, _ = parse(published_body(
+        "## A\n| a |\n|---|\n| 1 |{ #table}\n\n```\n{ #kept}\n```\n"))
+    assert note.sections[0].body == "| a |\n|---|\n| 1 |\n^table\n```\n{ #kept}\n```"
+
+
+# Heading levels: `auto` splits each note where its sections are.
+
+AUTO_RULES = HeadingRules(skipped=("Related",))
+
+
+def cards(text: str, rules: HeadingRules = AUTO_RULES, name: str = "Topic/Note.md"
+          ) -> list[tuple[str, ...]]:
+    return [s.path for s in parse(text, rules, name)[0].sections]
+
+
+@pytest.mark.parametrize(("text", "paths"), [
+    ("# Title\n## A\nx\n## B\ny\n", [("A",), ("B",)]),  # `##` keeps `##`
+    ("## A\nx\n### A1\ny\n### A2\nz\n", [("A",)]),  # one `##` with subsections: as before
+    ("# CT\n### Hounsfield\nx\n### Window\ny\n", [("Hounsfield",), ("Window",)]),
+    ("## Group\n#### A\nx\n#### B\ny\n## Related\n- z\n", [("Group",)]),
+    ("### Only\nx\n## Related\n- z\n", [("Only",)]),  # one card, at the level that gives it
+    ("# Definition\nx\n# T1 recovery\ny\n# T2 decay\nz\n",
+     [("Definition",), ("T1 recovery",), ("T2 decay",)]),
+    ("# Part 1\n## A\nx\n# Part 2\n## B\ny\n", [("Part 1",), ("Part 2",)]),  # several `#`
+])
+def test_auto_splits_each_note_at_the_level_of_its_sections(
+        text: str, paths: list[tuple[str, ...]]) -> None:
+    assert cards(text) == paths
+
+
+def test_a_level_by_folder_the_frontmatter_and_a_forced_level() -> None:
+    by_folder = HeadingRules(skipped=(), by_folder=(("Physics", 3), ("Physics/Deep", AUTO)))
+    text = "# T\n## A\nx\n### A1\ny\n### A2\nz\n"
+    assert cards(text, by_folder, "Physics/N.md") == [("A", "A1"), ("A", "A2")]
+    assert cards(text, by_folder, "Physics/Deep/N.md") == [("A",)]  # the longest folder wins
+    assert cards(text, by_folder, "Physicsx/N.md") == [("A",)]  # whole folder names only
+    assert cards("---\nanki-heading-level: auto\n---\n" + text, by_folder, "Physics/N.md") == [
+        ("A",)]
+    assert cards("# T\n### A\nx\n### B\ny\n", HeadingRules(2)) == []
+    with pytest.raises(NoteError, match='1 to 6 or "auto"'):
+        parse("---\nanki-heading-level: deep\n---\n## A\nx\n")
+
+
+def test_titles_from_frontmatter_an_opening_heading_or_the_file_name() -> None:
+    def title(text: str, name: str = "Dir/File name.md") -> str:
+        return str(parse(text, AUTO_RULES, name)[0].title)
+
+    assert title("---\ntitle: Given\n---\n# Heading\n## A\nx\n") == "Given"
+    assert title("\n# The $T_1$ note\n## A\nx\n") == "The $T_1$ note"
+    assert title("Text first.\n# Heading\n## A\nx\n") == "File name"  # does not open the note
+    assert title("# Definition\nx\n# Use\ny\n") == "File name"  # not the only `#`
+    assert title('---\n{"dg-path":"Rad/From dg-path.md"}\n---\n# A\nx\n# B\ny\n') == "From dg-path"
+    assert parse("# T\n## A\nx\n")[0].title_line == 1
+    assert parse("---\ntitle: Given\n---\n# T\n## A\nx\n")[0].title_line == 0  # plain text
+    forced = parse("# Only\nx\n", HeadingRules(1))[0]  # at `#`, every `#` is a section
+    assert (forced.title, [s.heading for s in forced.sections]) == ("Note", ["Only"])
+
+
+# The intro: the text before the first heading, a card titled by the note.
+
+def intro(text: str, rules: HeadingRules = AUTO_RULES) -> tuple[str, str] | None:
+    note, _ = parse(text, rules)
+    first = note.sections[0] if note.sections else None
+    return (first.heading, first.body) if first is not None and first.is_intro else None
+
+
+def test_the_intro_is_a_card_with_a_key_no_heading_has() -> None:
+    note, _ = parse("# Myeloma\n\nA plasma cell malignancy.\n\n## Intro\nx\n", AUTO_RULES)
+    first, second = note.sections
+    assert (first.heading, first.body, first.path, first.line) == (
+        "Myeloma", "A plasma cell malignancy.", (), 3)
+    assert (first.key, second.key) == (INTRO_KEY, "intro")
+    assert intro("Defined here.\n\n### Detail\nx\n") == ("Note", "Defined here.")
+    assert intro("Defined here.\n## A\nx\n", HeadingRules(intro=False)) is None
+
+
+@pytest.mark.parametrize("text", [
+    "\n\n## A\nx\n", "# Title\n\n## A\nx\n", "%% a draft %%\n^block-id\n<!-- c -->\n## A\nx\n",
+    "#radiology #oncology\n---\n## A\nx\n",  # tags and a rule: nothing to learn
+    "- [[One]]\n- [[Two|2]]\n\n## A\nx\n", "Start here:\n1. [[One]]\n2. [x](y.md)\n## A\nx\n",
+    '---\n{"dg-home":true,"tags":["gardenEntry"]}\n---\nWelcome, read this.\n## A\nx\n',
+])
+def test_an_empty_intro_or_one_of_only_links_is_no_card(text: str) -> None:
+    assert intro(text) is None
+
+
+def test_a_note_of_only_links_gives_no_card_and_says_so_quietly() -> None:
+    note, diagnostics = parse("---\ndg-home: true\n---\nWelcome. Start with one of these:\n"
+                              "- [[A]]\n", AUTO_RULES)
+    assert note.sections == () and note.skipped == ("the intro (home page)",)
+    assert [(d.code, d.level) for d in diagnostics] == [("no-cards", Level.INFO)]
+    assert intro("An image:\n![[scan.png]]\n## A\nx\n") == ("Note", "An image:\n![[scan.png]]")

@@ -267,15 +267,16 @@ def test_bom_crlf_empty_and_headingless_notes_build(vault: Path, tmp_path: Path,
     (vault / "Flat.md").write_text(published("/flat/", "Just text, no headings.\n"))
     result = build(vault, tmp_path / "dist", 1_700_000_000)
     assert result.exit_code == 0
-    assert "Flat.md" in result.output and "no headings" in result.output
+    assert "Flat.md" not in result.output  # its text is its intro: a card titled by the note
     anki.import_package(package(tmp_path / "dist"))
     answers = {n.question: n.fields["Answer"] for n in anki.notes()}
+    assert answers["Flat"] == "<p>Just text, no headings.</p>"
     assert answers["Bom — Q"] == "<p>A</p>"
     assert answers["Crlf — Q"] == "<p>line 1<br>\nline 2</p>"
 
 
 def test_strict_fails_on_warnings(vault: Path, tmp_path: Path) -> None:
-    (vault / "Flat.md").write_text(published("/flat/", "No headings.\n"))
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
     assert build(vault, tmp_path / "a", 1_700_000_000).exit_code == 0
     strict = build(vault, tmp_path / "b", 1_700_000_000, "--strict")
     assert strict.exit_code == 1 and "Flat.md" in strict.output

@@ -94,9 +94,10 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
     tags = _note_tags(note, settings)
     highlights = note.cloze or settings.cloze or OFF
     cards = []
-    diagnostics: list[Diagnostic] = []
+    title = _title_html(note, targets)
+    diagnostics: list[Diagnostic] = list(title.diagnostics)
     for section in note.sections:
-        question = _question(note, section, settings.question_format, targets)
+        question = _question(note, section, title.html, settings.question_format, targets)
         body = section.body
         if note.definitions and "[" in body:  # footnotes and links defined elsewhere in the note
             body = f"{body}\n\n{note.definitions}"
@@ -219,13 +220,24 @@ def card_guid(identity: str, section: Section, pins: Pins, *,
     return key, from_heading
 
 
-def _question(note: Note, section: Section, question_format: str,
+def _title_html(note: Note, targets: LinkTargets | None) -> Rendered:
+    """The note's title as its questions show it: a `# heading` title as Markdown (its math
+    as math), a name from the frontmatter or the file as plain text."""
+    if note.title_line:
+        return render_inline(note.title, RenderState(note.rel, note.title_line, targets,
+                                                     clozes=None))
+    return Rendered(html.escape(note.title), (), ())
+
+
+def _question(note: Note, section: Section, title: str, question_format: str,
               targets: LinkTargets | None) -> Rendered:
+    if section.is_intro:
+        return Rendered(title, (), ())
     heading = render_inline(" › ".join(section.path),
                             RenderState(note.rel, section.line, targets, clozes=None))
     if section.heading.endswith("?"):
         return heading
-    text = question_format.format(title=html.escape(note.title), heading=heading.html)
+    text = question_format.format(title=title, heading=heading.html)
     return Rendered(text, heading.media, heading.diagnostics, heading.tags)
 
 

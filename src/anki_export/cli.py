@@ -22,7 +22,9 @@ import click
 from . import __version__
 from .cloze import MODES as CLOZE_MODES
 from .config import (
+    AUTO,
     CONFIG_NAME,
+    INTRO_CHOICES,
     RENAMED_SUFFIX,
     STARTER_CONFIG,
     Config,
@@ -53,8 +55,12 @@ def vault_options(command: F) -> F:
         click.option("--deck", "root_deck", help="Root deck that every folder deck goes under."),
         click.option("--all/--published-only", "all_notes", default=None,
                      help="Take every note, or only those with `dg-publish: true` (default)."),
-        click.option("--heading-level", type=click.IntRange(1, 6),
-                     help="Heading level that starts a card [default: 2]."),
+        click.option("--heading-level", callback=_check_heading_level, metavar="1-6|auto",
+                     help="Heading level that starts a card, in every note [default: auto: "
+                          "each note's own; per folder: heading-level-by-folder]."),
+        click.option("--intro", type=click.Choice(INTRO_CHOICES),
+                     help="The text before a note's first heading: a card titled by the note, "
+                          "or skipped [default: card]."),
         click.option("--skip-heading", "skipped_headings", multiple=True, metavar="TEXT",
                      help="A heading that gives no card; repeat it [default: Related, "
                           "References, See also, Sources, Links]."),
@@ -90,6 +96,15 @@ def _check_question_format(ctx: click.Context, param: click.Parameter,
     return value
 
 
+def _check_heading_level(ctx: click.Context, param: click.Parameter,
+                         value: str | None) -> int | str | None:
+    if value is None or value == AUTO:
+        return value
+    if value.isdigit() and 1 <= int(value) <= 6:
+        return int(value)
+    raise click.BadParameter("must be a number from 1 to 6, or auto")
+
+
 def _config(params: dict[str, Any]) -> Config:
     """Defaults < config file < command line; raises ConfigError for a bad file."""
     vault = params.pop("vault")
@@ -102,6 +117,8 @@ def _config(params: dict[str, Any]) -> Config:
         "published_only": None if all_notes is None else not all_notes,
         "skipped_headings": params["skipped_headings"] or None,
         "tags": params["tags"] or None,
+        # A level given here is every note's: the file's levels by folder give way to it.
+        "heading_level_by_folder": None if params["heading_level"] is None else (),
     }
     return load_config(path, overrides)
 

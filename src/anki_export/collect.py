@@ -134,5 +134,6 @@ class _RenderJob:
 
 def _settings(config: Config) -> tuple[object, ...]:
     return (config.question_format, config.root_deck, config.tags, config.folder_tags,
-            config.site_url, config.heading_level, config.skipped_headings, config.cloze,
-            config.vault_name, config.max_answer_words)
+            config.site_url, config.heading_level, config.heading_level_by_folder,
+            config.intro, config.skipped_headings, config.cloze, config.vault_name,
+            config.max_answer_words)

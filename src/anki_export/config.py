@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
@@ -17,6 +17,10 @@ from .vault import GARDEN_NOTES, garden_notes
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
 CONFIG_NAME = "anki-export.toml"
+
+AUTO: Final = "auto"
+HeadingLevel = int | Literal["auto"]
+"""A heading level that starts a card, or `auto`: per note, the level its sections are at."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,10 @@ class Config:
     output: Path = Path("dist")
     root_deck: str | None = None  # every deck goes under this one; None puts folders at the top
     published_only: bool = True  # Digital Garden's `dg-publish` filter; False reads every note
-    heading_level: int = 2  # the heading level that starts a card (per note: `anki-heading-level`)
+    heading_level: HeadingLevel = AUTO  # the level that starts a card; `auto`: each note's own
+    heading_level_by_folder: tuple[tuple[str, HeadingLevel], ...] = ()  # (vault folder "a/b",
+    # level): notes below the folder (the longest given) split there; `anki-heading-level` wins
+    intro: str = "card"  # "card": the text before a note's first heading is a card; "skip"
     skipped_headings: tuple[str, ...] = DEFAULT_SKIPPED_HEADINGS
     question_format: str = "{title} — {heading}"
     site_url: str | None = None  # garden's base URL: links and the Source field point there
@@ -107,7 +114,16 @@ def _is_str_list(v: object) -> bool:
 
 
 def _is_level(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 6
+    return v == AUTO or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 6)
+
+
+def _is_folder_levels(v: object) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(folder, str) and folder.strip("/") and _is_level(level)
+        for folder, level in v.items())
+
+
+INTRO_CHOICES = ("card", "skip")
 
 
 KEYS: Mapping[str, _Key] = {
@@ -115,7 +131,12 @@ KEYS: Mapping[str, _Key] = {
     "output": _Key("output", "a path", _is_str),
     "deck": _Key("root_deck", "a deck name", _is_str),
     "published-only": _Key("published_only", "true or false", _is_bool),
-    "heading-level": _Key("heading_level", "a number from 1 to 6", _is_level),
+    "heading-level": _Key("heading_level", 'a number from 1 to 6, or "auto"', _is_level),
+    "heading-level-by-folder": _Key(
+        "heading_level_by_folder",
+        'a table of vault folders and levels (`"Physics" = 3`, a level being 1 to 6 or "auto")',
+        _is_folder_levels),
+    "intro": _Key("intro", '"card" or "skip"', lambda v: v in INTRO_CHOICES),
     "skip-headings": _Key("skipped_headings", "a list of strings", _is_str_list),
     "question-format": _Key("question_format", "a string with {heading} (and maybe {title})",
                             lambda v: isinstance(v, str) and is_question_format(v)),
@@ -211,6 +232,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
             value = path.parent / str(value)
         elif isinstance(value, list):
             value = tuple(value)
+        elif isinstance(value, dict):  # folder → level, as pairs: a Config is frozen
+            value = tuple(sorted((str(k).strip("/"), v) for k, v in value.items()))
         values[spec.field] = value
     if "vault" not in values and path.parent.resolve() != Path.cwd().resolve():
         values["vault"] = path.parent  # a config inside the vault describes that vault
@@ -218,7 +241,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def _line_of(text: str, key: str) -> int | None:
-    match = re.search(rf'^\s*"?{re.escape(key)}"?\s*=', text, flags=re.M)
+    """The line of `key = …`, or of the table `[key]`."""
+    name = rf'"?{re.escape(key)}"?'
+    match = re.search(rf"^\s*(?:{name}\s*=|\[\s*{name}\s*\])", text, flags=re.M)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
@@ -236,9 +261,15 @@ output = "dist"
 # Only notes with `dg-publish: true`, as the Digital Garden publishes them.
 published-only = true
 
-# The heading level that starts a card: 2 makes each `##` section a card.
-# A note can choose its own with `anki-heading-level: 3` in its frontmatter.
-heading-level = 2
+# The heading level that starts a card: "auto" splits each note at the level its sections
+# are at (`##` for most notes, `###` or `#` for notes organised under those); 2 makes each
+# `##` section a card in every note. A note can choose its own with `anki-heading-level: 3`
+# in its frontmatter, a folder with a line in the table below.
+heading-level = "auto"
+
+# The text before a note's first heading is a card whose question is the note's title
+# ("card"), unless it is only links or empty; "skip" leaves it out.
+intro = "card"
 
 # Sections under these headings give no card.
 skip-headings = ["Related", "References", "See also", "Sources", "Links"]
@@ -268,4 +299,10 @@ max-answer-words = 300
 
 # Warnings fail the build, as errors do.
 strict = false
+
+# Heading levels for the notes below some folders, where a vault mixes styles (the longest
+# folder given wins over `heading-level`). A TOML table: keep it at the end of the file.
+# [heading-level-by-folder]
+# "Physics" = 1
+# "Physics/Problems" = 3
 '''

@@ -1,5 +1,10 @@
 """Read a note's frontmatter and split its body into sections by the heading rules.
 
+Each note splits at its own level (`auto`: where its sections are) unless one is forced, and
+the text before its first heading is a section too, the intro, whose question is the title. A
+note in the form the Digital Garden plugin publishes is first put back in its vault form
+(`restore_block_ids`), so that both give the same sections, keys and pins.
+
 Splitting follows CommonMark's block structure (pulldown-cmark's, through pyromark), so a
 `## heading` inside a fenced code block, a blockquote or a list never starts a card, and a
 heading that follows a blockquote without a blank line is still a heading. Where no line can
@@ -13,14 +18,15 @@ import bisect
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import pyromark
 
 from .cloze import HIGHLIGHTS, MODES, OFF
+from .config import AUTO, HeadingLevel
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
 from .vault import SourceFile
@@ -28,13 +34,22 @@ from .vault import SourceFile
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 """An Obsidian block id at the end of a heading (`## Hallmark ^hallmark`) pins the card's GUID."""
 
+INTRO_KEY: Final = "INTRO"
+"""The section key of a note's intro (the text before its first heading). Heading keys are
+casefolded (`_normalise`), so no heading can have this key, and it stays the same whatever the
+note's title."""
+
 
 @dataclass(frozen=True, slots=True)
 class HeadingRules:
     """Which headings start a card: the rules every note is split by."""
 
-    level: int = 2  # sections start at headings of this level; `anki-heading-level` overrides
+    level: HeadingLevel = AUTO  # sections start at headings of this level; `auto`: see
+    # `_auto_level`; a folder's level (`by_folder`) and a note's `anki-heading-level` win
     skipped: tuple[str, ...] = ()  # headings (any case, trailing ":" ignored) that are not cards
+    by_folder: tuple[tuple[str, HeadingLevel], ...] = ()  # (vault folder "a/b", level); the
+    # longest folder holding the note wins over `level`
+    intro: bool = True  # the text before the first heading is a card, titled by the note
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +57,19 @@ class Section:
     """One heading and its body: the source of one card."""
 
     heading: str  # Markdown of the heading as the card shows it: colon and pinned id removed
-    path: tuple[str, ...]  # parent headings between the note title and this one, then this one
+    # (the intro's: the note's title)
+    path: tuple[str, ...]  # parent headings between the note title and this one, then this
+    # one; () for the intro
     body: str  # Markdown of the section, heading line excluded, sub-headings included
-    line: int  # 1-based line of the heading in the file
+    line: int  # 1-based line of the heading in the file (the intro's: of its first line)
     body_line: int  # 1-based line where `body` starts, for messages from the render step
     key: str  # normalised heading path: with the note's identity, the input to the GUID
     pin: str | None = None  # block id after the heading (`## Hallmark ^core` → "core")
+
+    @property
+    def is_intro(self) -> bool:
+        """The text before the note's first heading: its question is the note's title."""
+        return not self.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +92,7 @@ class Note:
     level: int  # the heading level actually used
     cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not
     code_languages: tuple[str, ...] = ()  # of its fenced code: the highlighters to load early
+    title_line: int = 0  # line of the `# heading` the title is (inline Markdown); 0: plain text
 
 
 def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
@@ -130,17 +153,24 @@ def is_published(meta: Mapping[str, object]) -> bool:
 def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Diagnostic, ...]]:
     meta, body, offset = split_frontmatter(source)
     diagnostics: list[Diagnostic] = []
-    level = _heading_level(meta, rules.level, source.rel)
-    body = mask_comments(body)
+    body = mask_comments(restore_block_ids(body))
     lines = body.split("\n")
     headings = _headings(body)
-    title = _title(meta, headings, level, source.rel)
+    skipped_keys = {_normalise(s) for s in rules.skipped}
+    level, title_heading = _level(meta, rules, source.rel, headings, lines, skipped_keys)
+    title = _title(meta, title_heading, source.rel)
     permalink, permalink_from = _permalink(meta, source.rel)
     sections: list[Section] = []
     skipped: list[str] = []
     parents: dict[int, str] = {}
-    starts = [i for i, h in enumerate(headings) if h.level <= level]
-    skipped_keys = {_normalise(s) for s in rules.skipped}
+    starts = [i for i, h in enumerate(headings) if h.level <= level and h is not title_heading]
+    intro = _intro(title, lines, headings, title_heading, offset) if rules.intro else None
+    if intro is not None:
+        navigation = _navigation(meta, intro.body)
+        if navigation is None:
+            sections.append(intro)
+        else:
+            skipped.append(f"the intro ({navigation})")
     for n, i in enumerate(starts):
         lvl, first, after, text = headings[i]
         parents = {k: v for k, v in parents.items() if k < lvl}
@@ -170,10 +200,196 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
                 _folders(meta, source.rel),
                 tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(body, lines), tuple(sections),
-                tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body))
+                tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body),
+                title_line=offset + title_heading.line + 1
+                if title_heading is not None and title == title_heading.text else 0)
     if not sections:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
+
+
+def restore_block_ids(body: str) -> str:
+    """The note as written in the vault, from the form the Digital Garden plugin publishes.
+
+    The plugin rewrites every ` ^id` (outside ``` code) as a line `{ #id}` (the garden's
+    markdown-it-attrs syntax): `## Hallmark ^core` arrives as `## Hallmark` over `{ #core}`,
+    and, in math, `$x ^2 + 1$` as `$x` / `{ #2}` / ` + 1$`; a `^id` alone on a line becomes
+    `{ #id}` at the end of the line above. Putting ` ^id` back makes a published note the note
+    it was: a pinned heading has its pin (and its cards their GUIDs), a block id is removed
+    from the card as in the vault, math is whole again. Line numbers stay those of the file,
+    except that a `{ #id}` put back inside a line moves the lines up to the next blank line.
+    """
+    if "{ #" not in body:
+        return body
+    code = [m.span() for m in _PLUGIN_CODE.finditer(body)]
+    found = [m for m in _PUBLISHED_ID.finditer(body)
+             if not any(a <= m.start() < b for a, b in code)]
+    if not found:
+        return body
+    math = _math_spans(body, found) if "$" in body else ()
+    out: list[str] = []
+    done = 0
+    newlines = 0  # taken out by ids put back inside a line, owed to the next blank line
+    for match in found:
+        out.append(body[done : match.start()])
+        done = match.end()
+        if newlines and "\n\n" in out[-1]:
+            blank = out[-1].index("\n\n") + 1
+            out[-1] = out[-1][:blank] + "\n" * newlines + out[-1][blank:]
+            newlines = 0
+        if match.group("own") is not None:  # `text{ #id}` + blank line: was `text` / `^id`
+            out.append(f"\n^{match.group('own')}\n")
+            continue
+        block_id = match.group("id")
+        line_end = body.find("\n", match.end() + 1)
+        rest = body[match.end() + 1 : line_end if line_end >= 0 else len(body)]
+        if match.end() == len(body) or not (rest.strip() or match.start() in math):
+            out.append(f" ^{block_id}\n")  # a block id: `text ^id`, then a blank line
+        else:
+            out.append(f" ^{block_id}")  # inside a line (of math, mostly): joined again
+            done += 1
+            newlines += 2
+    out.append(body[done:])
+    text = "".join(out)
+    if newlines:
+        blank = text.find("\n\n")
+        text = (text[: blank + 1] + "\n" * newlines + text[blank + 1 :] if blank >= 0
+                else text + "\n" * newlines)
+    return text
+
+
+_PLUGIN_CODE = re.compile(r"```[\s\S]*?```")
+"""What the plugin leaves alone when it rewrites block ids (its own pattern)."""
+_PUBLISHED_ID = re.compile(
+    r"\n\{ #(?P<id>[A-Za-z0-9_-]+)\}(?=\n|\Z)|(?<=[^\n])\{ #(?P<own>[A-Za-z0-9_-]+)\}\n\n")
+"""A block id as the plugin publishes it: ` ^id` as a line of its own (`id`), or a `^id` line
+appended to the line above (`own`); the id is the plugin's `[\\w\\d-]+` (ASCII in JavaScript)."""
+
+
+def _math_spans(body: str, found: Sequence[re.Match[str]]) -> frozenset[int]:
+    """Which of those published ids stand inside math: judged on the text with every one
+    joined back into its line, as Obsidian saw it (`$x ^2$` is math; `$x`, `{ #2}`, `$` not)."""
+    joined: list[str] = []
+    at: dict[int, int] = {}  # start of the match in `body` → of its ` ^id` in the joined text
+    done = 0
+    size = 0
+    for match in found:
+        joined.append(body[done : match.start()])
+        size += match.start() - done
+        at[match.start()] = size
+        block_id = match.group("id") or match.group("own")
+        piece = f" ^{block_id}" if match.group("id") is not None else f"\n^{block_id}\n"
+        joined.append(piece)
+        size += len(piece)
+        done = match.end() + (match.group("id") is not None and match.end() < len(body))
+    joined.append(body[done:])
+    text = "".join(joined)
+    data = text.encode("utf-8")
+    spans = [(m.start(), m.end()) for m in _DISPLAY_MATH.finditer(text)]
+    events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
+        text, options=pyromark.Options.ENABLE_MATH)
+    for event, span in events:
+        if isinstance(event, dict) and ("InlineMath" in event or "DisplayMath" in event):
+            spans.append((len(data[: span["start"]].decode("utf-8")),
+                          len(data[: span["end"]].decode("utf-8"))))
+    return frozenset(start for start, pos in at.items() if any(a < pos < b for a, b in spans))
+
+
+_DISPLAY_MATH = re.compile(r"^[ \t>]*\$\$.*?\$\$", re.M | re.S)
+"""A `$$` block, which Obsidian ends at the next `$$` however many blank lines it holds."""
+
+
+def _level(meta: Mapping[str, object], rules: HeadingRules, rel: PurePosixPath,
+           headings: Sequence[_Heading], lines: Sequence[str], skipped: Collection[str]
+           ) -> tuple[int, _Heading | None]:
+    """The level the note's sections are at, and the `# heading` that is its title, if any:
+    with sections at `#`, every `#` is a section."""
+    opening = _opening_heading(headings, lines)
+    level = _heading_level(meta, rules, rel)
+    if level == AUTO:
+        level = _auto_level(headings, lines, opening, skipped)
+    return level, opening if level > 1 else None
+
+
+def _opening_heading(headings: Sequence[_Heading], lines: Sequence[str]) -> _Heading | None:
+    """The `# heading` that opens the note (nothing but blank lines above it) and is its only
+    `#`: the note's title as written, not a section."""
+    if not headings or headings[0].level != 1 or any(h.level == 1 for h in headings[1:]):
+        return None
+    if any(line.strip() for line in lines[: headings[0].line]):
+        return None
+    return headings[0]
+
+
+def _auto_level(headings: Sequence[_Heading], lines: Sequence[str], title: _Heading | None,
+                skipped: Collection[str]) -> int:
+    """The level a note's sections are at, by the cards each level would give.
+
+    `#` when it gives several (a note organised under `#`); else `##` when it gives any, so a
+    note written for the `##` rule keeps every card it had; else the highest level that gives
+    several cards, else one card; else (no heading gives a card) the highest level there is."""
+
+    def gives_card(i: int) -> bool:
+        heading = headings[i]
+        end = next((h.line for h in headings[i + 1 :] if h.level <= heading.level), len(lines))
+        return (any(line.strip() for line in lines[heading.end : end])
+                and _normalise(_clean_heading(PINNED_ID.sub("", heading.text))) not in skipped)
+
+    at = [[i for i, h in enumerate(headings) if h.level == level and h is not title]
+          for level in range(7)]
+    if len(at[1]) > 1 and sum(map(gives_card, at[1])) > 1:
+        return 1
+    if any(map(gives_card, at[2])):  # most notes: decided at their first `##`
+        return 2
+    cards = [sum(map(gives_card, found)) for found in at]
+    for wanted in (2, 1):
+        for level in range(1, 7):
+            if cards[level] >= wanted:
+                return level
+    return next((level for level in range(1, 7) if at[level]), 2)
+
+
+def _intro(title: str, lines: Sequence[str], headings: Sequence[_Heading],
+           title_heading: _Heading | None, offset: int) -> Section | None:
+    """The text under the note's title up to its first heading, as the section of a card
+    whose question is the title; None when there is nothing to learn in it (see `_CONTENT`)."""
+    below = [h.line for h in headings if h is not title_heading]
+    text, first = _section_body(lines, title_heading.end if title_heading else 0,
+                                below[0] if below else len(lines))
+    if not _CONTENT.sub("", text).strip():
+        return None
+    return Section(title, (), text, offset + first + 1, offset + first + 1, INTRO_KEY)
+
+
+def _navigation(meta: Mapping[str, object], intro: str) -> str | None:
+    """Why an intro is no card: it is the home page's, or only links (a table of contents:
+    nothing to learn); None when it is a card."""
+    if meta.get("dg-home") in (True, "true") or "gardenEntry" in _tags(meta.get("tags")):
+        return "home page"
+    return "only links" if _is_navigation(intro) else None
+
+
+_CONTENT = re.compile(
+    r"<!--.*?-->|^[ \t]*(?:\^[A-Za-z0-9-]+|\{ ?#[\w-]+\}|(?:#[\w/-]+[ \t]*)+|[-*_]{3,})[ \t]*$",
+    re.M | re.S)
+"""What leaves an intro empty: HTML comments, and lines of only a block id, tags or a rule
+(`%%comments%%` are blanked already, an opening `# title` is not part of it)."""
+
+
+def _is_navigation(text: str) -> bool:
+    """Whether the text is only links (`[[a]] · [[b]]`, a list of them), perhaps under a
+    lead-in line ending in ":" ("Start with one of these:"): a table of contents, not a fact."""
+    links = 0
+    for line in text.split("\n"):
+        rest, count = _NAV_LINK.subn("", line)
+        links += count
+        if not rest.rstrip().endswith(":") and re.search(r"\w", _LIST_MARK.sub("", rest)):
+            return False
+    return links > 0
+
+
+_NAV_LINK = re.compile(r"(?<!!)\[\[[^\]\n]*\]\]|(?<!!)\[[^\]\n]*\]\([^)\n]*\)")
+_LIST_MARK = re.compile(r"^[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(?:\[.\][ \t]+)?")
 
 
 _EMBED = re.compile(r"!\[\[([^\]|#^\n]*)|!\[[^\]\n]*\]\(([^)\s]+)")
@@ -342,11 +558,18 @@ def mask_comments(body: str) -> str:
     return out.decode("utf-8")
 
 
-def _heading_level(meta: Mapping[str, object], default: int, rel: PurePosixPath) -> int:
-    value = meta.get("anki-heading-level", default)
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 6:
+def _heading_level(meta: Mapping[str, object], rules: HeadingRules,
+                   rel: PurePosixPath) -> HeadingLevel:
+    """The note's `anki-heading-level`, else its folder's level, else the build's."""
+    value = meta.get("anki-heading-level")
+    if value is None:
+        folder = rel.parent.as_posix() + "/"
+        held = [(f, level) for f, level in rules.by_folder if folder.startswith(f + "/")]
+        return max(held, key=lambda f: len(f[0]))[1] if held else rules.level
+    if value == AUTO or (isinstance(value, int) and not isinstance(value, bool)
+                         and 1 <= value <= 6):
         return value
-    raise NoteError(f"anki-heading-level must be a number from 1 to 6, not {value!r}",
+    raise NoteError(f"anki-heading-level must be a number from 1 to 6 or \"auto\", not {value!r}",
                     path=Path(rel), line=2)
 
 
@@ -361,14 +584,13 @@ def _cloze_mode(meta: Mapping[str, object], rel: PurePosixPath) -> str | None:
                     path=Path(rel), line=2)
 
 
-def _title(meta: Mapping[str, object], headings: Sequence[_Heading], level: int,
-           rel: PurePosixPath) -> str:
+def _title(meta: Mapping[str, object], heading: _Heading | None, rel: PurePosixPath) -> str:
+    """Frontmatter `title`, else the `# heading` that opens the note, else the file name (of
+    `dg-path`, else of the file): what Obsidian and the garden show as the note's name."""
     if isinstance(meta.get("title"), str) and str(meta["title"]).strip():
         return str(meta["title"]).strip()
-    if level > 1:
-        for heading in headings:
-            if heading.level == 1:
-                return heading.text
+    if heading is not None and heading.text:
+        return heading.text
     dg_path = meta.get("dg-path")
     if isinstance(dg_path, str) and dg_path.strip("/"):
         return _strip_md(PurePosixPath(dg_path.strip("/")).name)
@@ -465,17 +687,23 @@ def _dedupe_keys(sections: list[Section], rel: PurePosixPath,
 
 def _no_card_diagnostic(note: Note, headings: Sequence[_Heading],
                         offset: int) -> Diagnostic:
+    """Why the note gives no card, as a warning; a note of only links (a home page) is meant
+    to give none, so that is said with --verbose only."""
     levels = sorted({h.level for h in headings})
     marker = "#" * note.level
-    if note.skipped:
+    navigation = [s for s in note.skipped if s.startswith("the intro (")]
+    if len(note.skipped) > len(navigation):
         why = f"every {marker} section was skipped: {', '.join(note.skipped)}"
+    elif navigation:
+        why = f"its text is navigation: {navigation[0]}"
     elif not headings:
-        why = "it has no headings; cards come from its sections"
+        why = "it has no headings; cards come from its sections and the text before them"
     else:
         found = ", ".join("#" * lvl for lvl in levels)
         deeper = [lvl for lvl in levels if lvl > note.level]
         suggest = deeper[0] if deeper else levels[-1]
         why = (f"it has no {marker} headings (found {found}); use --heading-level {suggest} "
                f"or `anki-heading-level: {suggest}` in its frontmatter")
-    return Diagnostic(Path(note.rel), offset + 1 if offset else None, Level.WARNING,
-                      "no-cards", f"note gives no card: {why}")
+    return Diagnostic(Path(note.rel), offset + 1 if offset else None,
+                      Level.INFO if navigation else Level.WARNING, "no-cards",
+                      f"note gives no card: {why}")

@@ -1,7 +1,7 @@
 """What an embed shows: the Markdown of a whole note, of one heading's part, or of one block.
 
-The note is rebuilt from its sections (text before the first card heading and skipped sections
-are not part of a `Note`), then cut with block tokens: a heading's part runs to the next heading
+The note is rebuilt from its sections (its intro, when a card, first; skipped sections are not
+part of a `Note`), then cut with block tokens: a heading's part runs to the next heading
 of the same or a higher level (the garden's rule, headings compared by slug), a block is the
 paragraph or list item ending in ` ^id`.
 """
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 def embedded_markdown(md: MarkdownIt, note: Note, ref: str) -> str | None:
     """The Markdown `![[note#ref]]` shows; None when `ref` names no heading or block."""
-    text = "\n\n".join(f"{'#' * note.level} {s.heading}\n{s.body}" for s in note.sections)
+    text = "\n\n".join(f"{'#' * note.level} {s.heading}\n{s.body}" if s.path else s.body
+                       for s in note.sections)
     if not ref:
         return text
     tokens: list[Token] = []
