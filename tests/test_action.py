@@ -144,13 +144,13 @@ def test_the_actions_steps_build_a_garden_repository_into_anki(
 
     run = run_action(repo, tmp_path / "run1")
 
-    assert run.outputs.get("packages") == "dist/notes.apkg", run.log
+    assert run.outputs.get("packages") == "dist/garden.apkg", run.log  # named after the repository
     assert "broken-link" in run.log  # a warning: printed, and the job goes on
     assert {k: run.outputs[k] for k in ("added", "changed", "removed")} == {
         "added": "3", "changed": "0", "removed": "0"}
     assert "3 cards in 2 decks from 2 notes: **3** added, **0** changed, **0** removed" in (
         run.summary)
-    assert "- `dist/notes.apkg`" in run.summary
+    assert "- `dist/garden.apkg`" in run.summary
     assert (repo / "anki-export.lock").exists()  # the input's default: in the repository
     anki.import_package(repo / run.outputs["packages"])
     notes = anki.notes()
@@ -164,7 +164,7 @@ def test_the_actions_steps_build_a_garden_repository_into_anki(
     note.write_text(note.read_text().replace("low-dose CT", "low-dose CT or MRI"))
     commit(repo, "edit")
     run = run_action(repo, tmp_path / "run2", output="dist2")
-    assert run.outputs.get("packages") == "dist2/notes.apkg", run.log
+    assert run.outputs.get("packages") == "dist2/garden.apkg", run.log
     assert [run.outputs[k] for k in ("added", "changed", "removed")] == ["0", "1", "0"]
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .buildlock import hold_output
 from .cache import CACHE_NAME, Parts, RenderCache, code_digest, digest_of
-from .config import Config, file_stem
+from .config import Config, package_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, file_stamp, map_file
 from .ids import media_name
@@ -183,6 +183,7 @@ class _Run:
                              only=only, cache=self.cache, progress=self.progress)
 
     def full(self, write: bool) -> BuildResult:
+        from .cards import repeated_questions
         from .layout import Layout, card_slots, note_layout, summary
 
         config = self.config
@@ -193,9 +194,11 @@ class _Run:
         problems = [*self.vault.diagnostics, *self.notices]
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
+        questions: dict[int, tuple[str, int]] = {}  # see `repeated_questions`
         try:
             for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
                                                          strict=True):
+                card_problems = (*card_problems, *repeated_questions(cards, questions))
                 problems += card_problems
                 shipped, note_ids = [], []
                 for card in cards:
@@ -444,7 +447,7 @@ class _Packages:
         from .package import PackageWriter
 
         base = self.base[top] if self.base is not None else None
-        path = (base.path if base is not None else self.config.output / f"{file_stem(top)}.apkg"
+        path = (base.path if base is not None else self.config.output / f"{package_stem(top)}.apkg"
                 if top else self.config.package_path)
         if path not in self.writers:  # two top decks may share a file name (`A:B`, `A/B`)
             with _output_errors(path, base.collection if base is not None else None):

@@ -7,15 +7,16 @@ note can sit side by side.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from . import escape
 from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, protect
 from .cloze_numbers import number_clozes
-from .errors import Diagnostic
+from .errors import Diagnostic, Level
 from .ids import note_guid
 from .notetypes import basic_notetype, cloze_notetype
 from .package import NoteType
@@ -39,6 +40,8 @@ class CardSettings:
     tags: tuple[str, ...] = ()  # added to every card
     folder_tags: bool = False  # tag each card with its note's folder path
     cloze: str | None = None  # `cloze.MODES`: ==highlights== as clozes; `anki-cloze` wins
+    top_deck: str = "Default"  # the deck of notes at the vault's top: the vault's name
+    max_answer_words: int = 300  # a longer answer is warned about (`long-answer`); 0: never
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,9 @@ class Pins:
 def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkTargets | None,
                pins: Pins) -> tuple[tuple[Card, ...], tuple[Diagnostic, ...]]:
     """Every card of one note, with the warnings its rendering raised."""
-    deck = deck_name(note, settings.root_deck)
+    # A note at the vault's top goes to a deck named after the vault, not to Anki's Default,
+    # where nobody would look for it.
+    deck = deck_name(note, settings.root_deck or (None if note.folders else settings.top_deck))
     folders = deck.split("::") if deck != "Default" else []
     # A folder note (`Myeloma/Myeloma.md`) is its folder's deck: its title is not repeated.
     trail = folders if folders and folders[-1] == note.title else [*folders, note.title]
@@ -104,7 +109,8 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             body = f"{body}\n\n{cited}"
         answer = render_markdown(body, RenderState(
             note.rel, section.body_line, targets, clozes=ClozeScan(highlights)))
-        diagnostics += [*question.diagnostics, *answer.diagnostics]
+        diagnostics += [*question.diagnostics, *answer.diagnostics,
+                        *answer_problems(note, section, answer.html, settings.max_answer_words)]
         key, guid = card_guid(identity, section, pins, cloze=answer.clozes is not None)
         card = Card(
             guid=guid,
@@ -119,6 +125,64 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
         )
         cards.append(card if answer.clozes is None else _cloze_card(card, answer.clozes))
     return tuple(cards), tuple(diagnostics)
+
+
+def answer_problems(note: Note, section: Section, answer: str, max_words: int
+                    ) -> list[Diagnostic]:
+    """What makes a card one a student would not want: an answer that shows nothing (a
+    section that held only a remote video, shown as a link, say), only links (a page of
+    links to other notes), or more words than anyone recalls at once."""
+    shown = html.unescape(_TAG.sub(" ", _REMOTE_EMBED.sub(" ", answer)))
+    if "<img" not in answer and not any(c.isalnum() for c in shown):
+        return [_problem(note, section, "empty-answer", "the answer shows nothing (what the "
+                         "section holds is not shown on a card, or is only a remote file); "
+                         "write the answer, or remove the section")]
+    rest, links = _LINKS.subn(" ", section.body)
+    if links and "<img" not in answer and not any(
+            c.isalnum() for c in _LIST_MARKER.sub("", rest)):
+        return [_problem(note, section, "only-links", "the answer is only links, nothing to "
+                         "recall; write what they lead to, or name the heading in "
+                         "--skip-heading")]
+    words = len(html.unescape(_TAG.sub(" ", answer)).split())
+    if max_words and words > max_words:
+        return [_problem(note, section, "long-answer", f"the answer has {words} words, over "
+                         f"{max_words}: split the section into smaller ones (or raise "
+                         "--max-answer-words)")]
+    return []
+
+
+def repeated_questions(cards: Sequence[Card], seen: dict[int, tuple[str, int]]
+                       ) -> list[Diagnostic]:
+    """A warning for each card whose question an earlier note's card in the same deck has:
+    the student cannot tell which answer is asked for (Anki, too, flags such a note as a
+    duplicate). `seen` holds (file, line) of each question so far, by a hash of its deck
+    and text, not the text: a build sees every card once, and keeps no card."""
+    found = []
+    for card in cards:
+        if card.cloze is not None:  # its first field is the whole text, not a question
+            continue
+        source = card.source.as_posix()
+        first = seen.setdefault(hash((card.deck, card.fields[0].casefold())),
+                                (source, card.line))
+        if first[0] != source:  # within a note: `duplicate-heading` says it
+            found.append(Diagnostic(
+                Path(card.source), card.line, Level.WARNING, "duplicate-question",
+                f"the same question as {first[0]}:{first[1]}, in the same deck {card.deck}; "
+                "reword one, or give the notes distinct titles"))
+    return found
+
+
+def _problem(note: Note, section: Section, code: str, message: str) -> Diagnostic:
+    return Diagnostic(Path(note.rel), section.line, Level.WARNING, code, message)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_REMOTE_EMBED = re.compile(r'<a class="ae-remote-image"[^>]*>.*?</a>', re.S)
+"""A remote image or video (`![](https://…)`): a link on the card, nothing to study."""
+_LINKS = re.compile(r"(?<!!)\[\[[^\]\n]*\]\]|(?<!!)\[[^\]\n]*\]\([^)\n]*\)"
+                    r"|<?https?://[^\s>]+>?")
+"""Wiki-links, Markdown links and bare URLs, not embeds (`![[Other]]` shows its note)."""
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+", re.M)
 
 
 def _cloze_card(card: Card, text: ClozeText) -> Card:

@@ -25,6 +25,7 @@ from .config import (
     AUTO,
     CONFIG_NAME,
     INTRO_CHOICES,
+    RENAMED_SUFFIX,
     SITE_URL_KIND,
     STARTER_CONFIG,
     Config,
@@ -32,12 +33,14 @@ from .config import (
     is_question_format,
     is_site_url,
     load_config,
+    takes_whole_collection,
 )
 from .errors import AnkiExportError, BuildFailed, Diagnostic, Level
 
 if TYPE_CHECKING:
     from .build import BuildResult
     from .collect import Progress
+    from .manifest import Move
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +78,8 @@ def vault_options(command: F) -> F:
                           "together on one card [default: off; per note: anki-cloze]."),
         click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
                      help="Build manifest [default: OUTPUT/anki-export.lock]."),
+        click.option("--max-answer-words", type=click.IntRange(0), metavar="N",
+                     help="Warn about answers of more words [default: 300; 0: never]."),
         click.option("--strict/--no-strict", default=None, help="Fail on warnings too."),
         click.option("--keep-going/--no-keep-going", default=None,
                      help="Skip notes with errors instead of failing."),
@@ -177,7 +182,7 @@ def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **para
                 if note.skipped:
                     where = (config.vault / note.path).as_posix()
                     click.echo(f"{where}: no card for {', '.join(note.skipped)}", err=True)
-        _print_summary(result, config)
+        _print_summary(result, config, verbose=verbose)
         if report is not None:
             _write_report(report, result)
 
@@ -199,9 +204,10 @@ def check(output_format: str, quiet: bool, verbose: bool, **params: Any) -> None
         try:
             result = run_build(config, write=False)
         except BuildFailed as e:
-            _print_check(e.diagnostics, config, output_format, cards=None)
+            _print_check(e.diagnostics, config, output_format, cards=None, verbose=verbose)
             raise click.exceptions.Exit(1) from e
-        _print_check(result.diagnostics, config, output_format, cards=result.cards)
+        _print_check(result.diagnostics, config, output_format, cards=result.cards,
+                     verbose=verbose)
 
 
 @cli.command(epilog="""\b
@@ -264,6 +270,9 @@ def _styled(text: str, color: str) -> str:
 
 
 _LEVEL_COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "blue"}
+SHOWN_PER_CODE = 10
+"""Warnings of one code printed without -v: a garden's hundreds of one warning would drown
+every other line."""
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, *,
@@ -271,13 +280,23 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
     shown = {Level.ERROR} if quiet else {Level.ERROR, Level.WARNING}
     if verbose:
         shown.add(Level.INFO)
+    warned: dict[str, int] = {}  # warnings of each code: past SHOWN_PER_CODE, only counted
     for d in diagnostics:
+        if d.level is Level.WARNING and not verbose:
+            warned[d.code] = warned.get(d.code, 0) + 1
+            if warned[d.code] > SHOWN_PER_CODE:
+                continue
         if d.level in shown:
             click.echo(_styled(d.format(vault), _LEVEL_COLORS[d.level]), err=err,
                        color=_color())
+    for code, count in warned.items():
+        if count > SHOWN_PER_CODE and Level.WARNING in shown:
+            click.echo(_styled(f"... and {count - SHOWN_PER_CODE} more {code} warnings (-v "
+                               "lists them all)", _LEVEL_COLORS[Level.WARNING]),
+                       err=err, color=_color())
 
 
-def _print_summary(result: BuildResult, config: Config) -> None:
+def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False) -> None:
     where = ", ".join(str(p) for p in result.packages)
     if result.up_to_date:
         click.echo(f"Nothing changed since the last build: {where} is current "
@@ -287,6 +306,7 @@ def _print_summary(result: BuildResult, config: Config) -> None:
     else:
         click.echo(f"Read {_count(result.note_count, 'note')}, wrote "
                    f"{_count(result.cards, 'card')} in {_count(result.decks, 'deck')} to {where}")
+    _print_renamed(result.packages, config)
     if result.changes is not None:
         c = result.changes
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
@@ -301,6 +321,7 @@ def _print_summary(result: BuildResult, config: Config) -> None:
                        "Tools → Empty Cards deletes them):")
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
+        _print_moves(c.moved, verbose)
     if result.notes_without_cards:
         click.echo(f"{_count(result.notes_without_cards, 'note')} gave no card (the warnings above "
                    "say why; --heading-level changes the section level)")
@@ -310,12 +331,47 @@ def _print_summary(result: BuildResult, config: Config) -> None:
                    f"`anki: false`{hint}")
 
 
+SHOWN_MOVES = 5
+"""Moves listed without `-v` (a new root deck moves every deck's cards)."""
+
+
+def _print_moves(moves: tuple[Move, ...], verbose: bool) -> None:
+    """Which cards changed deck, and the search that finds them in Anki, where the user must
+    move them: Anki's import never moves a card (README, "Moving notes")."""
+    if not moves:
+        return
+    notes = sum(len(move.sources) for move in moves)
+    click.echo(f"The cards of {_count(notes, 'note')} changed deck since the last build; Anki's "
+               "import never moves a card, so after importing, move them in Anki: Browse, paste "
+               "the search, select all (Ctrl+A), Change Deck (Ctrl+D) to the deck named:")
+    for move in moves if verbose else moves[:SHOWN_MOVES]:
+        files = ", ".join(move.sources[:SHOWN_MOVES])
+        more = len(move.sources) - SHOWN_MOVES
+        if more > 0 and not verbose:
+            files += f" and {more} more"
+        elif more > 0:
+            files = ", ".join(move.sources)
+        click.echo(f"  {move.old} → {move.new} ({files}): {move.search}")
+    if len(moves) > SHOWN_MOVES and not verbose:
+        click.echo(f"  and {len(moves) - SHOWN_MOVES} more decks (-v lists them all)")
+
+
+def _print_renamed(packages: tuple[Path, ...], config: Config) -> None:
+    """Say so where a package is not named after its deck or vault, as Anki would have taken
+    that name for a whole collection (`config.package_stem`)."""
+    for path in packages:
+        meant = path.stem.removesuffix(RENAMED_SUFFIX)
+        if config.package_name is None and meant != path.stem and takes_whole_collection(meant):
+            click.echo(f"Named {path.name}, not {meant}.apkg: Anki imports a file of that name "
+                       "as a whole collection, replacing yours (--package-name chooses another)")
+
+
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_format: str,
-                 cards: int | None) -> None:
+                 cards: int | None, *, verbose: bool = False) -> None:
     counts = {level: sum(d.level is level for d in diagnostics) for level in Level}
     failed = counts[Level.ERROR] > 0 or (config.strict and counts[Level.WARNING] > 0)
     if output_format == "json":
@@ -325,7 +381,7 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
                                "warnings": counts[Level.WARNING], "cards": cards,
                                "ok": not failed}, indent=2))
     else:
-        _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=False, err=False)
+        _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=verbose, err=False)
         click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
                    + (f", {cards} cards" if cards is not None else ""))
     if failed:
@@ -348,7 +404,8 @@ def _write_report(path: Path, result: BuildResult) -> None:
             "added": list(changes.added), "changed": list(changes.changed),
             "removed": list(changes.removed), "unchanged": changes.unchanged,
             "emptied_clozes": [{"card": key, "clozes": list(numbers)}
-                               for key, numbers in changes.emptied]},
+                               for key, numbers in changes.emptied],
+            "moved": [asdict(move) for move in changes.moved]},
     }
     try:
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",

@@ -73,7 +73,8 @@ def cards_by_note(vault: Vault, config: Config, targets: LinkTargets, pins: Pins
     new file, or another note's new title, concerns), else rendered, on every core when there
     is enough to render. A build writes each card as it comes, so none are held all at once."""
     settings = CardSettings(config.question_format, config.root_deck, config.tags,
-                            config.folder_tags, config.cloze)
+                            config.folder_tags, config.cloze, config.vault_name,
+                            config.max_answer_words)
     keys = keys if keys is not None else render_keys(vault, config, pins)
     wanted = range(len(vault.notes)) if only is None else only
     if cache is not None:
@@ -134,4 +135,5 @@ class _RenderJob:
 def _settings(config: Config) -> tuple[object, ...]:
     return (config.question_format, config.root_deck, config.tags, config.folder_tags,
             config.site_url, config.heading_level, config.heading_level_by_folder,
-            config.intro, config.skipped_headings, config.cloze)
+            config.intro, config.skipped_headings, config.cloze, config.vault_name,
+            config.max_answer_words)

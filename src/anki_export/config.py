@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
+from .vault import GARDEN_NOTES, garden_notes
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
 CONFIG_NAME = "anki-export.toml"
@@ -47,21 +48,50 @@ class Config:
     manifest: Path | None = None  # build manifest; default `anki-export.lock` beside the package
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
+    max_answer_words: int = 300  # `check` and `build` warn about longer answers; 0: never
 
     @property
     def manifest_path(self) -> Path:
         return self.manifest or self.output / "anki-export.lock"
 
     @property
+    def vault_name(self) -> str:
+        """The vault folder's name; a garden repository's for its notes folder: the name of
+        the default package, and the deck of the notes at the vault's top."""
+        folder = self.vault.resolve()
+        if folder.parts[-3:] == GARDEN_NOTES.parts:
+            folder = folder.parents[2]
+        return folder.name or "notes"
+
+    @property
     def package_path(self) -> Path:
-        name = self.package_name or self.root_deck or self.vault.resolve().name or "notes"
-        return self.output / f"{file_stem(name.removesuffix('.apkg'))}.apkg"
+        if self.package_name:
+            return self.output / f"{file_stem(self.package_name.removesuffix('.apkg'))}.apkg"
+        return self.output / f"{package_stem(self.root_deck or self.vault_name)}.apkg"
 
 
 def file_stem(name: str) -> str:
     """A deck or vault name as a portable file name: `Rad::MSK` → `Rad-MSK`."""
     stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name.replace("::", "-")).strip(" .-")
     return stem or "notes"
+
+
+_WHOLE_COLLECTION = re.compile(r"collection|backup-.*", re.IGNORECASE)
+"""Package names Anki desktop imports as a whole collection, replacing the user's
+(`collection.apkg`, `backup-*.apkg`), whatever the file holds."""
+RENAMED_SUFFIX = "-deck"
+
+
+def package_stem(name: str) -> str:
+    """The file name (without `.apkg`) of a package named after a deck or the vault: a name
+    Anki would take for a whole collection gets `-deck` added (`collection-deck`)."""
+    stem = file_stem(name)
+    return stem + RENAMED_SUFFIX if takes_whole_collection(stem) else stem
+
+
+def takes_whole_collection(stem: str) -> bool:
+    """Whether Anki desktop reads `<stem>.apkg` as a whole collection to replace its own."""
+    return _WHOLE_COLLECTION.fullmatch(stem) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +170,8 @@ KEYS: Mapping[str, _Key] = {
     "manifest": _Key("manifest", "a path", _is_str),
     "strict": _Key("strict", "true or false", _is_bool),
     "keep-going": _Key("keep_going", "true or false", _is_bool),
+    "max-answer-words": _Key("max_answer_words", "a number (0: no limit)",
+                             lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
 }
 _PATHS = {"vault", "output", "manifest"}
 
@@ -181,7 +213,24 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
     unknown = set(given) - {f.name for f in fields(Config)}
     if unknown:
         raise ValueError(f"not Config fields: {sorted(unknown)}")  # a programming error
-    return replace(config, **given)
+    config = replace(config, **given)
+    if config.package_name and takes_whole_collection(
+            file_stem(config.package_name.removesuffix(".apkg"))):
+        raise ConfigError(
+            f"the package name {config.package_name!r} is one Anki desktop imports as a whole "
+            "collection, replacing every card and review you have; choose another name with "
+            "--package-name (or `package-name` in anki-export.toml)",
+            path=path if "package_name" not in given else None)
+    return replace(config, vault=_vault_folder(config.vault))
+
+
+def _vault_folder(vault: Path) -> Path:
+    """The folder holding the notes: a garden repository's `src/site/notes` when given its
+    root; without a vault named anywhere (the default `notes` absent), the working folder's,
+    if it is a garden repository."""
+    if vault == Config().vault and not vault.is_dir() and garden_notes(Path()) != Path():
+        vault = Path()
+    return garden_notes(vault)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -284,6 +333,9 @@ folder-tags = false
 # and whether to write one package per top-level deck instead.
 # package-name = "garden"
 split = false
+
+# Warn about answers longer than this many words (0: never).
+max-answer-words = 300
 
 # Warnings fail the build, as errors do.
 strict = false

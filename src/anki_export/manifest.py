@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -73,12 +74,12 @@ class Manifest:
     text: Bytes = field(default=b"", compare=False, repr=False)  # the file as read, if it was
 
     def owners(self) -> dict[str, frozenset[str]]:
-        """Plain permalink → the files whose cards were shipped under it (see notes.py)."""
+        """Identity (a plain permalink, or one made specific: `permalink|…`) → the files whose
+        cards were shipped under it (see notes.py)."""
         found: dict[str, set[str]] = {}
         for _, key, source, removed in _facts(self.notes):
-            identity = key.split("#", 1)[0]
-            if removed is None and "|" not in identity:
-                found.setdefault(identity, set()).add(source)
+            if removed is None:
+                found.setdefault(key.split("#", 1)[0], set()).add(source)
         return {k: frozenset(v) for k, v in found.items()}
 
     def expiry(self) -> int | None:
@@ -258,6 +259,17 @@ def manifest_facts(manifest: Manifest) -> Iterator[tuple[str, Fact]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Move:
+    """Cards that changed deck since the last build, from one deck to another: Anki's import
+    updates a note it has but never moves its cards, so the user must (Browse → Change Deck)."""
+
+    old: str  # the deck they are in, in Anki
+    new: str  # the deck they belong in now
+    sources: tuple[str, ...]  # the notes' files
+    search: str  # what finds exactly these cards in Anki's browser (`anki_search`)
+
+
+@dataclass(frozen=True, slots=True)
 class Changes:
     """What a build changed against the last one, for the report."""
 
@@ -267,6 +279,7 @@ class Changes:
     unchanged: int
     emptied: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (key, cloze numbers) whose cloze
     # left the note in this build: empty cards in Anki until Tools → Empty Cards
+    moved: tuple[Move, ...] = ()  # by old deck, then new deck
 
 
 def content_digest(notetype: NoteType, deck: str, fields: Iterable[str],
@@ -570,6 +583,9 @@ class Release:
         self.removed: list[str] = []
         self.emptied: list[tuple[str, tuple[int, ...]]] = []
         self.unchanged = 0
+        self.moves: dict[tuple[str, str], dict[str, str]] = {}  # (old, new deck) → each moved
+        # note's file → its cards' breadcrumb (as Anki stores it: what a search can find)
+        self.stayed: set[str] = set()  # decks that kept some card of the last build
         self._tags: dict[tuple[str, ...], tuple[str, ...]] = {}  # one copy of each set
 
     def ship(self, card: Card) -> PackageNote:
@@ -580,6 +596,12 @@ class Release:
             self.emptied.append((card.key, numbering.emptied))
         digest = content_digest(card.notetype, card.deck, fields, card.tags, self.media(card))
         mod = stamp_mod(before, digest, self.now)
+        if before is not None and before.deck != card.deck:
+            breadcrumb = fields[card.notetype.fields.index("Breadcrumb")]
+            self.moves.setdefault((before.deck, card.deck), {})[card.source.as_posix()] = (
+                breadcrumb)
+        elif before is not None:
+            self.stayed.add(before.deck)
         if before is None or before.removed is not None:
             self.added.append(card.key)
         elif mod != before.mod:
@@ -632,7 +654,30 @@ class Release:
 
     def changes(self) -> Changes:
         return Changes(tuple(self.added), tuple(self.changed), tuple(self.removed),
-                       self.unchanged, tuple(self.emptied))
+                       self.unchanged, tuple(self.emptied), self._moved())
+
+    def _moved(self) -> tuple[Move, ...]:
+        """Each (old deck → new deck) of the moved cards, with the search that finds them: the
+        old deck alone (this vault's cards in it, not its subdecks) where every card left it
+        for the new one, else their notes' breadcrumbs, which say exactly where they belong."""
+        leaving = [old for old, _ in self.moves]
+        found = []
+        for (old, new), notes in sorted(self.moves.items()):
+            deck = f'"deck:{anki_search_text(old)}"'
+            if old in self.stayed or leaving.count(old) > 1:
+                crumbs = [f'"Breadcrumb:{anki_search_text(b)}"' for b in sorted({*notes.values()})]
+                search = f"{deck} {crumbs[0]}" if len(crumbs) == 1 else (
+                    f"{deck} ({' OR '.join(crumbs)})")
+            else:
+                search = f'{deck} -"deck:{anki_search_text(old)}::*" "note:anki-export*"'
+            found.append(Move(old, new, tuple(sorted(notes)), search))
+        return tuple(found)
+
+
+def anki_search_text(text: str) -> str:
+    """Text matched literally by a search in Anki's browser, inside double quotes: `*`, `_`,
+    `\\` and `"` escaped (Anki's wildcards and quoting)."""
+    return re.sub(r'([\\"*_])', r"\\\1", text)
 
 
 def _numbered(card: Card, before: Entry | None) -> tuple[tuple[str, ...], Numbering | None]:

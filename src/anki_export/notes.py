@@ -208,11 +208,11 @@ def assign_identities(notes: Sequence[Note],
     """Each note's identity is its permalink; notes sharing one get a more specific identity
     (permalink + dg-path, else + vault path) so no card is merged into another note's.
 
-    `read_owners` (reads the last build's manifest: permalink → files that shipped cards
-    under it) lets the note that had the permalink first keep it, with its cards and their
-    reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
-    cards. Called only where notes share a permalink: it reads every card of the manifest
-    (20,000 notes: 0.1 s)."""
+    `read_owners` (reads the last build's manifest: identity → files that shipped cards
+    under it) lets a note keep the identity it had (`_shared_identities`), with its cards and
+    their reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
+    cards, and a note moved to another `dg-path` keeps its cards. Called only where notes
+    share a permalink: it reads every card of the manifest (20,000 notes: 0.1 s)."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)
@@ -220,28 +220,79 @@ def assign_identities(notes: Sequence[Note],
     diagnostics: list[Diagnostic] = []
     shared = any(len(group) > 1 for group in by_permalink.values())
     owned = read_owners() if read_owners is not None and shared else {}
+    pathless: list[PurePosixPath] = []
     for permalink, group in by_permalink.items():
         if len(group) == 1:
             identities[group[0].rel] = permalink
             if group[0].permalink_from == "path":
-                diagnostics.append(Diagnostic(
-                    Path(group[0].rel), None, Level.WARNING, "no-permalink",
-                    "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the "
-                    "file path, so moving or renaming it makes new cards; add a `permalink`"))
+                pathless.append(group[0].rel)
             continue
-        names = ", ".join(n.rel.as_posix() for n in group)
-        dg_paths = [n.dg_path for n in group]
-        had_it = [n for n in group if n.rel.as_posix() in owned.get(permalink, ())]
-        for note, dg_path in zip(group, dg_paths, strict=True):
-            unique = dg_path and dg_paths.count(dg_path) == 1
-            identities[note.rel] = f"{permalink}|{dg_path if unique else note.rel.as_posix()}"
-            if had_it == [note]:
-                identities[note.rel] = permalink
-            diagnostics.append(Diagnostic(
-                Path(note.rel), None, Level.WARNING, "duplicate-permalink",
-                f"{len(group)} notes share the permalink {permalink} ({names}); each keeps its "
-                "own cards, but give them distinct permalinks (or dg-permalink) so their IDs "
-                "do not depend on their paths"))
+        identities.update(_shared_identities(permalink, group, owned))
+        diagnostics += _grouped(
+            [n.rel for n in group], "duplicate-permalink",
+            f"notes share the permalink {permalink}",
+            "each keeps its own cards, but give each a permalink (or dg-permalink) of its own, "
+            "so that their cards' IDs do not depend on their paths",
+            f"shares the permalink {permalink} with {len(group) - 1} other "
+            + ("note" if len(group) == 2 else "notes"))
+    if len(pathless) == 1:
+        diagnostics.append(Diagnostic(
+            Path(pathless[0]), None, Level.WARNING, "no-permalink",
+            "note has no permalink, dg-permalink or dg-path: its cards' IDs follow the file "
+            "path, so moving or renaming it makes new cards; add a `permalink`"))
+    else:
+        diagnostics += _grouped(
+            pathless, "no-permalink", "notes have no permalink, dg-permalink or dg-path",
+            "their cards' IDs follow their file paths, so moving or renaming one makes new "
+            "cards; add a `permalink` to each to keep them",
+            "no permalink: its cards' IDs follow its path")
     return identities, tuple(diagnostics)
 
 
+def _shared_identities(permalink: str, group: Sequence[Note],
+                       owned: Mapping[str, frozenset[str]]) -> dict[PurePosixPath, str]:
+    """Identities for notes sharing a permalink. A note keeps the identity its file's cards
+    were last shipped under (the plain permalink, for the note that had it first) where it
+    alone had it: a copy does not take the original's cards, and a note given another
+    `dg-path` keeps its cards and only changes deck. Any other note gets the permalink +
+    its `dg-path` (unique in the group), else + its vault path."""
+    shipped: dict[str, list[str]] = {}  # file → identities of this permalink it shipped under
+    for identity, files in owned.items():
+        if identity == permalink or identity.startswith(permalink + "|"):
+            for file in files:
+                shipped.setdefault(file, []).append(identity)
+    claims = [was[0] for n in group if len(was := shipped.get(n.rel.as_posix(), [])) == 1]
+    found: dict[PurePosixPath, str] = {}
+    for note in group:
+        before = shipped.get(note.rel.as_posix(), [])
+        if len(before) == 1 and claims.count(before[0]) == 1:
+            found[note.rel] = before[0]
+    taken = set(found.values())
+    dg_paths = [n.dg_path for n in group]
+    for note in group:
+        if note.rel not in found:
+            unique = note.dg_path and dg_paths.count(note.dg_path) == 1
+            fresh = f"{permalink}|{note.dg_path if unique else note.rel.as_posix()}"
+            if fresh in taken:  # a note's old identity, kept
+                fresh = f"{permalink}|{note.rel.as_posix()}"
+            found[note.rel] = fresh
+            taken.add(fresh)
+    return found
+
+
+SHOWN_IN_A_GROUP = 3
+"""Files a grouped warning names; `-v` lists every one (see `_grouped`)."""
+
+
+def _grouped(files: Sequence[PurePosixPath], code: str, what: str, advice: str, each: str
+             ) -> list[Diagnostic]:
+    """One warning for several notes that share a problem, naming the first few (one garden
+    has 310 notes on one permalink: a warning per note naming every other made 7 MB of
+    output), and a line per note that only `-v` shows."""
+    if not files:
+        return []
+    named = ", ".join(f.as_posix() for f in files[:SHOWN_IN_A_GROUP])
+    if len(files) > SHOWN_IN_A_GROUP:
+        named += f" and {len(files) - SHOWN_IN_A_GROUP} more (-v lists them)"
+    return [Diagnostic(None, None, Level.WARNING, code, f"{len(files)} {what}: {named}; {advice}"),
+            *(Diagnostic(Path(f), None, Level.INFO, code, each) for f in files)]

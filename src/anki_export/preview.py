@@ -56,7 +56,7 @@ def write_preview(config: Config) -> PreviewResult:
     try:
         page.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(page) as tmp:
-            tmp.write_text(preview_page(cards, config.vault.name), encoding="utf-8")
+            tmp.write_text(preview_page(cards, config.vault_name), encoding="utf-8")
     except OSError as e:
         raise OutputError(f"cannot write the preview ({e.strerror or e})", path=page) from e
     return PreviewResult(page, len(cards), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))

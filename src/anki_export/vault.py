@@ -18,7 +18,7 @@ import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
@@ -148,15 +148,46 @@ def _distance(a: PurePosixPath, b: PurePosixPath) -> int:
     return len(a.parent.parts) + len(b.parent.parts) - 2 * common
 
 
+GARDEN_NOTES = Path("src", "site", "notes")
+"""Where a Digital Garden repository holds the notes the plugin published (vault paths kept)."""
+GARDEN_IMAGES = "../img/user/"
+"""Where it holds their images (`src/site/img/user/<vault path>`), from the notes folder: the
+index names them so, and a published image link (`/img/user/…`) resolves there."""
+GARDEN_IMAGE_URL = "/img/user/"
+
+
+def garden_notes(folder: Path) -> Path:
+    """The notes of a garden repository given by its root (`src/site/notes`), else the folder:
+    a nightly job in that repository builds it as it stands."""
+    notes = folder / GARDEN_NOTES
+    return notes if notes.is_dir() else folder
+
+
+def garden_images(notes: Path) -> Path | None:
+    """The images folder beside a garden repository's notes folder, if this is one."""
+    if notes.resolve().parts[-3:] != GARDEN_NOTES.parts:
+        return None
+    images = notes / GARDEN_IMAGES
+    return images if images.is_dir() else None
+
+
 def scan_vault(root: Path, leave_out: Callable[[str], bool] = lambda name: False
                ) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
     """Walk the vault once and index every visible file, but those `leave_out` names (by
-    vault-relative POSIX path): the build's own output, where it lies inside the vault."""
+    vault-relative POSIX path): the build's own output, where it lies inside the vault. In a
+    garden repository's notes folder, also the published images beside it (as
+    `../img/user/…`), walked by the same rules: they are the vault's attachments, moved there
+    by the plugin."""
     if not root.is_dir():
         raise ConfigError(f"vault folder {root} does not exist; pass the folder holding your notes")
     diagnostics: list[Diagnostic] = []
     names = sorted(name for name in _walk(root, diagnostics)  # as strings: a path object
                    if not leave_out(name))  # each, once, below
+    images = garden_images(root)
+    if images is not None:
+        found: list[Diagnostic] = []  # named from the images folder: from the notes', here
+        names = sorted([*names, *(GARDEN_IMAGES + name for name in _walk(images, found))])
+        diagnostics += (replace(d, path=Path(GARDEN_IMAGES, d.path or "")) for d in found)
     files = [PurePosixPath(name) for name in names]
     by_path = {_strip_md(name).casefold(): p for name, p in zip(names, files, strict=True)}
     by_path.update({name.casefold(): p for name, p in zip(names, files, strict=True)})
@@ -164,7 +195,7 @@ def scan_vault(root: Path, leave_out: Callable[[str], bool] = lambda name: False
     for name, p in zip(names, files, strict=True):
         by_name.setdefault(name.rpartition("/")[2].casefold(), []).append(p)
     notes = tuple(p for name, p in zip(names, files, strict=True)
-                  if name.lower().endswith(".md"))
+                  if name.lower().endswith(".md") and not name.startswith(GARDEN_IMAGES))
     index = VaultIndex(root, tuple(files), notes, by_path,
                        {k: tuple(v) for k, v in by_name.items()})
     return index, tuple(diagnostics)

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 from .. import escape
 from ..slugify import slugify
-from ..vault import IMAGE_SUFFIXES
+from ..vault import GARDEN_IMAGE_URL, GARDEN_IMAGES, IMAGE_SUFFIXES
 from .embeds import Embed, embedded_markdown
 
 if TYPE_CHECKING:
@@ -316,13 +316,19 @@ def image_html(render: RenderState, target: str, alt: str, width: str, height: s
 
 
 def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | str:
-    """The vault file an image names, else why there is none (for the placeholder)."""
-    inside = posixpath.normpath(posixpath.join(render.note.parent.as_posix(), target))
-    if loads_elsewhere(target) or inside == ".." or inside.startswith("../"):
-        render.warn("outside-vault", f"image `{_one_line(target)}` is outside the vault; only "
-                    "files inside it go into the package", line)
-        return "image outside the vault"
-    rel = render.targets.resolve(target, render.note) if render.targets else None
+    """The vault file an image names, else why there is none (for the placeholder). A garden
+    repository's published image (`/img/user/<vault path>`) is its file in `src/site/img/user/`,
+    which the vault index holds beside the notes (`vault.GARDEN_IMAGES`)."""
+    wanted = target
+    if target.startswith(GARDEN_IMAGE_URL):
+        wanted = GARDEN_IMAGES + target.removeprefix(GARDEN_IMAGE_URL)
+    else:
+        inside = posixpath.normpath(posixpath.join(render.note.parent.as_posix(), target))
+        if loads_elsewhere(target) or inside == ".." or inside.startswith("../"):
+            render.warn("outside-vault", f"image `{_one_line(target)}` is outside the vault; "
+                        "only files inside it go into the package", line)
+            return "image outside the vault"
+    rel = render.targets.resolve(wanted, render.note) if render.targets else None
     if rel is None:
         render.warn("missing-image", f"image `{_one_line(target)}` not found in the vault", line)
         return "missing image"
