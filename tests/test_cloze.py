@@ -89,6 +89,11 @@ def cloze_cards(anki: AnkiCollection, guid: str) -> dict[str, tuple[int, int]]:
     return {active(card.answer()): (card.id, card.ord) for card in note.cards()}
 
 
+def ords(cards: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Active cloze text → the card's ord (its cloze number less one)."""
+    return {text: ord_ for text, (_, ord_) in cards.items()}
+
+
 def test_a_mixed_vault_imports_as_basic_and_cloze_cards(tmp_path: Path,
                                                         anki: AnkiCollection) -> None:
     vault = write_vault(tmp_path / "vault", {"Rad/Myeloma.md": MIXED, "Rad/Facts.md": HIGHLIGHTED,
@@ -142,6 +147,7 @@ def test_insert_edit_and_remove_keep_every_cloze_on_its_card(tmp_path: Path,
     assert all(state[0] == 1 for state in reviews.values())
     (guid,) = [n.guid for n in anki.notes() if n.notetype == "anki-export cloze"]
     before = cloze_cards(anki, guid)
+    assert ords(before) == {"IL-6": 0, "osteolysis": 1, "M-spike": 2}
 
     note = vault / "Rad/Facts.md"
     note.write_text(note.read_text()
@@ -171,6 +177,22 @@ def test_insert_edit_and_remove_keep_every_cloze_on_its_card(tmp_path: Path,
     key = "/rad/facts/#key facts~cloze"
     assert changes["emptied_clozes"] == [{"card": key, "clozes": [before["M-spike"][1] + 1]}]
     assert changes["changed"] == [key]
+    assert ords(after) == {"Monoclonal plasma cells": 3, "IL-6": 0, "osteolytic lesions": 1,
+                           "": 2}
+    assert ("{{c4::Monoclonal plasma cells}} secrete {{c1::IL-6}}, which drives "
+            "{{c2::osteolytic lesions}}; the serum shows an M-spike.") in anki.by_guid()[
+        guid].fields["Text"]
+
+    # Another removed, and the first one written again: it gets its own card back.
+    note.write_text(note.read_text().replace("==IL-6==", "IL-6")
+                    .replace("shows an M-spike", "shows an ==M-spike=="))
+    build(vault, out, 1_700_000_200)
+    anki.import_package(package(out))
+    again = cloze_cards(anki, guid)
+    assert again["M-spike"] == before["M-spike"] and again[""] == before["IL-6"]
+    assert ords(again) == {"Monoclonal plasma cells": 3, "": 0, "osteolytic lesions": 1,
+                           "M-spike": 2}
+    assert {cid: anki.review_state()[cid] for cid in reviews} == reviews
 
 
 def test_a_section_that_gains_a_cloze_becomes_a_new_cloze_note(tmp_path: Path,
