@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The floor: the least work any vault → .apkg tool must do. A lower bound, not a tool.
 
-    python benchmarks/floor.py VAULT OUT.apkg [--parser pyromark|markdown-it]
+    python benchmarks/floor.py VAULT OUT.apkg [--parser pyromark|markdown-it] [--intro]
 
 Steps, each timed and printed as one JSON line at the end:
   read         every *.md below VAULT (sorted walk, hidden folders skipped), UTF-8
   frontmatter  the '---' block: json.loads for the one-line JSON form, else PyYAML's C loader
-  split        the body into '## ' sections (a line scan that skips fenced code)
+  split        the body into sections at each note's level (`##`; `#` where there are several;
+               else the highest there is), a line scan that skips fenced code; with --intro
+               the text before the first heading too
   render       each section body to HTML: pyromark (pulldown-cmark, with tables, strikethrough
                and math) or markdown-it-py (commonmark + table + strikethrough)
   build        genanki objects: one deck per folder, one note per section
@@ -25,6 +27,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -80,27 +83,45 @@ def frontmatter(text: str) -> tuple[dict, str]:
     return (meta if isinstance(meta, dict) else {}), body
 
 
-def sections(body: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    heading: str | None = None
-    lines: list[str] = []
+_HEADING = re.compile(r"(#{1,6})[ \t]+(.*)")
+
+
+def sections(body: str, intro: str | None = None) -> list[tuple[str, str]]:
+    """(heading, markdown) of each section: at `#` where the note has several, else at `##`
+    where it has any, else at its highest level (a lone opening `# Title` is no section), as
+    anki-export's `auto` level reads a note. With `intro` (the note's title), the text before
+    the first section is a section too, when it is not blank."""
+    lines = body.split("\n")
+    heads: list[tuple[int, int, str]] = []  # (line, level, text), outside fenced code
     fence = ""
-    for line in body.split("\n"):
+    for n, line in enumerate(lines):
         s = line.lstrip()
         if s.startswith(("```", "~~~")):
             if not fence:
                 fence = s[:3]
             elif s.startswith(fence):
                 fence = ""
-        elif not fence and line.startswith("## "):
-            if heading is not None:
-                found.append((heading, "\n".join(lines)))
-            heading, lines = line[3:].strip(), []
-            continue
-        if heading is not None:
-            lines.append(line)
-    if heading is not None:
-        found.append((heading, "\n".join(lines)))
+        elif not fence and line.startswith("#"):
+            m = _HEADING.fullmatch(line)
+            if m:
+                heads.append((n, len(m.group(1)), m.group(2).strip()))
+    title = None
+    if (heads and heads[0][1] == 1 and sum(h[1] == 1 for h in heads) == 1
+            and not any(x.strip() for x in lines[:heads[0][0]])):
+        title = heads.pop(0)
+    levels = [h[1] for h in heads]
+    level = 1 if levels.count(1) > 1 else 2 if 2 in levels else min(levels, default=2)
+    cuts = [h for h in heads if h[1] <= level]
+    found: list[tuple[str, str]] = []
+    start = title[0] + 1 if title else 0
+    if intro is not None:
+        text = "\n".join(lines[start:cuts[0][0] if cuts else len(lines)])
+        if text.strip():
+            found.append((intro, text))
+    for k, (n, lvl, text) in enumerate(cuts):
+        if lvl == level:
+            end = cuts[k + 1][0] if k + 1 < len(cuts) else len(lines)
+            found.append((text, "\n".join(lines[n + 1:end])))
     return found
 
 
@@ -144,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("vault")
     ap.add_argument("out")
     ap.add_argument("--parser", choices=["pyromark", "markdown-it"], default="pyromark")
+    ap.add_argument("--intro", action="store_true",
+                    help="the text before a note's first section is a card, as in anki-export")
     args = ap.parse_args(argv)
     t: dict[str, float] = {"imports": IMPORTS}
 
@@ -165,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     for rel, meta, body in docs:
         folder = os.path.dirname(rel) or "root"
         permalink = meta.get("permalink") or "/" + rel[:-3] + "/"
-        secs += [(folder, permalink, h, md) for h, md in sections(body)]
+        title = os.path.basename(rel)[:-3]
+        secs += [(folder, permalink, h, md)
+                 for h, md in sections(body, title if args.intro else None)]
     del docs
     mark = lap("split", mark)
     cards = [(f, p, h, render(md)) for f, p, h, md in secs]

@@ -1,12 +1,28 @@
 #!/usr/bin/env python3
-"""Write a synthetic Digital Garden vault for the anki-export benchmark.
+"""Write a Digital Garden vault for the anki-export benchmark.
 
-    python benchmarks/make_vault.py OUT --notes N [--seed S] [--style garden|mdankideck]
+    python benchmarks/make_vault.py OUT --notes N [--seed S] [--style realistic|synthetic]
+        [--form garden|mdankideck] [--stats]
 
-Standard library only. The files written are a pure function of (N, seed, style): two runs
-give byte-identical vaults, so figures measured on different days compare.
+Standard library only. The files written are a pure function of (N, seed, style, form): two
+runs give byte-identical vaults, so figures measured on different days compare.
 
-garden (default): the vault as the Obsidian Digital Garden plugin publishes it —
+--style realistic (default): notes with the constructs of real gardens in at least their real
+  shares (measured on 931 real notes; issue 22): wiki-links in 40% of notes, callouts 24%,
+  math 30% (inline `$…$`, `$$` blocks, one with a blank line inside, `$$…$$` within a line),
+  embeds 10% (`![[Note]]`, `![[Note#Heading]]`, `![[x.png|300]]`), fenced code 8%, tables 4%,
+  plus footnotes (`[^1]`, `^[…]`), task lists, highlights, `%%comments%%`, raw HTML (`<br>`,
+  `<sup>`, `<details>`), `(key:: value)` fields, inline tags, block ids, notes organised under
+  several `#` or under `###` only, intros before the first heading, and a share of notes in
+  the plugin's published form (one-line JSON frontmatter, `{ #id}` lines, `/img/user/…`
+  images, transclusions inlined as HTML). A note gets each construct with its own chance;
+  the rest of its text is plain lists and paragraphs. `--stats` prints the share of notes
+  holding each construct, found by regular expressions in the files written.
+
+--style synthetic: the vaults of the figures before issue 22 (byte for byte), whose sections
+  all take anki-export's pulldown fast path:
+
+--form garden (default): the vault as the Obsidian Digital Garden plugin publishes it —
   * a one-line JSON frontmatter {"dg-publish":true,"dg-path":...,"permalink":...}; about one
     note in ten has block YAML instead (with a `tags:` list), another tenth a JSON "tags" array;
   * a lead paragraph (not a card), then 4-9 `##` sections: bulleted and numbered lists nested
@@ -17,12 +33,14 @@ garden (default): the vault as the Obsidian Digital Garden plugin publishes it �
     subsections, some question headings, and now and then a "Related" section;
   * a folder tree mirroring dg-path, about one folder (deck) per three notes.
 
-mdankideck: the same notes, sections and answers in the input style of markdown-anki-decks
+--form mdankideck: the same notes, sections and answers in the input style of markdown-anki-decks
   (`mdankideck IN OUT`): `# Title` then `## question` + answer; wiki-links become plain
   Markdown links to the target's permalink, callouts plain blockquotes, embeds ![alt](x.png)
   with the PNG written next to the note (the only place that tool looks). The frontmatter is
   kept, since that tool reads it too. Titles are unique, so file stems are (it names each
-  output package after the stem).
+  output package after the stem). Realistic notes' sections become `##` sections whatever
+  their level in the garden; Obsidian-only syntax the peer cannot read (comments, block ids,
+  embeds of notes) becomes nothing or a link.
 
 Prints one summary line: notes, sections, decks (folders holding notes), images, bytes.
 """
@@ -266,6 +284,33 @@ class Garden:
     def image_folder(self, n: PlannedNote) -> tuple[str, ...]:
         return ("attachments",)
 
+    # Realistic notes only (the synthetic ones never call these).
+    def heading(self, level: int, text: str, sub: bool) -> str:
+        return f"{'#' * level} {text}"
+
+    def image(self, name: str, width: int | None, published: bool) -> str:
+        if not published:
+            return self.embed(name, width)
+        url = "/img/user/attachments/" + name.replace(" ", "%20")
+        return f"![{name}|{width}]({url})" if width else f"![{name}]({url})"
+
+    def note_embed(self, t: PlannedNote, heading: str | None, inlined: list[str],
+                   published: bool) -> list[str]:
+        """`![[Note]]`, `![[Note#Heading]]`; published, the plugin has inlined the text."""
+        if published:
+            return ['<div class="transclusion internal-embed is-loaded">', "", *inlined, "",
+                    "</div>"]
+        return [f"![[{t.title}#{heading}]]" if heading else f"![[{t.title}]]"]
+
+    def block_id(self, line: str, bid: str, published: bool) -> list[str]:
+        return [line, f"{{ #{bid}}}"] if published else [f"{line} ^{bid}"]
+
+    def comment(self, text: str) -> str:
+        return f"%%{text}%%"
+
+    def opening_title(self, n: PlannedNote) -> list[str]:
+        return [f"# {n.title}", ""]
+
 
 class MdAnkiDeck(Garden):
     """The same content as markdown-anki-decks reads it: plain CommonMark-ish Markdown."""
@@ -287,8 +332,27 @@ class MdAnkiDeck(Garden):
     def image_folder(self, n: PlannedNote) -> tuple[str, ...]:
         return n.folder
 
+    def heading(self, level: int, text: str, sub: bool) -> str:
+        return f"### {text}" if sub else f"## {text}"  # the peer reads `##` sections
 
-STYLES = {"garden": Garden, "mdankideck": MdAnkiDeck}
+    def image(self, name: str, width: int | None, published: bool) -> str:
+        return self.embed(name, width)
+
+    def note_embed(self, t: PlannedNote, heading: str | None, inlined: list[str],
+                   published: bool) -> list[str]:
+        return [self.link(t, "heading" if heading else "plain", t.title, heading or "", False)]
+
+    def block_id(self, line: str, bid: str, published: bool) -> list[str]:
+        return [line]
+
+    def comment(self, text: str) -> str:
+        return ""
+
+    def opening_title(self, n: PlannedNote) -> list[str]:
+        return []  # `title_line` writes it
+
+
+FORMS = {"garden": Garden, "mdankideck": MdAnkiDeck}
 
 
 # ---------------------------------------------------------------- one note
@@ -452,12 +516,294 @@ class Writer:
         return text, images
 
 
+# ---------------------------------------------------------------- realistic notes
+
+SHARES = {  # chance that a note holds each construct; in brackets its share of 931 real notes
+    "wiki-link": 0.43,  # [40%]
+    "callout": 0.26,  # [24%]
+    "math": 0.34,  # [30%]
+    "embed": 0.11,  # [10%]
+    "code": 0.10,  # [8%]
+    "table": 0.05,  # [4%]
+    "footnote": 0.06,
+    "task": 0.06,
+    "highlight": 0.15,
+    "comment": 0.07,  # none in published notes: the plugin removes them
+    "html": 0.08,
+    "field": 0.05,
+    "tag": 0.15,
+    "block-id": 0.06,
+}
+INLINE = ("wiki-link", "footnote", "highlight", "field", "tag")  # added to a line of text;
+# the others add a block after the section's text (math and html: either)
+PUBLISHED = 0.15  # notes in the plugin's published form
+LAYOUTS = {2: 0.85, 1: 0.08, 3: 0.07}  # sections under `##`, several `#`, `###` only
+INTRO = 0.45  # text before the first heading
+REAL_CODE = {
+    "python": ["import numpy as np", "", "def {t}(x):", "    return np.log1p(x) / {k}"],
+    "r": ["fit <- glm({t} ~ dose, family = binomial, data = d)", "summary(fit)"],
+    "bash": ["for f in *.dcm; do", "  {t} --out \"${{f%.dcm}}.nii\" \"$f\"", "done"],
+    "javascript": ["const {t} = (xs) => xs.reduce((a, b) => a + b, 0) / {k};"],
+    "sql": ["SELECT {t}, count(*) FROM visits", "GROUP BY {t} HAVING count(*) > {k};"],
+}
+FIELDS = ["source", "level", "status", "seen", "type"]
+MATH = [r"\frac{{{a}}}{{{b} + {k}}}", r"\sum_{{i=1}}^{{n}} {a}_i", r"e^{{-t/{a}}}",
+        r"\sqrt{{{a}^2 + {b}^2}}", r"{a} \cdot 10^{{{k}}}"]
+
+
+class RealWriter(Writer):
+    """Notes shaped like real gardens' (see the module's docstring): plain lists and
+    paragraphs, with each construct of `SHARES` drawn note by note and put into one to two
+    thirds of its sections."""
+
+    def styled(self, r: random.Random, text: str) -> str:  # no highlight unless drawn
+        words = text.split(" ")
+        i = r.randrange(len(words))
+        k = r.random()
+        if k < 0.25:
+            words[i] = f"**{words[i]}**"
+        elif k < 0.35:
+            words[i] = f"_{words[i]}_"
+        elif k < 0.40:
+            words[i] = f"`{words[i]}`"
+        return " ".join(words)
+
+    def item(self, r: random.Random, n: PlannedNote) -> str:  # no link, tag or math
+        if r.random() < 0.15:
+            return f"**{_term(r).capitalize()}**: {self.phrase(r)}"
+        return self.styled(r, self.phrase(r))
+
+    def wikilink(self, r: random.Random, n: PlannedNote, published: bool) -> str:
+        t = self.notes[r.randrange(len(self.notes))]
+        if t.idx == n.idx and len(self.notes) > 1:
+            t = self.notes[(n.idx + 1) % len(self.notes)]
+        form = "escaped" if published else r.choices(["alias", "plain", "heading"],
+                                                      [30, 50, 20])[0]
+        alias = t.title if r.random() < 0.6 else _term(r).capitalize()
+        return self.style.link(t, form, alias, r.choice(t.headings).rstrip(":"), False)
+
+    def math(self, r: random.Random) -> str:
+        return r.choice(MATH).format(a=r.choice(["x", "y", "\\tau", "\\mu", "\\lambda"]),
+                                     b=r.choice(["n", "k", "\\sigma"]), k=r.randint(2, 9))
+
+    def base(self, r: random.Random, n: PlannedNote, heading: str, ind: str) -> list[str]:
+        if heading == "Related":
+            return [f"- {_term(r).capitalize()} {r.choice(TITLE_BACK)}"
+                    for _ in range(r.randint(2, 4))]
+        k = r.random()
+        if k < 0.3:
+            return [self.styled(r, self.phrase(r).capitalize() + ".")]
+        if k < 0.5:
+            return [self.styled(r, self.phrase(r).capitalize() + ":"),
+                    *self.bullets(r, n, ind, numbered=False)]
+        return self.bullets(r, n, ind, numbered=r.random() < 0.3)
+
+    def inline(self, kind: str, r: random.Random, n: PlannedNote, line: str, pub: bool,
+               footnotes: list[str]) -> str:
+        if kind == "wiki-link":
+            return f"{line.rstrip('.:')}, see {self.wikilink(r, n, pub)}"
+        if kind == "math":
+            return f"{line} (${self.math(r)}$)"
+        if kind == "footnote":
+            if r.random() < 0.6:
+                footnotes.append(f"[^{len(footnotes) + 1}]: {self.phrase(r).capitalize()}.")
+                return f"{line}[^{len(footnotes)}]"
+            return f"{line}^[{self.phrase(r)}]"
+        if kind == "highlight":
+            return f"{line}; =={r.choice(ADJS)} {r.choice(NOUNS)}=="
+        if kind == "field":
+            return f"{line} ({r.choice(FIELDS)}:: {_term(r)})"
+        if kind == "tag":
+            return f"{line} {r.choice(INLINE_TAGS)}"
+        if kind == "comment":
+            return f"{line} {self.style.comment(self.phrase(r))}".rstrip()
+        # html
+        if r.random() < 0.5:
+            return f"{line}<br>{self.phrase(r)}"
+        return f"{line} (10<sup>{r.randint(2, 9)}</sup>/L)"
+
+    def block(self, kind: str, r: random.Random, n: PlannedNote, pub: bool, ind: str,
+              images: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+        if kind == "callout":
+            lines = [self.styled(r, self.phrase(r).capitalize()) + "."
+                     for _ in range(r.randint(1, 2))]
+            if r.random() < 0.3:
+                lines += [f"- {self.item(r, n)}" for _ in range(r.randint(2, 3))]
+            title = r.choice(["", "Pearl", "Trap", "Remember", _term(r).capitalize()])
+            kind = r.choice([*CALLOUTS, "info", "abstract", "danger", "success"])
+            return self.style.callout(kind, title, r.random() < 0.2, lines)
+        if kind == "math":
+            form = r.random()
+            if form < 0.5:  # a display block
+                return ["$$", self.math(r), "$$"]
+            if form < 0.7:  # with a blank line inside
+                return ["$$", self.math(r), "", f"\\text{{with }} {self.math(r)}", "$$"]
+            return [f"{self.phrase(r).capitalize()}: $${self.math(r)}$$which "  # `$$` in a line
+                    f"{r.choice(VERBS)} the {r.choice(NOUNS)}."]
+        if kind == "embed":
+            if r.random() < 0.55:
+                name = f"{slugify(n.title)[:24]}-{n.idx}-{len(images) + 1}.png"
+                images.append((name, self.style.image_folder(n)))
+                return [self.style.image(name, r.choice([None, 300, 300, 480]), pub)]
+            t = self.notes[r.randrange(len(self.notes))]
+            if t.idx == n.idx:
+                t = self.notes[(n.idx + 1) % len(self.notes)]
+            heading = r.choice(t.headings).rstrip(":") if r.random() < 0.6 else None
+            return self.style.note_embed(t, heading, [self.phrase(r).capitalize() + "."], pub)
+        if kind == "code":
+            lang = r.choice(sorted(REAL_CODE))
+            body = [x.format(t=_term(r), k=r.randint(2, 9)) for x in REAL_CODE[lang]]
+            return ["```" + lang, *body, "```"]
+        if kind == "table":
+            cols = r.randint(2, 4)
+            out = ["| " + " | ".join(["Feature", *(_term(r) for _ in range(cols - 1))]) + " |",
+                   "|" + "---|" * cols]
+            for _ in range(r.randint(2, 5)):
+                cells = [r.choice(NOUNS), *(r.choice(NUMBERS) for _ in range(cols - 1))]
+                out.append("| " + " | ".join(cells) + " |")
+            return out
+        if kind == "task":
+            return [f"- [{r.choice([' ', ' ', 'x'])}] {self.phrase(r)}"
+                    for _ in range(r.randint(2, 4))]
+        if kind == "html":
+            return ["<details>", "<summary>Answer</summary>", "",
+                    self.phrase(r).capitalize() + ".", "", "</details>"]
+        # comment
+        return ["%%", self.phrase(r).capitalize() + ".", "%%"] if self.style.comment("x") else []
+
+    def note(self, n: PlannedNote) -> tuple[str, list[tuple[str, tuple[str, ...]]]]:
+        r = random.Random(f"anki-export-bench:{self.seed}:real:{n.idx}")
+        pub = r.random() < PUBLISHED
+        has = [k for k, p in SHARES.items() if r.random() < p and not (pub and k == "comment")]
+        level = r.choices(list(LAYOUTS), list(LAYOUTS.values()))[0]
+        ind = "\t" if r.random() < 0.55 else "    "
+        gap = r.random() < 0.5  # a blank line before each heading
+        images: list[tuple[str, tuple[str, ...]]] = []
+        footnotes: list[str] = []
+        texts = [self.base(r, n, h, ind) for h in n.headings]
+        blocks: list[list[list[str]]] = [[] for _ in n.headings]
+        subs: list[list[str]] = [[] for _ in n.headings]
+        cards = [i for i, h in enumerate(n.headings) if h != "Related"] or [0]
+        for kind in has:
+            # in up to two thirds of its sections: placed in one to three, 88% of the
+            # sections took the fast path (now 85%), against 55-81% in issue 22's real vaults
+            for _ in range(r.randint(1, max(1, len(cards) * 2 // 3))):
+                i = r.choice(cards)
+                mixed = kind in ("math", "html", "comment") and r.random() < 0.5
+                if kind in INLINE or mixed:
+                    at = r.randrange(len(texts[i]))
+                    texts[i][at] = self.inline(kind, r, n, texts[i][at], pub, footnotes)
+                elif kind == "block-id":
+                    bid = f"{slugify(n.headings[i])[:12].strip('-')}-{r.randint(10, 99)}"
+                    at = r.randrange(len(texts[i]))
+                    texts[i][at:at + 1] = self.style.block_id(texts[i][at], bid, pub)
+                else:
+                    blocks[i].append(self.block(kind, r, n, pub, ind, images))
+        for i in range(len(n.headings)):
+            if level < 3 and r.random() < 0.1:
+                sub = r.choice(SUB_HEADINGS)
+                subs[i] = [self.style.heading(level + 1, sub, True),
+                           *self.bullets(r, n, ind, numbered=False)]
+        body: list[str] = []
+        if level == 3 and r.random() < 0.5:
+            body += self.style.opening_title(n)
+        if r.random() < INTRO:
+            body += [self.styled(r, self.phrase(r).capitalize()) + ".", ""]
+        for i, h in enumerate(n.headings):
+            if gap:
+                body.append("")
+            body += [self.style.heading(level, h, False), *texts[i]]
+            for b in blocks[i]:
+                body += ["", *b, ""]
+            body += subs[i]
+        if footnotes:
+            body += ["", *footnotes]
+        lines: list[str] = []
+        for line in body:  # no runs of blank lines
+            if line == "" and (not lines or lines[-1] == ""):
+                continue
+            lines.append(line)
+        while lines and lines[-1] == "":
+            lines.pop()
+        return (self.frontmatter(n, pub) + self.style.title_line(n) + "\n".join(lines) + "\n",
+                images)
+
+    def frontmatter(self, n: PlannedNote, published: bool) -> str:
+        """Published: the plugin's one-line JSON; else the YAML a user writes (with a
+        `permalink`, or anki-export warns about every note and the benchmark times that)."""
+        if published:
+            data: dict[str, object] = {"dg-publish": True, "dg-path": n.dg_path,
+                                       "permalink": n.permalink}
+            if n.tags:
+                data["tags"] = n.tags
+            return "---\n" + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n---\n"
+        tags = "".join(f"\n  - {t}" for t in n.tags)
+        return (f"---\ndg-publish: true\npermalink: {n.permalink}\n"
+                + (f"tags:{tags}\n" if tags else "") + "---\n")
+
+
+WRITERS = {"realistic": RealWriter, "synthetic": Writer}
+
+
+# ---------------------------------------------------------------- shares of constructs
+
+_FENCE = re.compile(r"^```.*?^```[ \t]*$", re.M | re.S)
+CONSTRUCTS = {  # what --stats counts: a note holds it where its text (no frontmatter) matches
+    "wiki-link": re.compile(r"(?<!!)\[\[[^\]\n]+\]\]"),
+    "callout": re.compile(r"^>[ \t]*\[![\w-]+\]", re.M),
+    "math": re.compile(r"\$\$|(?<![\\$])\$[^\s$][^$\n]*\$(?!\d)"),
+    "math $$ block with a blank line": re.compile(r"^\$\$\n(?:[^$\n]*\n)*?\n(?:[^$\n]*\n)*?\$\$$",
+                                                  re.M),
+    "math $$…$$ within a line": re.compile(r"^[^$\n]+\$\$[^$\n]+\$\$", re.M),
+    "embed": re.compile(r"!\[\[[^\]\n]+\]\]|!\[[^\]\n]*\]\(/img/user/|class=\"transclusion"),
+    "embed of a note": re.compile(r"!\[\[(?![^\]\n]*\.png)[^\]\n]+\]\]|class=\"transclusion"),
+    "code": re.compile(r"^```\w+", re.M),
+    "table": re.compile(r"^\|.*\|[ \t]*\n\|[ \t:|-]+\|[ \t]*$", re.M),
+    "footnote": re.compile(r"\[\^\w+\]|\^\["),
+    "task": re.compile(r"^[ \t]*[-*+] \[[ xX]\] ", re.M),
+    "highlight": re.compile(r"==[^=\n]+=="),
+    "comment": re.compile(r"%%"),
+    "html": re.compile(r"<(?:br|sup|sub|details|summary|div|span|kbd)\b"),
+    "field": re.compile(r"\(\w[\w -]*:: [^)\n]*\)|^\w[\w -]*:: ", re.M),
+    "tag": re.compile(r"(?:^|[ \t])#[A-Za-z][\w/-]*", re.M),
+    "block-id": re.compile(r" \^[\w-]+$|^\{ #[\w-]+\}$", re.M),
+    "notes under several #": re.compile(r"(?:^# .*\n(?:.*\n)*?){2}", re.M),
+    "notes under ### only": re.compile(r"\A(?![\s\S]*^## )[\s\S]*^### ", re.M),
+    "intro": re.compile(r"\A(?:# .*\n)?\s*(?!#)\S"),
+    "published form": re.compile(r"\A---\n\{\"dg-publish\":true"),
+}
+
+
+def construct_shares(root: str) -> dict[str, float]:
+    """The percentage of the vault's notes holding each construct of `CONSTRUCTS`, found by
+    its regular expression in the files as written (fenced code taken out first, but for
+    `code` itself)."""
+    counts = dict.fromkeys(CONSTRUCTS, 0)
+    notes = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if not name.endswith(".md"):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                text = f.read()
+            notes += 1
+            body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+            bare = _FENCE.sub("", body)
+            for key, pattern in CONSTRUCTS.items():
+                if key == "published form":
+                    counts[key] += bool(pattern.search(text))
+                else:
+                    counts[key] += bool(pattern.search(body if key == "code" else bare))
+    return {key: round(100 * c / max(1, notes), 1) for key, c in counts.items()}
+
+
 # ---------------------------------------------------------------- main
 
 
-def write_vault(out: str, n: int, seed: int = 0, style: str = "garden") -> dict[str, int]:
+def write_vault(out: str, n: int, seed: int = 0, style: str = "realistic",
+                form: str = "garden") -> dict[str, int]:
     notes = plan_vault(n, seed)
-    writer = Writer(notes, seed, STYLES[style]())
+    writer = WRITERS[style](notes, seed, FORMS[form]())
     made: set[str] = set()
     stats = {"notes": 0, "sections": 0, "decks": 0, "images": 0, "bytes": 0}
 
@@ -490,13 +836,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", help="vault folder to create (files in it are overwritten)")
     ap.add_argument("--notes", type=int, required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--style", choices=sorted(STYLES), default="garden")
+    ap.add_argument("--style", choices=sorted(WRITERS), default="realistic",
+                    help="what the notes hold [%(default)s]")
+    ap.add_argument("--form", choices=sorted(FORMS), default="garden",
+                    help="whose input: anki-export's (garden) or the peer's [%(default)s]")
+    ap.add_argument("--stats", action="store_true",
+                    help="print the share of notes holding each construct")
     args = ap.parse_args(argv)
     if args.notes < 1:
         ap.error("--notes must be at least 1")
-    s = write_vault(args.out, args.notes, args.seed, args.style)
-    print(f"make_vault: style={args.style} seed={args.seed} notes={s['notes']} "
-          f"sections={s['sections']} decks={s['decks']} images={s['images']} bytes={s['bytes']}")
+    s = write_vault(args.out, args.notes, args.seed, args.style, args.form)
+    print(f"make_vault: style={args.style} form={args.form} seed={args.seed} "
+          f"notes={s['notes']} sections={s['sections']} decks={s['decks']} "
+          f"images={s['images']} bytes={s['bytes']}")
+    if args.stats:
+        for key, share in construct_shares(args.out).items():
+            print(f"  {share:5.1f}%  {key}")
     return 0
 
 
