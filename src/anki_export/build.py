@@ -24,7 +24,7 @@ from .config import Config, file_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, map_file
 from .ids import media_name
-from .vault import FileStats, VaultIndex, scan_vault, stat_files
+from .vault import FileStats, VaultIndex, scan_vault, stat_files, with_plugin_settings
 
 if TYPE_CHECKING:
     from .cards import Card
@@ -94,7 +94,9 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _build(config: Config, write: bool, now: int | None, progress: Progress | None
            ) -> BuildResult:
+    config, sr_problems = with_plugin_settings(config)
     index, scan_problems = scan_vault(config.vault)
+    scan_problems += sr_problems
     cache = RenderCache(_cache_file(config, write), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()

@@ -133,4 +133,5 @@ class _RenderJob:
 
 def _settings(config: Config) -> tuple[object, ...]:
     return (config.question_format, config.root_deck, config.tags, config.folder_tags,
-            config.site_url, config.heading_level, config.skipped_headings, config.cloze)
+            config.site_url, config.heading_level, config.skipped_headings, config.cloze,
+            config.sr_cards, config.sr_settings)

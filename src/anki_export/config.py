@@ -13,6 +13,7 @@ from typing import Any
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
+from .srcards import SrSettings
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
 CONFIG_NAME = "anki-export.toml"
@@ -38,6 +39,8 @@ class Config:
     manifest: Path | None = None  # build manifest; default `anki-export.lock` beside the package
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
+    sr_cards: bool = True  # cards in the Spaced Repetition plugin's syntax, in tagged notes
+    sr_settings: SrSettings = SrSettings()  # that plugin's settings, from the vault
 
     @property
     def manifest_path(self) -> Path:
@@ -99,6 +102,7 @@ KEYS: Mapping[str, _Key] = {
     "manifest": _Key("manifest", "a path", _is_str),
     "strict": _Key("strict", "true or false", _is_bool),
     "keep-going": _Key("keep_going", "true or false", _is_bool),
+    "sr-cards": _Key("sr_cards", "true or false", _is_bool),
 }
 _PATHS = {"vault", "output", "manifest"}
 

@@ -23,6 +23,7 @@ import pyromark
 from .cloze import HIGHLIGHTS, MODES, OFF
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
+from .srcards import SrCard, SrSettings, note_cards
 from .vault import SourceFile
 
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
@@ -35,6 +36,7 @@ class HeadingRules:
 
     level: int = 2  # sections start at headings of this level; `anki-heading-level` overrides
     skipped: tuple[str, ...] = ()  # headings (any case, trailing ":" ignored) that are not cards
+    sr: SrSettings | None = None  # the Spaced Repetition plugin's settings; None: no such cards
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class Note:
     level: int  # the heading level actually used
     cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not
     code_languages: tuple[str, ...] = ()  # of its fenced code: the highlighters to load early
+    sr_cards: tuple[SrCard, ...] = ()  # cards in the Spaced Repetition plugin's syntax
 
 
 def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
@@ -132,6 +135,12 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     diagnostics: list[Diagnostic] = []
     level = _heading_level(meta, rules.level, source.rel)
     body = mask_comments(body)
+    sr_cards: tuple[SrCard, ...] = ()
+    if rules.sr is not None:  # first: their lines are blanked, so no text is two cards
+        sr_cards, body, sr_problems = note_cards(
+            body, offset, [t.replace("::", "/") for t in _tags(meta.get("tags"))],
+                                                 Path(source.rel), rules.sr)
+        diagnostics += sr_problems
     lines = body.split("\n")
     headings = _headings(body)
     title = _title(meta, headings, level, source.rel)
@@ -170,8 +179,9 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
                 _folders(meta, source.rel),
                 tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(body, lines), tuple(sections),
-                tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body))
-    if not sections:
+                tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body),
+                sr_cards)
+    if not sections and not sr_cards:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
 

@@ -13,10 +13,12 @@ import posixpath
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from .config import Config
 from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
+from .srcards import SETTINGS_FILE, load_settings
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
@@ -225,3 +227,21 @@ def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
 _NONCHARACTERS = re.compile("[\ufdd0-\ufdef]")
 """Unicode noncharacters: never text, and the renderer uses four of them as private markers.
 (A regex, not `str.translate`: translating walks every character in Python's slow path.)"""
+
+
+def with_plugin_settings(config: Config) -> tuple[Config, tuple[Diagnostic, ...]]:
+    """The config with the vault's Spaced Repetition plugin settings (its defaults where the
+    vault has none); a file that cannot be read is a warning, and the defaults hold."""
+    if not config.sr_cards:
+        return config, ()
+    path = config.vault / SETTINGS_FILE
+    try:
+        text: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = None
+    except (OSError, UnicodeDecodeError) as e:
+        return config, (Diagnostic(path, None, Level.WARNING, "sr-settings",
+                                   f"the Spaced Repetition plugin's settings cannot be read "
+                                   f"({e}); its defaults are used"),)
+    settings, problems = load_settings(text, config.vault)
+    return replace(config, sr_settings=settings), problems
