@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class Config:
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
     sr_cards: bool = True  # cards in the Spaced Repetition plugin's syntax, in tagged notes
-    sr_settings: SrSettings = SrSettings()  # that plugin's settings, from the vault
+    sr_settings: SrSettings = field(default_factory=SrSettings)  # its settings, from the vault
 
     @property
     def manifest_path(self) -> Path:

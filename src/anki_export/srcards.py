@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -211,53 +211,69 @@ def parse_items(text: str, settings: SrSettings) -> tuple[list[Item], list[int]]
     while i < len(lines):
         line, trimmed = lines[i], lines[i].strip()
         if line.startswith("<!--") and not line.startswith(_SR_COMMENT):
-            while i + 1 < len(lines) and "-->" not in lines[i]:
-                i += 1
-            i += 1
+            i = _comment_end(lines, i) + 1
             continue
-        end_marker = bool(settings.end_marker) and trimmed == settings.end_marker
-        if (not trimmed and (not settings.end_marker or kind is None)) or end_marker:
-            if kind is not None:
-                items.append(Item(kind, multiline, card.rstrip(), first, i - 1))
-                kind, multiline = None, False
-            card, first = "", i + 1
+        if _ends_card(trimmed, kind is not None, settings):
+            items += [Item(kind, multiline, card.rstrip(), first, i - 1)] if kind else []
+            card, kind, multiline, first = "", None, False, i + 1
             i += 1
             continue
         card = f"{card}\n{line.rstrip()}" if card else line.rstrip()
         single = next((k for marker, k in inline if _inline_marker(line, marker)), None)
         if single is not None:
-            card, first = line, i
-            if i + 1 < len(lines) and lines[i + 1].startswith(_SR_COMMENT):
-                i += 1
-                card += "\n" + lines[i]
-            elif i + 1 < len(lines) and lines[i + 1].startswith(_METADATA_CALLOUT):
-                while i + 1 < len(lines):
-                    i += 1
-                    card += "\n" + lines[i]
-                    if _SR_COMMENT in lines[i]:
-                        break
-            items.append(Item(single, False, card, first, i))
-            card, kind, multiline = "", None, False
+            last = _schedule_end(lines, i)
+            items.append(Item(single, False, "\n".join(lines[i:last + 1]), i, last))
+            card, kind, multiline, i = "", None, False, last
         elif trimmed and trimmed in (settings.multiline, settings.multiline_reversed):
-            if card.strip() == trimmed:
-                orphans.append(i)
+            orphans += [i] if card.strip() == trimmed else []
             if len(card) > 1:  # as the plugin: the text so far, this line included
-                kind = BASIC if trimmed == settings.multiline else REVERSED
-                multiline = True
+                kind, multiline = BASIC if trimmed == settings.multiline else REVERSED, True
         elif line.startswith(("```", "~~~")):
-            fence = re.match(r"`+|~+", line)
-            assert fence is not None
-            while i + 1 < len(lines) and not lines[i + 1].startswith(fence.group(0)):
-                i += 1
-                card += "\n" + lines[i]
-            card += "\n" + fence.group(0)
-            i += 1
+            fence = line[:len(line) - len(line.lstrip(line[0]))]
+            last = _fence_end(lines, i, fence)
+            card = "\n".join([card, *lines[i + 1:last + 1], fence])
+            i = last + 1
         elif kind is None and any(p.simple.search(line) for p in patterns):
             kind, multiline = CLOZE, True
         i += 1
     if kind is not None and card:
         items.append(Item(kind, multiline, card.rstrip(), first, len(lines) - 1))
     return items, orphans
+
+
+def _ends_card(trimmed: str, in_card: bool, settings: SrSettings) -> bool:
+    """A blank line ends a card, unless an end marker is set and a card is being read; the
+    end marker's line always does."""
+    if settings.end_marker and trimmed == settings.end_marker:
+        return True
+    return not trimmed and (not settings.end_marker or not in_card)
+
+
+def _comment_end(lines: Sequence[str], i: int) -> int:
+    """The line that closes the HTML comment opened on line `i` (or the last line)."""
+    while i + 1 < len(lines) and "-->" not in lines[i]:
+        i += 1
+    return i
+
+
+def _schedule_end(lines: Sequence[str], i: int) -> int:
+    """The last line of the single-line card on line `i`: its `<!--SR:` line, or the plugin's
+    metadata callout up to the line holding the schedule, when one follows."""
+    if i + 1 < len(lines) and lines[i + 1].startswith(_SR_COMMENT):
+        return i + 1
+    if i + 1 < len(lines) and lines[i + 1].startswith(_METADATA_CALLOUT):
+        i += 1
+        while _SR_COMMENT not in lines[i] and i + 1 < len(lines):
+            i += 1
+    return i
+
+
+def _fence_end(lines: Sequence[str], i: int, fence: str) -> int:
+    """The last line inside the code fence opened on line `i`; the plugin closes it at the
+    next line starting with the same run of backticks or tildes."""
+    while i + 1 < len(lines) and not lines[i + 1].startswith(fence):
+        i += 1
+    return i
 
 
 # A note's items as cards: sides, deck, identity, review state -------------------------------
@@ -288,12 +304,8 @@ def note_cards(body: str, offset: int, frontmatter_tags: Sequence[str], rel: Pat
     their lines (and lines holding only flashcard tags) blanked, and warnings for items that
     cannot work. A note without a flashcard tag has none, unless the plugin takes decks from
     folders: then every note is read."""
-    tags = [(-1, t) for t in frontmatter_tags if _flashcard_path(t, settings) is not None]
     lines = body.split("\n")
-    for n, line in enumerate(lines):
-        if "#" in line:
-            tags += [(n, m.group(1)) for m in _TAG.finditer(line)
-                     if _flashcard_path(m.group(1), settings) is not None]
+    tags = _flashcard_tags(lines, frontmatter_tags, settings)
     if not tags and not settings.convert_folders_to_decks:
         return (), body, ()
     items, orphans = parse_items(body, settings)
@@ -314,23 +326,41 @@ def note_cards(body: str, offset: int, frontmatter_tags: Sequence[str], rel: Pat
                                           "a flashcard with an empty side gives no card; "
                                           "write both its question and its answer"))
             continue
-        key, count = card.key, 1
-        while key in taken:
-            count += 1
-            key = f"{card.key}~{count}"
-        if count > 1:
-            diagnostics.append(Diagnostic(rel, card.line, Level.WARNING, "sr-duplicate",
-                                          "an earlier flashcard of this note asks the same; "
-                                          "end this one with a block id (` ^some-id`) to keep "
-                                          "its identity when the order changes"))
-        taken.add(key)
-        cards.append(SrCard(card.kind, card.front, card.back, key, card.deck, card.line,
-                            card.reviews))
+        card = _unique(card, taken, rel, diagnostics)
+        cards.append(card)
     for n, _ in tags:
         if n >= 0 and not _TAG.sub("", lines[n]).strip():
             consumed.add(n)
     blanked = "\n".join("" if n in consumed else line for n, line in enumerate(lines))
     return tuple(cards), blanked, tuple(diagnostics)
+
+
+def _flashcard_tags(lines: Sequence[str], frontmatter_tags: Sequence[str],
+                    settings: SrSettings) -> list[tuple[int, str]]:
+    """The note's flashcard tags with their 0-based body line (-1: the frontmatter's)."""
+    tags = [(-1, t) for t in frontmatter_tags if _flashcard_path(t, settings) is not None]
+    for n, line in enumerate(lines):
+        if "#" in line:
+            tags += [(n, m.group(1)) for m in _TAG.finditer(line)
+                     if _flashcard_path(m.group(1), settings) is not None]
+    return tags
+
+
+def _unique(card: SrCard, taken: set[str], rel: Path, diagnostics: list[Diagnostic]) -> SrCard:
+    """The card, its key made unique in the note (`key~2`, with a warning) where an earlier
+    card asks the same."""
+    key, count = card.key, 1
+    while key in taken:
+        count += 1
+        key = f"{card.key}~{count}"
+    taken.add(key)
+    if count == 1:
+        return card
+    diagnostics.append(Diagnostic(rel, card.line, Level.WARNING, "sr-duplicate",
+                                  "an earlier flashcard of this note asks the same; end this "
+                                  "one with a block id (` ^some-id`) to keep its identity "
+                                  "when the order changes"))
+    return replace(card, key=key)
 
 
 def _flashcard_path(tag: str, settings: SrSettings) -> tuple[str, ...] | None:
@@ -409,10 +439,10 @@ def _review(group: str) -> Review | None:
                                 separators=(",", ":"))
             return Review(due, max(1, round(float(fields[2]))), ease * 10, int(fields[6]),
                           int(fields[7]), memory)
-        due = _date(fields[0])
-        if due is None or due == _NEW_CARD_DATE:
+        day = _date(fields[0])
+        if day is None or day == _NEW_CARD_DATE:
             return None
-        return Review(due, max(1, int(fields[1])), int(fields[2]) * 10)
+        return Review(day, max(1, int(fields[1])), int(fields[2]) * 10)
     except (ValueError, IndexError):
         return None
 
