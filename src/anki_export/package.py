@@ -231,7 +231,10 @@ def _genanki_col() -> _ColDefaults:
         db.executescript(_genanki_data("apkg_schema").APKG_SCHEMA
                          + _genanki_data("apkg_col").APKG_COL)
         col = db.execute("SELECT conf, decks, dconf FROM col").fetchone()
-    return _dumps(json.loads(col[0])), json.loads(col[1])["1"], col[2]
+    # A new day at midnight: Anki's importer counts the package's "today" with it, to move a
+    # review card's `due` (days from `crt`) onto the collection's days; so its due date is
+    # the one the notes give, as Anki's browser shows dates (see `_CREATED`).
+    return _dumps({**json.loads(col[0]), "rollover": 0}), json.loads(col[1])["1"], col[2]
 
 
 def _dumps(obj: object) -> str:
