@@ -139,7 +139,7 @@ def test_collection_holds_what_anki_expects(col: Collection, tmp_path: Path) -> 
         cards = db.execute("select id, nid, ord from cards").fetchall()
     finally:
         db.close()
-    assert (crt, mod, ver) == (STAMP, STAMP * 1000, 11)
+    assert (crt, mod, ver) == (946684800, STAMP * 1000, 11)  # review due days count from crt
     assert {n["name"] for n in json.loads(decks).values()} == {
         "Default", "Rad", "Rad::MSK", "Rad::MSK::Bone", "Rad::Neuro"}
     assert json.loads(decks)["1"]["name"] == "Default"

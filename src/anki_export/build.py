@@ -25,7 +25,7 @@ from .config import Config, package_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, file_stamp, map_file
 from .ids import media_name
-from .vault import FileStats, VaultIndex, scan_vault, stat_files
+from .vault import FileStats, VaultIndex, scan_vault, stat_files, with_plugin_settings
 
 if TYPE_CHECKING:
     from .cards import Card
@@ -104,7 +104,9 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _build(config: Config, write: bool, now: int | None, progress: Progress | None
            ) -> BuildResult:
+    config, sr_problems = with_plugin_settings(config)
     index, scan_problems = scan_vault(config.vault, _own_files(config))
+    scan_problems += sr_problems
     cache = RenderCache(_cache_file(config), read_only=not write)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()

@@ -18,8 +18,8 @@ from .cloze import KEY_SUFFIX, OFF, ClozeScan, ClozeText, protect
 from .cloze_numbers import number_clozes
 from .errors import Diagnostic, Level
 from .ids import note_guid
-from .notetypes import basic_notetype, cloze_notetype
-from .package import NoteType
+from .notetypes import basic_notetype, cloze_notetype, reversed_notetype
+from .package import NoteType, Review
 from .parse import Note, Section
 from .render import (
     LinkTargets,
@@ -29,6 +29,7 @@ from .render import (
     render_inline,
     render_markdown,
 )
+from .srcards import BASIC, REVERSED, SrCard
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class Card:
     line: int
     cloze: ClozeText | None = None  # a cloze note's Text before numbering: `fields` hold the
     # numbers a first build gives; the build manifest re-numbers the highlights (plan_release)
+    reviews: tuple[Review | None, ...] = ()  # review state of its cards (Spaced Repetition)
 
 
 def deck_name(note: Note, root_deck: str | None) -> str:
@@ -124,6 +126,11 @@ def note_cards(note: Note, identity: str, settings: CardSettings, targets: LinkT
             line=section.line,
         )
         cards.append(card if answer.clozes is None else _cloze_card(card, answer.clozes))
+    for sr_card in note.sr_cards:
+        made, problems = _sr_card(note, identity, sr_card, settings, targets,
+                                  (deck, source, breadcrumb, tags))
+        cards.append(made)
+        diagnostics += problems
     return tuple(cards), tuple(diagnostics)
 
 
@@ -183,6 +190,45 @@ _LINKS = re.compile(r"(?<!!)\[\[[^\]\n]*\]\]|(?<!!)\[[^\]\n]*\]\([^)\n]*\)"
                     r"|<?https?://[^\s>]+>?")
 """Wiki-links, Markdown links and bare URLs, not embeds (`![[Other]]` shows its note)."""
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+", re.M)
+
+
+def _sr_card(note: Note, identity: str, sr_card: SrCard, settings: CardSettings,
+             targets: LinkTargets | None, shared: tuple[str, str, str, tuple[str, ...]]
+             ) -> tuple[Card, tuple[Diagnostic, ...]]:
+    """A Spaced Repetition plugin card, rendered like a section: each side through the same
+    renderer; a cloze item's deletions (already Anki's `{{cN::…}}`) as a cloze note, with the
+    note's title as its context. Its deck is its flashcard tag's path under the root deck,
+    else the note's deck."""
+    deck, source, breadcrumb, tags = shared
+    if sr_card.deck is not None:
+        root = [p.strip() for p in (settings.root_deck or "").split("::") if p.strip()]
+        deck = "::".join([*root, *(p.replace("::", ":") for p in sr_card.deck)])
+    key = f"{identity}#sr:{sr_card.key}"
+    front = render_markdown(sr_card.front, RenderState(
+        note.rel, sr_card.line, targets, clozes=None if sr_card.kind in (BASIC, REVERSED)
+        else ClozeScan(OFF)))
+    back = render_markdown(sr_card.back, RenderState(note.rel, sr_card.line, targets,
+                                                     clozes=None))
+    question = html.escape(note.title) if front.clozes is not None else front.html
+    card = Card(
+        guid=note_guid(identity, f"sr:{sr_card.key}"),
+        key=key,
+        notetype=reversed_notetype() if sr_card.kind == REVERSED else basic_notetype(),
+        deck=deck,
+        fields=tuple(escape.field(f) for f in (question, front.html if front.clozes is None
+                                                     else "", source, breadcrumb)),
+        tags=tuple(sorted({*tags, *front.tags, *back.tags})),
+        media=tuple(dict.fromkeys([*front.media, *back.media])),
+        source=note.rel,
+        line=sr_card.line,
+        reviews=sr_card.reviews,
+    )
+    if front.clozes is not None:
+        card = _cloze_card(card, front.clozes)
+    else:
+        card = replace(card, fields=(card.fields[0], escape.field(back.html),
+                                     *card.fields[2:]))
+    return card, (*front.diagnostics, *back.diagnostics)
 
 
 def _cloze_card(card: Card, text: ClozeText) -> Card:

@@ -76,6 +76,9 @@ def vault_options(command: F) -> F:
         click.option("--cloze", type=click.Choice(CLOZE_MODES),
                      help="Make each ==highlight== a cloze card, or hide a section's highlights "
                           "together on one card [default: off; per note: anki-cloze]."),
+        click.option("--sr-cards/--no-sr-cards", default=None,
+                     help="Cards in the Spaced Repetition plugin's syntax (`Q::A`, `?`, "
+                          "clozes) in notes with its flashcard tag [default: on]."),
         click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
                      help="Build manifest [default: OUTPUT/anki-export.lock]."),
         click.option("--max-answer-words", type=click.IntRange(0), metavar="N",

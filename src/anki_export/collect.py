@@ -136,4 +136,4 @@ def _settings(config: Config) -> tuple[object, ...]:
     return (config.question_format, config.root_deck, config.tags, config.folder_tags,
             config.site_url, config.heading_level, config.heading_level_by_folder,
             config.intro, config.skipped_headings, config.cloze, config.vault_name,
-            config.max_answer_words)
+            config.max_answer_words, config.sr_cards, config.sr_settings)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
+from .srcards import SrSettings
 from .vault import GARDEN_NOTES, garden_notes
 
 DEFAULT_SKIPPED_HEADINGS = ("Related", "References", "See also", "Sources", "Links")
@@ -49,6 +50,8 @@ class Config:
     strict: bool = False  # warnings fail the build, like `mkdocs build --strict`
     keep_going: bool = False  # skip notes with errors instead of failing the build
     max_answer_words: int = 300  # `check` and `build` warn about longer answers; 0: never
+    sr_cards: bool = True  # cards in the Spaced Repetition plugin's syntax, in tagged notes
+    sr_settings: SrSettings = field(default_factory=SrSettings)  # its settings, from the vault
 
     @property
     def manifest_path(self) -> Path:
@@ -172,6 +175,7 @@ KEYS: Mapping[str, _Key] = {
     "keep-going": _Key("keep_going", "true or false", _is_bool),
     "max-answer-words": _Key("max_answer_words", "a number (0: no limit)",
                              lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "sr-cards": _Key("sr_cards", "true or false", _is_bool),
 }
 _PATHS = {"vault", "output", "manifest"}
 

@@ -34,7 +34,8 @@ from .pickling import pickle_positionally
 
 CardSlot = tuple[str, int, int, str, tuple[int, ...], tuple[str, ...], int]
 """What a card must keep for its note to be updated in place: GUID, notetype id and revision,
-deck, card numbers (ords), media files, and the id of its note in the package (a card sharing
+deck, card numbers (ords), media files (and review states carried, which only a fresh card
+row takes), and the id of its note in the package (a card sharing
 another's GUID is not written, but then the build fails: no layout is kept). A plain tuple: a
 vault has tens of thousands, and plain tuples save and load without a Python call each."""
 
@@ -84,7 +85,8 @@ def basis(config: Config, manifest_digest: str, links_context: str,
     unchanged note's links up again), and the stats of every file that is not a note (images):
     a kept collection holds the notetypes it was written with."""
     return digest_of((repr(config), repr(notetypes.basic_notetype()),
-                      repr(notetypes.cloze_notetype()), manifest_digest, links_context,
+                      repr(notetypes.cloze_notetype()), repr(notetypes.reversed_notetype()),
+                      manifest_digest, links_context,
                       *other_files))
 
 
@@ -92,7 +94,7 @@ def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPa
                note_ids: Sequence[int]) -> tuple[CardSlot, ...]:
     return tuple((n.guid, n.notetype.id, n.notetype.revision, n.deck,
                   _one_copy(tuple(card_ords(n.notetype, n.fields))),
-                  tuple(p.as_posix() for p in m), nid)
+                  (*(p.as_posix() for p in m), *((repr(n.reviews),) if n.reviews else ())), nid)
                  for n, m, nid in zip(shipped, media, note_ids, strict=True))
 
 

@@ -614,7 +614,8 @@ class Release:
                       self._tags.setdefault(card.tags, card.tags), clozes=memory.live,
                       empty_clozes=memory.empty)
         self.entries[card.guid] = before if entry == before else entry  # its line is reused
-        return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod)
+        return PackageNote(card.guid, card.notetype, card.deck, fields, card.tags, mod,
+                           card.reviews)
 
     def keep(self, guids: Iterable[str]) -> None:
         """Cards of notes unchanged since the last build (their text, their context, their

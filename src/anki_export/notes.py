@@ -63,7 +63,8 @@ def read_notes(index: VaultIndex, config: Config, cache: RenderCache | None = No
     build's) is read, hashed and split in one go on a worker: the text never reaches this
     process, which would otherwise hold the whole vault's at once."""
     rules = HeadingRules(config.heading_level, config.skipped_headings,
-                         config.heading_level_by_folder, config.intro == "card")
+                         config.heading_level_by_folder, config.intro == "card",
+                         config.sr_settings if config.sr_cards else None)
     share_paths(index.files)  # each unpickled note and card names its file as the index does
     known, recorded = _unchanged_on_disk(cache, stats)
     digests: dict[PurePosixPath, str | None] = {}

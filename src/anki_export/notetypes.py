@@ -44,6 +44,23 @@ def basic_notetype() -> NoteType:
 
 
 @cache
+def reversed_notetype() -> NoteType:
+    """The Spaced Repetition plugin's reversed cards (`Q:::A`, `??`): the basic card, and
+    a second card asking the answer's side; the basic card's fields, templates and CSS."""
+    front, back = _template("basic-front.html"), _template("basic-back.html")
+    return NoteType(
+        id=object_id("notetype", "anki-export basic and reversed"),
+        name="anki-export basic and reversed",
+        fields=BASIC_FIELDS,
+        templates=(CardTemplate("Card 1", front, back),
+                   CardTemplate("Card 2", front.replace("{{Question}}", "{{Answer}}"),
+                                back.replace("{{Answer}}", "{{Question}}"))),
+        css=_template("card.css"),
+        revision=REVISION,
+    )
+
+
+@cache
 def cloze_notetype() -> NoteType:
     """Sections with clozes: `Text` holds the note title and heading, then the section with
     its `{{cN::…}}` markers; `Extra` stays empty unless the section is retired. Its CSS is the
@@ -62,7 +79,7 @@ def cloze_notetype() -> NoteType:
 
 def notetype_named(name: str) -> NoteType:
     """The shipped notetype of that name (manifest entries record notetypes by name)."""
-    for notetype in (basic_notetype(), cloze_notetype()):
+    for notetype in (basic_notetype(), cloze_notetype(), reversed_notetype()):
         if notetype.name == name:
             return notetype
     raise KeyError(name)

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,21 @@ class NoteType:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """A card's review state (from the Spaced Repetition plugin), written into its card row as
+    a review card's: Anki's importer keeps it only with "Import any learning progress", and
+    only for cards the collection does not have yet (it never changes an existing card's
+    scheduling), else the card arrives new."""
+
+    due: date
+    interval: int  # days
+    factor: int  # ease in permille, Anki's unit: the plugin's 250 is 2500
+    reps: int = 0
+    lapses: int = 0
+    memory: str = ""  # FSRS stability and difficulty, as Anki keeps them in a card's `data`
+
+
+@dataclass(frozen=True, slots=True)
 class PackageNote:
     """One Anki note as the package stores it: fields already rendered."""
 
@@ -64,6 +80,7 @@ class PackageNote:
     fields: tuple[str, ...]  # HTML, same order as notetype.fields
     tags: tuple[str, ...]
     mod: int  # seconds; must grow whenever fields/tags change, or Anki ignores the update
+    reviews: tuple[Review | None, ...] = ()  # by card, in ord order: review state to carry
 
 
 _MAX_ID = 1 << 53  # every id stays exact in JavaScript (Anki's UI) and JSON
@@ -72,6 +89,11 @@ _MAX_ID = 1 << 53  # every id stays exact in JavaScript (Anki's UI) and JSON
 # order of the notes.  Blocks of 1000 per note keep card ids (note id + ord, ord <= 499) unique
 # and siblings adjacent.  Ids follow the input order: SQLite appends the rows instead of
 # inserting them all over its B-trees (hashed ids made the inserts 5x slower).
+_CREATED = date(2000, 1, 1)
+"""The collection's creation day (`crt`, at 00:00 UTC): a review card's `due` counts days from
+it. Anki's importer moves a review card's `due` by the days between the package's "today"
+(counted from `crt`) and the collection's, so it keeps its date; a fixed day keeps packages
+reproducible and every due date of the plugin after it."""
 _ID_BASE = 1 << 52
 _BLOCK = 1000
 _MAX_CLOZE_ORD = 499  # Anki's own clamp for {{cN::}}
@@ -116,6 +138,19 @@ def _card_ords(note: PackageNote) -> list[int]:
     if not ords:
         raise ValueError(f"cloze note {note.guid!r} has no {{{{c1::...}}}} deletion")
     return ords
+
+
+def _card_row(nid: int, did: int, ord_: int, note: PackageNote, position: int
+              ) -> tuple[Any, ...]:
+    """A card's row: new, due in the input order; a review card where the note carries a
+    review state for it (`Review`)."""
+    review = note.reviews[ord_] if ord_ < len(note.reviews) else None
+    if review is None:
+        return (nid + ord_, nid, did, ord_, note.mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0,
+                0, "")
+    return (nid + ord_, nid, did, ord_, note.mod, -1, 2, 2, (review.due - _CREATED).days,
+            review.interval, review.factor, review.reps, review.lapses, 0, 0, 0, 0,
+            review.memory)
 
 
 def _note_columns(note: PackageNote) -> tuple[str, str, int, str]:
@@ -197,7 +232,10 @@ def _genanki_col() -> _ColDefaults:
         db.executescript(_genanki_data("apkg_schema").APKG_SCHEMA
                          + _genanki_data("apkg_col").APKG_COL)
         col = db.execute("SELECT conf, decks, dconf FROM col").fetchone()
-    return _dumps(json.loads(col[0])), json.loads(col[1])["1"], col[2]
+    # A new day at midnight: Anki's importer counts the package's "today" with it, to move a
+    # review card's `due` (days from `crt`) onto the collection's days; so its due date is
+    # the one the notes give, as Anki's browser shows dates (see `_CREATED`).
+    return _dumps({**json.loads(col[0]), "rollover": 0}), json.loads(col[1])["1"], col[2]
 
 
 def _dumps(obj: object) -> str:
@@ -318,8 +356,8 @@ class PackageWriter:
         nid = _ID_BASE + _BLOCK * self._position
         self._note_rows.append((nid, note.guid, nt.id, note.mod, -1, tags,
                                 fields, first, csum, 0, ""))
-        self._card_rows.extend((nid + o, nid, did, o, note.mod, -1, 0, 0, self._position, 0, 0,
-                                0, 0, 0, 0, 0, 0, "") for o in _card_ords(note))
+        self._card_rows.extend(_card_row(nid, did, o, note, self._position)
+                               for o in _card_ords(note))
         self._position += 1
         self._newest = max(self._newest, note.mod, nt.revision)
         if len(self._note_rows) >= self._BATCH:
@@ -385,8 +423,9 @@ class PackageWriter:
                           for did, name in self._decks.values()}
             models_json = self._models_json or _dumps(
                 {str(i): _model_json(nt) for i, nt in self._notetypes.items()})
+            crt = (_CREATED - date(1970, 1, 1)).days * 86400
             self._db.execute("INSERT OR REPLACE INTO col VALUES (1,?,?,?,11,0,0,0,?,?,?,?,'{}')",
-                             (timestamp, timestamp * 1000, timestamp * 1000, conf,
+                             (crt, timestamp * 1000, timestamp * 1000, conf,
                               models_json, _dumps(decks_json), dconf))
             if self._base is None:  # a new collection: indexes once, after the rows (faster)
                 for statement in _schema()[1]:

@@ -29,6 +29,7 @@ from .cloze import HIGHLIGHTS, MODES, OFF
 from .config import AUTO, HeadingLevel
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
+from .srcards import SrCard, SrSettings, note_cards
 from .vault import IMAGE_SUFFIXES, SourceFile
 
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
@@ -50,6 +51,7 @@ class HeadingRules:
     by_folder: tuple[tuple[str, HeadingLevel], ...] = ()  # (vault folder "a/b", level); the
     # longest folder holding the note wins over `level`
     intro: bool = True  # the text before the first heading is a card, titled by the note
+    sr: SrSettings | None = None  # the Spaced Repetition plugin's settings; None: no such cards
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ class Note:
     cloze: str | None = None  # `anki-cloze` (a `cloze.MODES` value): highlights as clozes or not
     code_languages: tuple[str, ...] = ()  # of its fenced code: the highlighters to load early
     title_line: int = 0  # line of the `# heading` the title is (inline Markdown); 0: plain text
+    sr_cards: tuple[SrCard, ...] = ()  # cards in the Spaced Repetition plugin's syntax
 
 
 def split_frontmatter(source: SourceFile) -> tuple[dict[str, object], str, int]:
@@ -207,6 +210,12 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
     _check_paths(meta, source.rel)
     diagnostics: list[Diagnostic] = []
     body = mask_comments(restore_block_ids(body))
+    sr_cards: tuple[SrCard, ...] = ()
+    if rules.sr is not None:  # first: their lines are blanked, so no text is two cards
+        sr_cards, body, sr_problems = note_cards(
+            body, offset, [t.replace("::", "/") for t in _tags(meta.get("tags"))],
+                                                 Path(source.rel), rules.sr)
+        diagnostics += sr_problems
     lines = body.split("\n")
     headings = _headings(body)
     skipped_keys = {_normalise(s) for s in rules.skipped}
@@ -254,9 +263,9 @@ def parse_note(source: SourceFile, rules: HeadingRules) -> tuple[Note, tuple[Dia
                 tags, is_published(meta), _left_out(meta.get("anki")),
                 _embeds_notes(body), _definitions(body, lines), tuple(sections),
                 tuple(skipped), level, _cloze_mode(meta, source.rel), _code_languages(body),
-                title_line=offset + title_heading.line + 1
+                sr_cards=sr_cards, title_line=offset + title_heading.line + 1
                 if title_heading is not None and title == title_heading.text else 0)
-    if not sections:
+    if not sections and not sr_cards:
         diagnostics.append(_no_card_diagnostic(note, headings, offset))
     return note, tuple(diagnostics)
 

@@ -26,7 +26,7 @@ from .files import atomic_path
 from .notes import load_vault
 from .package import card_ords
 from .render import LinkTargets
-from .vault import scan_vault
+from .vault import scan_vault, with_plugin_settings
 
 PAGE_NAME = "preview.html"
 SECTION = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.S)
@@ -47,8 +47,9 @@ def write_preview(config: Config) -> PreviewResult:
     look at them."""
     # `-o look.html` names the page itself; any other `-o` is the folder it goes in.
     page = config.output if config.output.suffix == ".html" else config.output / PAGE_NAME
+    config, sr_problems = with_plugin_settings(config)
     index, scan_problems = scan_vault(config.vault)
-    vault = load_vault(index, config, scan_problems)
+    vault = load_vault(index, config, (*scan_problems, *sr_problems))
     targets = LinkTargets(index, {note.rel: note for note in vault.notes}, config.site_url,
                           media_src=partial(_file_src, index.root, page.parent))
     cards, card_problems = make_cards(vault, config, targets, Pins())

@@ -20,9 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
 from .files import open_regular
+from .srcards import SETTINGS_FILE, load_settings
+
+if TYPE_CHECKING:
+    from .config import Config
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
 """Notes above this are skipped with a warning: nothing studied on a card is that long, and one
@@ -345,3 +350,29 @@ def read_note(root: Path, rel: PurePosixPath) -> SourceFile:
 _NONCHARACTERS = re.compile("[\ufdd0-\ufdef]")
 """Unicode noncharacters: never text, and the renderer uses four of them as private markers.
 (A regex, not `str.translate`: translating walks every character in Python's slow path.)"""
+
+
+SETTINGS_LIMIT = 1024 * 1024
+"""Bytes read of the plugin's settings file: a few KB in practice."""
+
+
+def with_plugin_settings(config: Config) -> tuple[Config, tuple[Diagnostic, ...]]:
+    """The config with the vault's Spaced Repetition plugin settings (its defaults where the
+    vault has none); a file that cannot be read is a warning, and the defaults hold."""
+    if not config.sr_cards:
+        return config, ()
+    path = config.vault / SETTINGS_FILE
+    try:  # a file of someone else's vault: a regular file, read up to a bound
+        with open_regular(path) as file:
+            data = file.read(SETTINGS_LIMIT + 1)
+        if len(data) > SETTINGS_LIMIT:
+            raise ValueError(f"over {SETTINGS_LIMIT // 1024} KB")
+        text: str | None = data.decode("utf-8")
+    except FileNotFoundError:
+        text = None
+    except (OSError, ValueError) as e:
+        return config, (Diagnostic(path, None, Level.WARNING, "sr-settings",
+                                   f"the Spaced Repetition plugin's settings cannot be read "
+                                   f"({e}); its defaults are used"),)
+    settings, problems = load_settings(text, config.vault)
+    return replace(config, sr_settings=settings), problems
