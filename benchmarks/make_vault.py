@@ -375,6 +375,8 @@ class Writer:
             s += f" {r.choice(QUALIFIERS)}"
         return s
 
+    styled_highlights = True  # a word of some lines as ==highlight==
+
     def styled(self, r: random.Random, text: str) -> str:
         words = text.split(" ")
         i = r.randrange(len(words))
@@ -385,7 +387,7 @@ class Writer:
             words[i] = f"_{words[i]}_"
         elif k < 0.40:
             words[i] = f"`{words[i]}`"
-        elif k < 0.43:
+        elif k < 0.43 and self.styled_highlights:
             words[i] = f"=={words[i]}=="
         return " ".join(words)
 
@@ -556,17 +558,7 @@ class RealWriter(Writer):
     paragraphs, with each construct of `SHARES` drawn note by note and put into one to two
     thirds of its sections."""
 
-    def styled(self, r: random.Random, text: str) -> str:  # no highlight unless drawn
-        words = text.split(" ")
-        i = r.randrange(len(words))
-        k = r.random()
-        if k < 0.25:
-            words[i] = f"**{words[i]}**"
-        elif k < 0.35:
-            words[i] = f"_{words[i]}_"
-        elif k < 0.40:
-            words[i] = f"`{words[i]}`"
-        return " ".join(words)
+    styled_highlights = False  # no highlight unless drawn
 
     def item(self, r: random.Random, n: PlannedNote) -> str:  # no link, tag or math
         if r.random() < 0.15:
