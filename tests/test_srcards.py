@@ -68,11 +68,10 @@ def test_each_parser_rule_gives_the_plugins_cards(settings: SrSettings, text: st
 
 def test_settings_come_from_the_plugin_file_and_a_bad_one_is_a_warning(tmp_path: Path) -> None:
     settings, problems = load_settings(
-        '{"settings": {"singleLineCardSeparator": ";;", "convertBoldTextToClozes": true}}',
-        tmp_path)
+        '{"settings": {"singleLineCardSeparator": ";;", "convertBoldTextToClozes": true}}')
     assert settings.single_line == ";;" and not problems
     assert settings.cloze_patterns == ("==[123;;]answer[;;hint]==", "**[123;;]answer[;;hint]**")
-    settings, problems = load_settings("{not json", tmp_path)
+    settings, problems = load_settings("{not json")
     assert settings == SrSettings()
     assert [p.code for p in problems] == ["sr-settings"]
     assert "data.json" in str(problems[0].path)

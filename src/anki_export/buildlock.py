@@ -34,7 +34,10 @@ def hold_output(folder: Path, cache_folder: Path, manifest: Path, *, wait: bool,
     made = not folder.exists()
     lock = cache_folder / LOCK_NAME
     try:
-        if cache_folder.is_file():  # a cache of an earlier version, one file
+        # A cache of an earlier version, one file; or a link put in the cache's place (by a
+        # restored CI cache, or a repository holding the output folder): never followed, as
+        # the leftovers removed below and the lock would then be another folder's files.
+        if cache_folder.is_file() or cache_folder.is_symlink():
             cache_folder.unlink()
         fd = _locked(lock, wait, on_wait)
     except OSError as e:
@@ -57,7 +60,9 @@ def _locked(lock: Path, wait: bool, on_wait: Callable[[], None]) -> int:
     waited = False
     while True:
         lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        if lock.is_symlink():  # planted: opening it would create or lock a file elsewhere
+            lock.unlink()
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
         try:
             if not _try_lock(fd):
                 if not wait:

@@ -80,7 +80,8 @@ class _DataUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _CACHED_LOOKUPS:
             return super().find_class(module, name)
-        if module.startswith("anki_export.") and not name.startswith("_"):
+        if (module.startswith("anki_export.") and module in sys.modules  # never imported
+                and not name.startswith("_")):  # here: `anki_export.__main__` runs the CLI
             found = super().find_class(module, name)
             if isinstance(found, type) and (dataclasses.is_dataclass(found)
                                             or issubclass(found, enum.Enum)):

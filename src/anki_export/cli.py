@@ -121,7 +121,8 @@ def _check_site_url(ctx: click.Context, param: click.Parameter,
 def _config(params: dict[str, Any]) -> Config:
     """Defaults < config file < command line; raises ConfigError for a bad file."""
     vault = params.pop("vault")
-    path = find_config(params.pop("config_file"), vault)
+    named = params.pop("config_file")
+    path = find_config(named, vault)
     all_notes = params.pop("all_notes")
     for key in ("quiet", "verbose"):
         params.pop(key, None)
@@ -133,7 +134,7 @@ def _config(params: dict[str, Any]) -> Config:
         # A level given here is every note's: the file's levels by folder give way to it.
         "heading_level_by_folder": None if params["heading_level"] is None else (),
     }
-    return load_config(path, overrides)
+    return load_config(path, overrides, found=named is None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,9 @@ line wins. Unknown keys and wrong types are errors naming the file and line.
 
 from __future__ import annotations
 
+import os
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -181,12 +183,18 @@ _PATHS = {"vault", "output", "manifest"}
 
 
 def is_question_format(text: str) -> bool:
-    """Whether `text` names {heading}, and nothing but {title} and {heading}."""
+    """Whether `text` names {heading}, and nothing but {title} and {heading}, as written: a
+    format from someone else's settings file must not reach attributes (`{title.__class__}`)
+    nor pad a question to gigabytes (`{heading:>2000000000}`), so no field takes a
+    conversion or a format spec. Parsed, not tried: trying would be that allocation."""
     try:
-        text.format(title="", heading="")
-    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-        return False  # `{deck}`, `{heading.x}`, `{heading[0]}`, a lone `{`
-    return "{heading}" in text
+        fields = [(name, spec, conversion) for _, name, spec, conversion
+                  in string.Formatter().parse(text) if name is not None]
+    except ValueError:  # a lone `{` or `}`
+        return False
+    return (all(name in ("title", "heading") and not spec and conversion is None
+                for name, spec, conversion in fields)
+            and any(name == "heading" for name, _, _ in fields))
 
 
 def find_config(explicit: Path | None, vault: Path | None) -> Path | None:
@@ -208,12 +216,17 @@ def find_config(explicit: Path | None, vault: Path | None) -> Path | None:
     return None
 
 
-def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
-    """Defaults, then the file at `path`, then `overrides` (command-line values; None = unset)."""
+def load_config(path: Path | None, overrides: Mapping[str, Any], *,
+                found: bool = False) -> Config:
+    """Defaults, then the file at `path`, then `overrides` (command-line values; None = unset).
+    A file `found` (not named with --config) may be someone else's: see `_confine`."""
     config = Config()
-    if path is not None:
-        config = replace(config, **read_config_file(path))
     given = {k: v for k, v in overrides.items() if v is not None}
+    if path is not None:
+        values = read_config_file(path)
+        if found:
+            _confine(path, {k: v for k, v in values.items() if k not in given})
+        config = replace(config, **values)
     unknown = set(given) - {f.name for f in fields(Config)}
     if unknown:
         raise ValueError(f"not Config fields: {sorted(unknown)}")  # a programming error
@@ -226,6 +239,28 @@ def load_config(path: Path | None, overrides: Mapping[str, Any]) -> Config:
             "--package-name (or `package-name` in anki-export.toml)",
             path=path if "package_name" not in given else None)
     return replace(config, vault=_vault_folder(config.vault))
+
+
+def _confine(path: Path, values: Mapping[str, Any]) -> None:
+    """A settings file found in a vault or repository (someone else's, built by CI) may not
+    point the build outside it: `vault = "/"` would read any image of the machine, `manifest =
+    "../.git/hooks/pre-commit"` overwrite a file git runs, `manifest = "../../../.bashrc"`
+    any file. Its paths must lie in its folder or that folder's parent (a vault's settings
+    may put the package beside the vault, `output = "../built"`), outside hidden folders; the
+    command line (or the file named with --config) may choose any."""
+    top = path.parent.resolve().parent
+    for key, spec in KEYS.items():
+        if key in _PATHS and spec.field in values:
+            real = Path(os.path.realpath(values[spec.field]))
+            inside = real.is_relative_to(top) and not any(
+                part.startswith(".") for part in real.relative_to(top).parts)
+            if not inside:
+                option = "the vault" if key == "vault" else f"--{key}"
+                raise ConfigError(
+                    f"'{key}' leads to {real}, outside {top} or into a hidden folder: a "
+                    "settings file found in a vault or repository may not point there; give "
+                    f"{option} on the command line (or this file with --config) to choose it",
+                    path=path, line=_line_of(_read_toml(path)[0], key))
 
 
 def _vault_folder(vault: Path) -> Path:

@@ -14,6 +14,7 @@ split into heading sections, so no text becomes two cards.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,18 +45,22 @@ class SrSettings:
     end_marker: str = ""
 
 
-def load_settings(text: str | None, root: Path) -> tuple[SrSettings, tuple[Diagnostic, ...]]:
+def load_settings(text: str | None) -> tuple[SrSettings, tuple[Diagnostic, ...]]:
     """The vault's plugin settings (`text` of its data.json, None when absent) over defaults;
     a file that cannot be read as the plugin writes it is a warning, and the defaults hold."""
     if text is None:
         return SrSettings(), ()
-    path = root / SETTINGS_FILE
+    path = Path(SETTINGS_FILE)  # named from the vault, as its notes are
     try:
         data = json.loads(text)
         raw = data.get("settings", {}) if isinstance(data, dict) else None
         if not isinstance(raw, dict):
             raise ValueError("no `settings` object")
         settings = _settings(raw)
+    except RecursionError:
+        return SrSettings(), (Diagnostic(path, None, Level.WARNING, "sr-settings",
+                                         "the Spaced Repetition plugin's settings are nested "
+                                         "too deeply to read; its defaults are used"),)
     except (ValueError, TypeError) as e:
         return SrSettings(), (Diagnostic(path, None, Level.WARNING, "sr-settings",
                                          f"the Spaced Repetition plugin's settings cannot be "
@@ -427,6 +432,10 @@ def _reviews(comment: str) -> tuple[Review | None, ...]:
 
 
 def _review(group: str) -> Review | None:
+    """The group's review state; None (the card arrives new) for one the plugin could not
+    have written: a date outside 1970-2199, a number that is not finite, a negative count.
+    Intervals, eases and counts beyond Anki's ranges are brought within them, so that no
+    hand-edited comment writes a row Anki rejects (or SQLite cannot hold)."""
     fields = group.split(",")
     try:
         if fields[0] == "fsrs":
@@ -434,17 +443,32 @@ def _review(group: str) -> Review | None:
             stability, difficulty = float(fields[3]), float(fields[4])
             if int(fields[5]) == 0:  # still new
                 return None
-            ease = round(130 + (10 - min(max(difficulty, 1), 10)) / 9 * 240)  # the plugin's
-            memory = json.dumps({"s": round(stability, 4), "d": round(difficulty, 4)},
-                                separators=(",", ":"))
-            return Review(due, max(1, round(float(fields[2]))), ease * 10, int(fields[6]),
-                          int(fields[7]), memory)
-        day = _date(fields[0])
-        if day is None or day == _NEW_CARD_DATE:
-            return None
-        return Review(day, max(1, int(fields[1])), int(fields[2]) * 10)
-    except (ValueError, IndexError):
+            if not (0 < stability < math.inf and 1 <= difficulty <= 10):
+                return None
+            ease = round(130 + (10 - difficulty) / 9 * 240)  # the plugin's
+            memory = json.dumps({"s": round(min(stability, _MAX_INTERVAL), 4),
+                                 "d": round(difficulty, 4)}, separators=(",", ":"))
+            review = Review(due, round(float(fields[2])), ease * 10, int(fields[6]),
+                            int(fields[7]), memory)
+        else:
+            day = _date(fields[0])
+            if day is None or day == _NEW_CARD_DATE:
+                return None
+            review = Review(day, int(fields[1]), int(fields[2]) * 10)
+    except (ValueError, IndexError, OverflowError):
         return None
+    if not _EARLIEST_DUE <= review.due < _LATEST_DUE or min(review.reps, review.lapses) < 0:
+        return None
+    return replace(review, interval=min(max(review.interval, 1), _MAX_INTERVAL),
+                   factor=min(max(review.factor, _MIN_FACTOR), _MAX_FACTOR),
+                   reps=min(review.reps, _MAX_COUNT), lapses=min(review.lapses, _MAX_COUNT))
+
+
+_EARLIEST_DUE, _LATEST_DUE = date(1970, 1, 1), date(2200, 1, 1)
+_MAX_INTERVAL = 36500  # days: Anki's longest
+_MIN_FACTOR, _MAX_FACTOR = 1300, 10_000  # ease in permille: Anki's lowest; 10.0, beyond
+# use (Anki refuses a package holding one over 65,535)
+_MAX_COUNT = 1_000_000  # reviews or lapses of one card
 
 
 def _date(text: str) -> date | None:

@@ -176,6 +176,24 @@ def garden_images(notes: Path) -> Path | None:
     return images if images.is_dir() else None
 
 
+def _garden_folder_outside(notes: Path, folder: Path) -> str | None:
+    """Where a garden repository's notes or images folder leads, if its real path lies
+    outside the repository's (the folder three up from the notes, as written): a linked
+    `src/site/notes` or `src/site/img/user` would make a vault of any folder of the machine."""
+    written = Path(os.path.abspath(notes))  # noqa: PTH100 (`..` kept as written: not resolved)
+    if written.parts[-3:] != GARDEN_NOTES.parts:
+        return None
+    real = os.path.realpath(folder)
+    return None if _inside(real, os.path.realpath(written.parents[2])) else real
+
+
+def _inside(real: str, top: str) -> bool:
+    try:
+        return os.path.relpath(real, top).split(os.sep)[0] != os.pardir  # noqa: PTH206
+    except ValueError:  # on another drive (Windows)
+        return False
+
+
 def scan_vault(root: Path, leave_out: Callable[[str], bool] = lambda name: False
                ) -> tuple[VaultIndex, tuple[Diagnostic, ...]]:
     """Walk the vault once and index every visible file, but those `leave_out` names (by
@@ -185,10 +203,20 @@ def scan_vault(root: Path, leave_out: Callable[[str], bool] = lambda name: False
     by the plugin."""
     if not root.is_dir():
         raise ConfigError(f"vault folder {root} does not exist; pass the folder holding your notes")
+    outside = _garden_folder_outside(root, root)
+    if outside is not None:
+        raise ConfigError(f"the notes folder links to {outside}, outside the garden repository; "
+                          "not read: make it a folder of the repository", path=root)
     diagnostics: list[Diagnostic] = []
     names = sorted(name for name in _walk(root, diagnostics)  # as strings: a path object
                    if not leave_out(name))  # each, once, below
     images = garden_images(root)
+    if images is not None and (outside := _garden_folder_outside(root, images)) is not None:
+        diagnostics.append(Diagnostic(Path(GARDEN_IMAGES), None, Level.WARNING, "not-read",
+                                      f"the images folder links to {outside}, outside the "
+                                      "garden repository; not read: make it a folder of the "
+                                      "repository"))
+        images = None
     if images is not None:
         found: list[Diagnostic] = []  # named from the images folder: from the notes', here
         names = sorted([*names, *(GARDEN_IMAGES + name for name in _walk(images, found))])
@@ -220,7 +248,10 @@ def _walk(root: Path, diagnostics: list[Diagnostic]) -> Iterator[str]:
     pending = [(os.fspath(root), "")]  # (folder, its vault-relative path + "/", or "")
     while pending:
         folder, prefix = pending.pop()
-        info = os.stat(folder)  # noqa: PTH116
+        try:
+            info = os.stat(folder)  # noqa: PTH116
+        except OSError:  # gone since it was listed, or not ours to look at: as unlistable
+            continue
         real = (info.st_dev, info.st_ino)  # the folder itself, whichever link led here
         if real in seen:
             diagnostics.append(Diagnostic(Path(prefix.rstrip("/")), None, Level.WARNING,
@@ -362,7 +393,9 @@ def with_plugin_settings(config: Config) -> tuple[Config, tuple[Diagnostic, ...]
     if not config.sr_cards:
         return config, ()
     path = config.vault / SETTINGS_FILE
-    try:  # a file of someone else's vault: a regular file, read up to a bound
+    try:  # a file of someone else's vault: a regular file in it, read up to a bound
+        if not _inside(os.path.realpath(path), os.path.realpath(config.vault)):
+            raise ValueError("it links out of the vault")
         with open_regular(path) as file:
             data = file.read(SETTINGS_LIMIT + 1)
         if len(data) > SETTINGS_LIMIT:
@@ -371,8 +404,8 @@ def with_plugin_settings(config: Config) -> tuple[Config, tuple[Diagnostic, ...]
     except FileNotFoundError:
         text = None
     except (OSError, ValueError) as e:
-        return config, (Diagnostic(path, None, Level.WARNING, "sr-settings",
+        return config, (Diagnostic(Path(SETTINGS_FILE), None, Level.WARNING, "sr-settings",
                                    f"the Spaced Repetition plugin's settings cannot be read "
                                    f"({e}); its defaults are used"),)
-    settings, problems = load_settings(text, config.vault)
+    settings, problems = load_settings(text)
     return replace(config, sr_settings=settings), problems
