@@ -55,6 +55,10 @@ RULES = [
     ("cloze pattern off", replace(DEFAULT, cloze_patterns=()), "x ==y== z", []),
     ("cloze across lines is none", DEFAULT, "a ==b\nc== d", []),
     ("cloze in a code fence", DEFAULT, "```\nx ==y==\n```", []),
+    ("an opening with no closing is no cloze, however long the line", DEFAULT,
+     "x ==" + ";;" * 100_000, []),
+    ("a closed cloze after an unclosed opening's text", DEFAULT, "a == b ==c== d",
+     [(CLOZE, "a == b ==c== d", 0, 0)]),
 ]
 
 

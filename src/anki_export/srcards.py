@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -115,6 +115,29 @@ def _settings(raw: Mapping[str, object]) -> SrSettings:
 class _Pattern:
     simple: re.Pattern[str]  # `==answer==`, `==answer;;hint==`
     classic: re.Pattern[str]  # `==2;;answer==`: numbered
+    opening: str  # the literal text before the number, hint and answer (`==`)
+    closing: str  # and after them (`==`)
+
+    def finditer(self, text: str, *, classic: bool) -> Iterator[re.Match[str]]:
+        """The deletions in `text`, as `re.finditer` of the pattern finds them (lazily, left
+        to right), but each tried only on the text from an opening to the first closing after
+        it: searched over a whole line, the lazy answer and hint retried every end, which took
+        seconds for a line of a few KB with an opening and no closing."""
+        pattern = self.classic if classic else self.simple
+        at = 0
+        while (start := text.find(self.opening, at)) >= 0:
+            end = text.find(self.closing, start + len(self.opening))
+            if end < 0:
+                return
+            found = pattern.fullmatch(text, start, end + len(self.closing))
+            if found is None:
+                at = start + 1
+                continue
+            yield found
+            at = found.end()
+
+    def search(self, text: str, *, classic: bool) -> bool:
+        return next(self.finditer(text, classic=classic), None) is not None
 
 
 _NUM = re.compile(r"\[(?:(?:\\\])?[^\]]?)+?\d+(?:(?:\\\])?[^\]]?)+?\]")
@@ -145,7 +168,12 @@ def _pattern(raw: str) -> _Pattern | None:
                         + re.escape(raw[second.end():]))
                 return re.compile(text.replace("answer", "(?P<answer>.+?)", 1))
 
-            _PATTERNS[raw] = _Pattern(regex(""), regex(seq_re))
+            first, last = min(num.start(), hint.start()), max(num.end(), hint.end())
+            answer = raw.find("answer")
+            if raw[:first] and raw[last:] and first < answer < last:
+                _PATTERNS[raw] = _Pattern(regex(""), regex(seq_re), raw[:first], raw[last:])
+            else:  # `answer` outside the brackets, or no text around them: none we can read
+                _PATTERNS[raw] = None
     return _PATTERNS[raw]
 
 
@@ -159,10 +187,10 @@ def cloze_markdown(text: str, settings: SrSettings) -> str | None:
     (then only numbered ones hide), else one card per deletion, pattern by pattern in the
     order the settings list them. None if no deletion is found."""
     patterns = _patterns(settings)
-    classic = any(p.classic.search(text) for p in patterns)
+    classic = any(p.search(text, classic=True) for p in patterns)
     found: list[tuple[int, int, int, str, str | None]] = []  # start, end, number, answer, hint
     for p in patterns:
-        for m in (p.classic if classic else p.simple).finditer(text):
+        for m in p.finditer(text, classic=classic):
             number = int(m.group("seq")) if classic else len(found) + 1
             found.append((m.start(), m.end(), number, m.group("answer"), m.group("hint")))
     if not found:
@@ -238,7 +266,7 @@ def parse_items(text: str, settings: SrSettings) -> tuple[list[Item], list[int]]
             last = _fence_end(lines, i, fence)
             card = "\n".join([card, *lines[i + 1:last + 1], fence])
             i = last + 1
-        elif kind is None and any(p.simple.search(line) for p in patterns):
+        elif kind is None and any(p.search(line, classic=False) for p in patterns):
             kind, multiline = CLOZE, True
         i += 1
     if kind is not None and card:
