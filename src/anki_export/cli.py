@@ -161,8 +161,12 @@ Examples:
 @click.option("--no-wait", is_flag=True,
               help="Fail at once if another build of the output folder is running, instead "
                    "of waiting for it.")
-def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **params: Any
-          ) -> None:
+@click.option("--explain", is_flag=True,
+              help="Also say what the build reuses of the last one, and why.")
+@click.option("--no-cache", is_flag=True,
+              help="Build from scratch: read nothing the last build left in the cache.")
+def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, explain: bool,
+          no_cache: bool, **params: Any) -> None:
     """Build the notes in VAULT (default: notes/) into an Anki package."""
     from .build import build as run_build
 
@@ -175,11 +179,13 @@ def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **para
         try:
             with _progress_bar(quiet) as progress:
                 result = run_build(config, progress=progress, wait=not no_wait,
-                                   on_wait=waiting)
+                                   on_wait=waiting, fresh=no_cache)
         except BuildFailed as e:
             _print_diagnostics(e.diagnostics, config.vault, quiet=quiet, verbose=verbose)
             raise
         _print_diagnostics(result.diagnostics, config.vault, quiet=quiet, verbose=verbose)
+        if explain and result.plan is not None:
+            click.echo(result.plan.explain())
         if verbose:
             for note in result.notes:
                 if note.skipped:
