@@ -291,7 +291,8 @@ class BuildPlan:
             lines.append(f"  {_count(len(self.update), 'note')} shipped again, "
                          f"{self.reused} kept as the last build wrote them")
         elif self.kind == "full build":
-            lines.append(f"  {_count(len(self.render), 'note')} render, {self.reused} "
+            verb = "renders" if len(self.render) == 1 else "render"
+            lines.append(f"  {_count(len(self.render), 'note')} {verb}, {self.reused} "
                          "from the render cache")
         return "\n".join(lines)
 
@@ -429,7 +430,7 @@ def _changes(vault: Vault, keys: RenderKeys, layout: Layout, places: Sequence[in
         last = before.get(note.rel.as_posix())
         why = ("new" if last is None else "not in the cache" if last.key == keys.notes[i]
                else "text changed" if last.text != vault.digests[note.rel]
-               else "a note it embeds changed" if note.embeds
+               else "it embeds notes, and a note changed" if note.embeds
                else "its permalink or a pinned ID changed")
         found.append(NoteChange(note.rel, why))
     return tuple(found)
