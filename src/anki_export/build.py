@@ -100,9 +100,14 @@ def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off for the build (and its workers, which fork from it).
 
     A build makes and frees millions of objects, all by reference counting; the collector
-    only walks the growing heap (most of all while the cache's pickles load), more often and
-    longer the larger the vault, and finds nothing: without it, one note edited in a vault
-    of 20,000 rebuilt in 3.0-3.1 s instead of 3.6-3.8 s, at the same peak memory."""
+    would only walk the growing heap (most of all while the cache's pickles load), more often
+    and longer the larger the vault, and find nothing.
+
+    Process-wide (README, "Process-wide tricks"). What must stay true: the build makes no
+    reference cycle it needs freed before it ends (an exception kept with its traceback, a
+    closure holding its own frame, an object pointing back at its owner), or its memory
+    grows with the vault; and the collector is on again once the build returns, for a
+    library caller."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -227,9 +232,8 @@ class _Run:
 
         config = self.config
         self.release = release = self._release()  # afresh, where an update gave up
-        last = self.last_layout()
-        packages = _Packages(config, self.vault.index, last.packages if last else None)
-        self._layout = last = None  # of use now: only its packages (their deflated chunks)
+        packages = _Packages(config, self.vault.index)
+        self._layout = None  # of no use now: its notes go
         problems = [*self.vault.diagnostics, *self.notices]
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
@@ -281,7 +285,7 @@ class _Run:
         assert layout is not None
         changed = decided.update
         self.cache.keep(self.keys.notes)  # the unchanged notes' cards: a full build wants them
-        packages = _Packages(self.config, self.vault.index, layout.packages, update=True)
+        packages = _Packages(self.config, self.vault.index, layout.packages)
         notes = list(layout.notes)
         facts = self.previous.stored_facts()  # unchanged if the changed cards' are
         try:
@@ -348,8 +352,8 @@ class _Run:
 
         _make_folder(self.config.output)
         # One after the other, not the packages on a thread beside the manifest's writing:
-        # there each of SQLite's calls waited for the GIL (the last rows took 203-272 ms to
-        # insert instead of 1.4), and the two took longer together than in turn.
+        # each of SQLite's calls would wait for the GIL the manifest's encoding holds, and
+        # the two take longer together than in turn.
         self.manifest_digest = write_manifest(self.config.manifest_path,
                                               self.release.manifest(), packages.close)
         if not (same_facts and self.cache.keep_parts(MANIFEST_KEY, self.manifest_digest)):
@@ -437,14 +441,12 @@ def _shared_id(card: Card, first: Entry) -> Diagnostic:
 class _Packages:
     """The build's packages, one (or with `split`, one per top-level deck, named after it),
     each opened as its first note comes. None replaces its file before `close`. Given the
-    last build's `kept` packages, it updates copies of their collections instead."""
+    last build's `kept` packages (an update in place), it updates their collections instead."""
 
     def __init__(self, config: Config, index: VaultIndex,
-                 kept: Mapping[str, KeptPackage] | None = None, *, update: bool = False
-                 ) -> None:
+                 kept: Mapping[str, KeptPackage] | None = None) -> None:
         self.config, self.index = config, index
-        self.base = kept if update else None  # updated in place
-        self.last = {p.path: p.chunks for p in (kept or {}).values()}  # deflated chunks
+        self.base = kept  # updated in place
         self.writers: dict[Path, PackageWriter] = {}
         self.by_top: dict[str, PackageWriter] = {}  # by top-level deck ("" without `split`)
         self.written: tuple[Path, ...] = ()
@@ -479,7 +481,7 @@ class _Packages:
                 writer = PackageWriter(  # a base is updated where it is: nothing to keep
                     path, keep=kept_collection(self.config, path) if base is None else None,
                     base=base.collection if base is not None else None,
-                    reuse=self.last.get(path), work_in=self.config.output / CACHE_NAME)
+                    work_in=self.config.output / CACHE_NAME)
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
@@ -504,7 +506,7 @@ class _Packages:
         for top, writer in self.by_top.items():
             assert writer.collection is not None
             found[top] = kept_package(writer.path, writer.collection, writer.media,
-                                      writer.chunks)
+                                      writer.written)
         return found
 
     def abort(self) -> None:

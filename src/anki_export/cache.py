@@ -326,8 +326,8 @@ class Parts:
     missing, never a mix of two builds' parts. Given the parts the value had when read
     (`stored`), a part at none of the `touched` places is kept as stored."""
 
-    SIZE = 500  # an update stores again only the parts with a changed item: at 1,000 notes
-    # the layout was one part of 2,000, pickled anew for one edit (5 ms)
+    SIZE = 500  # an update stores again only the parts with a changed item: small enough
+    # that one edit does not pickle a large vault's layout anew
 
     def __init__(self, cache: RenderCache, key: str, stored: StoredParts | None = None,
                  touched: frozenset[int] = frozenset()) -> None:

@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
-from .archive import Chunks
 from .cache import CACHE_NAME
 from .collect import NoteSummary
 from .config import Config
@@ -72,7 +71,7 @@ class KeptPackage:
     collection: Path  # its collection, kept uncompressed
     stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
     media: Mapping[str, str]  # name in the package → file
-    chunks: Chunks | None  # how the package's collection was deflated, to reuse
+    written: tuple[int, int] | None  # the package's size and mtime as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ class Layout:
     def usable(self) -> bool:
         """Every package and kept collection is still as the last build left it (a package
         replaced since, by another tool or build, is not the one to update)."""
-        return all(p.chunks is not None and file_stamp(p.path) == p.chunks.stamp
+        return all(p.written is not None and file_stamp(p.path) == p.written
                    and file_stamp(p.collection) == p.stamp for p in self.packages.values())
 
 
@@ -122,11 +121,11 @@ def kept_collection(config: Config, package: Path) -> Path:
 
 
 def kept_package(path: Path, collection: Path, media: Mapping[str, Path],
-                 chunks: Chunks | None) -> KeptPackage:
+                 written: tuple[int, int] | None) -> KeptPackage:
     """Once the package is written and its collection kept."""
     return KeptPackage(path, collection, file_stamp(collection),
-                       {name: str(file) for name, file in media.items()}, chunks)
+                       {name: str(file) for name, file in media.items()}, written)
 
 
-for _layout_class in (NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
+for _layout_class in (NoteLayout, KeptPackage, Layout):  # quick to save and load
     pickle_positionally(_layout_class)
