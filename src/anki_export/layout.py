@@ -10,8 +10,8 @@ section's time running out, a manifest that is not the one the last build wrote)
 full build.
 
 An updated collection holds the same rows as a fresh one would (`tests/test_incremental.py`),
-not the same bytes: byte-for-byte reproducible packages come from a build without a cache, as
-before.
+not the same bytes: byte-for-byte reproducible packages come from a build without a cache
+(`--no-cache`, or a first build). Whether to update in place is decided in plan.py.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ a card (`SETTINGS` classifies each), and anki-export's code. Files saved just be
 (`FileStats.unsettled`) count by their bytes, as their time stamps prove nothing yet.
 `--no-cache` (`fresh`) reads nothing of the cache and the kept collections: the package is
 the one a first build into an empty folder gives (with the same manifest).
+
+Below the plan, reading the vault reuses too, by content alone: `notes.py` does not read a
+note whose size and time are as when the last build read it, and keeps each note's split by
+its text's digest; `manifest.py` does not parse the manifest the last build wrote
+(`written_manifest`). Neither can serve stale content: each is keyed by what it stands for.
 """
 
 from __future__ import annotations
