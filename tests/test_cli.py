@@ -225,8 +225,7 @@ def test_progress_bar_on_a_terminal_and_none_when_piped(tmp_path: Path) -> None:
 
 
 def test_the_command_leaves_with_its_status_and_all_its_output(tmp_path: Path) -> None:
-    """`anki-export` skips the interpreter's teardown (`cli.main`): what it printed, to a pipe
-    too, and its exit status must still arrive whole."""
+    """What `anki-export` printed, to a pipe too, and its exit status arrive whole."""
     def command(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "anki_export", *args], capture_output=True,
                               text=True, cwd=tmp_path, timeout=120)

@@ -47,7 +47,8 @@ def test_spliced_text_equals_the_parsed_one(tmp_path_factory: object, fates: dic
     written = write_manifest(path, Manifest({guid: entry(guid) for guid in fates}))
     facts = dict(manifest_facts(read_manifest(path)))
     texts = []
-    for known in (None, (written, written, facts)):  # parsed, then read as written
+    # parsed, then read as written
+    for known in (None, manifest.KnownManifest(written, written, facts)):
         before = read_manifest(path, known)
         release = manifest.Release(before, 1_700_000_100)
         for guid, fate in fates.items():
@@ -77,7 +78,8 @@ def test_a_mapped_manifest_longer_than_a_piece_is_spliced_the_same(tmp_path: Pat
     assert path.stat().st_size > 1.5 * PIECE
     facts = dict(manifest_facts(read_manifest(path)))
     texts = []
-    for known, data in ((None, None), ((written, written, facts), map_file(path))):
+    for known, data in ((None, None),
+                        (manifest.KnownManifest(written, written, facts), map_file(path))):
         release = manifest.Release(read_manifest(path, known, data=data), 1_700_000_100)
         for guid in long:
             if guid not in ("g00007", "g03999"):
@@ -97,7 +99,7 @@ def test_an_entry_is_found_alike_by_binary_search_and_by_line_index(tmp_path: Pa
     path = tmp_path / "anki-export.lock"
     entries = {f"g{n:04d}": entry(f"g{n:04d}", n) for n in range(1, 1200, 2)}
     written = write_manifest(path, Manifest(entries))
-    known = (written, written, dict(manifest_facts(read_manifest(path))))
+    known = manifest.KnownManifest(written, written, dict(manifest_facts(read_manifest(path))))
 
     def stored() -> Any:
         return read_manifest(path, known, data=map_file(path)).notes

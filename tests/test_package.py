@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import time
 import zipfile
+import zlib
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -274,23 +275,30 @@ def test_updating_a_kept_collection_gives_the_rows_a_fresh_one_holds(tmp_path: P
         (count,)]
 
 
-def test_an_update_copies_the_media_entries_and_writes_the_bytes_of_a_fresh_zip(
-        tmp_path: Path, image: Path) -> None:
-    """An update in place takes the media files' entries from the package it replaces (their
-    files are unchanged: the update's condition), with the new time: the package holds the
-    bytes a fresh zip of the updated collection holds."""
+def test_an_update_writes_the_bytes_of_a_fresh_zip(tmp_path: Path, image: Path) -> None:
+    """An update in place changes the kept collection where it is: the package then holds
+    the bytes a fresh zip of the updated collection and the same media holds."""
     media = {f"{n}-scan.png": image for n in range(3)}
     notes = sample_notes()
     with PackageWriter(tmp_path / "p.apkg", keep=tmp_path / "kept.anki2",
                        timestamp=STAMP) as writer:
         ids = [writer.add(note, media) for note in notes]
-    data = image.read_bytes()
-    image.unlink()  # copied, not read again
-    with PackageWriter(tmp_path / "p.apkg", base=tmp_path / "kept.anki2", timestamp=STAMP + 86400,
-                       reuse=writer.chunks) as update:
+    with PackageWriter(tmp_path / "p.apkg", base=tmp_path / "kept.anki2",
+                       timestamp=STAMP + 86400) as update:
         update.add_media(media)
         update.update(replace(notes[0], fields=("New question", "New answer")), ids[0])
-    image.write_bytes(data)
     fresh = tmp_path / "fresh.apkg"
     write_zip(fresh, tmp_path / "kept.anki2", media, STAMP + 86400)
     assert (tmp_path / "p.apkg").read_bytes() == fresh.read_bytes()
+
+
+def test_the_collection_is_deflated_at_zlibs_fastest_level(tmp_path: Path) -> None:
+    """`archive._zip_info` sets the level through zipfile's private `_compresslevel` (public
+    only from Python 3.13): this fails on a Python that no longer reads it."""
+    collection = tmp_path / "c.anki2"
+    collection.write_bytes(b"".join(b"row %d of the collection\n" % n for n in range(20_000)))
+    write_zip(tmp_path / "p.apkg", collection, {}, STAMP)
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+    fastest = deflate.compress(collection.read_bytes()) + deflate.flush()
+    with zipfile.ZipFile(tmp_path / "p.apkg") as zf:
+        assert zf.getinfo("collection.anki2").compress_size == len(fastest)

@@ -8,37 +8,36 @@ build never touches the package already in the output folder.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from . import plan
 from .buildlock import hold_output
-from .cache import CACHE_NAME, Parts, RenderCache, code_digest, digest_of
+from .cache import CACHE_NAME, Parts, RenderCache
 from .config import Config, package_stem
 from .errors import BuildFailed, Diagnostic, Level, OutputError
 from .files import bytes_digest, file_digest, file_stamp, map_file
 from .ids import media_name
-from .vault import FileStats, VaultIndex, scan_vault, stat_files, with_plugin_settings
+from .plan import MANIFEST_KEY, Basis, BuildPlan, LastBuild
+from .vault import VaultIndex, scan_vault, stat_files, with_plugin_settings
 
 if TYPE_CHECKING:
     from .cards import Card
     from .collect import NoteCards, NoteSummary, Progress
     from .layout import KeptPackage, Layout, NoteLayout
-    from .manifest import Changes, Entry, Facts, Manifest, Release
+    from .manifest import Changes, Entry, Manifest, Release
     from .notes import Vault
     from .package import PackageNote, PackageWriter
     from .parse import Note
     from .render import LinkTargets
 
 LAYOUT_KEY = "layout"  # the last build's layout (layout.py), in the render cache, in parts
-MANIFEST_KEY = "manifest"  # the digest and `manifest_facts` of the manifest it wrote, in parts
 CACHE_DAMAGED = "cache-damaged"  # a warning said once, by the build that found the damage
 
 
@@ -53,9 +52,18 @@ class BuildResult:
     decks: int
     changes: Changes | None  # against the previous build's manifest; None when nothing written
     diagnostics: tuple[Diagnostic, ...]
-    up_to_date: bool = False  # nothing changed since the last build: nothing was rewritten
+    plan: BuildPlan | None = None  # what it reused, and why (plan.py)
     notes_read: int | None = None  # when `notes` is not known (an up-to-date build)
-    updated_in_place: bool = False  # only some notes' text changed: see layout.py
+
+    @property
+    def up_to_date(self) -> bool:
+        """Nothing changed since the last build: nothing was rewritten."""
+        return self.plan is not None and self.plan.kind == "up to date"
+
+    @property
+    def updated_in_place(self) -> bool:
+        """Only some notes changed: the last build's packages were updated (layout.py)."""
+        return self.plan is not None and self.plan.kind == "update in place"
 
     @property
     def notes_without_cards(self) -> int:
@@ -68,21 +76,23 @@ class BuildResult:
 
 def build(config: Config, *, write: bool = True, now: int | None = None,
           progress: Progress | None = None, wait: bool = True,
-          on_wait: Callable[[], None] = lambda: None) -> BuildResult:
+          on_wait: Callable[[], None] = lambda: None, fresh: bool = False) -> BuildResult:
     """Build the vault into its package(s); raise `BuildFailed` listing every problem found.
 
-    When nothing changed since the last build, it returns before loading the parser at all;
-    when only some notes' text did, it updates the last build's packages in place (layout.py).
-    A build holds its output folder's lock throughout (buildlock.py): another build of the
-    folder running, it waits for it (`on_wait` says so), or with `wait` False fails. `check`
-    (`write` False) writes nothing, and takes no lock.
+    What it reuses of the last build is planned in plan.py (`BuildResult.plan` says what and
+    why): nothing to do, an update in place of the last build's packages (layout.py), or a
+    full build taking unchanged notes' cards from the render cache. `fresh` (`--no-cache`)
+    reads nothing of the cache or the kept collections. A build holds its output folder's
+    lock throughout (buildlock.py): another build of the folder running, it waits for it
+    (`on_wait` says so), or with `wait` False fails. `check` (`write` False) writes nothing,
+    and takes no lock.
     """
     with _no_cycle_collection():
         if not write:
-            return _build(config, write, now, progress)
+            return _build(config, write, now, progress, fresh)
         with hold_output(config.output, config.output / CACHE_NAME, config.manifest_path,
                          wait=wait, on_wait=on_wait):
-            return _build(config, write, now, progress)
+            return _build(config, write, now, progress, fresh)
 
 
 @contextmanager
@@ -90,9 +100,14 @@ def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off for the build (and its workers, which fork from it).
 
     A build makes and frees millions of objects, all by reference counting; the collector
-    only walks the growing heap (most of all while the cache's pickles load), more often and
-    longer the larger the vault, and finds nothing: without it, one note edited in a vault
-    of 20,000 rebuilt in 3.0-3.1 s instead of 3.6-3.8 s, at the same peak memory."""
+    would only walk the growing heap (most of all while the cache's pickles load), more often
+    and longer the larger the vault, and find nothing.
+
+    Process-wide (README, "Process-wide tricks"). What must stay true: the build makes no
+    reference cycle it needs freed before it ends (an exception kept with its traceback, a
+    closure holding its own frame, an object pointing back at its owner), or its memory
+    grows with the vault; and the collector is on again once the build returns, for a
+    library caller."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -102,54 +117,80 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _build(config: Config, write: bool, now: int | None, progress: Progress | None
-           ) -> BuildResult:
+def _build(config: Config, write: bool, now: int | None, progress: Progress | None,
+           fresh: bool) -> BuildResult:
     config, sr_problems = with_plugin_settings(config)
     index, scan_problems = scan_vault(config.vault, _own_files(config))
     scan_problems += sr_problems
-    cache = RenderCache(_cache_file(config), read_only=not write)
+    cache = RenderCache(_cache_file(config), read_only=not write, fresh=fresh)
     stats = stat_files(index)
     stamp = now if now is not None else _build_time()
     manifest_bytes = map_file(config.manifest_path)  # read once: digest, then entries
     manifest_digest = bytes_digest(manifest_bytes)
-    # Files saved just before this build: their stats prove nothing, so their bytes count.
-    unsettled = _contents(index, stats.unsettled()) if write and stats is not None else {}
-    # ...and those the last build found so: what its fingerprint and layout were taken with
-    last_unsettled = _contents(index, _last_unsettled(cache)) if write else {}
-    files = (digest_of(chain(_stat_lines(stats), map(str, scan_problems)))
-             if stats is not None else "")
-    # the costly part of both fingerprints (each file's line), once; with the files the walk
-    # left out (a FIFO, a link out of the vault), whose warnings a build must repeat
-    if write and (current := _up_to_date(
-            cache, _fingerprint(files, config, manifest_digest, last_unsettled), stamp)):
-        return current
-    from .collect import links_context, render_keys
+    state = plan.vault_state(index, stats, scan_problems, cache, write=write)
+    current = (plan.up_to_date(cache, state.fingerprint(config, manifest_digest, now=False),
+                               stamp) if write else "check writes nothing")
+    if isinstance(current, plan.BuildPlan):
+        assert current.last is not None
+        return _reported(current.last, current)
     from .manifest import read_manifest
     from .notes import load_vault
     from .render import LinkTargets
 
-    previous = read_manifest(config.manifest_path, _written_manifest(cache, manifest_digest),
+    previous = read_manifest(config.manifest_path, plan.written_manifest(cache, manifest_digest),
                              data=manifest_bytes)
     vault = load_vault(index, config, scan_problems, cache, previous.owners, stats)
     run = _Run(config, vault, LinkTargets(index, {n.rel: n for n in vault.notes},
                                           config.site_url),
                previous, stamp, cache, progress)
-    run.keys = render_keys(vault, config, run.pins)
-    run.links_context = links_context(vault)
-    run.other_files = _other_files(index, stats, unsettled)
-    run.other_files_before = _other_files(index, stats, last_unsettled)
+    run.keys = plan.render_keys(vault, config, run.pins)
+    run.links = plan.links_context(vault)
+    run.other_files = state.other_files(index, now=True)
     run.manifest_digest = manifest_digest
+    decided = plan.plan_build(
+        vault, run.keys, run.last_layout(), plan.basis(config, manifest_digest, run.links,
+                                                       state.other_files(index, now=False)),
+        cache, why_not_current=current, can_update=write and stats is not None, fresh=fresh)
     try:
-        result = (write and stats is not None and run.update()) or run.full(write)
+        result = None
+        if decided.kind == "update in place":
+            try:
+                result = run.update(decided)
+            except _GaveUp as e:
+                decided = plan.full_build(vault, run.keys, run.last_layout(), cache,
+                                          f"an update in place was planned, but {e.reason}")
+        if result is None:
+            result = run.full(decided, write)
         if result.packages:
-            cache.set_state("fingerprint",
-                            _fingerprint(files, config, run.manifest_digest, unsettled))
-            cache.set_state("unsettled", "\n".join(rel.as_posix() for rel in unsettled))
-            cache.set_state("result", _result_json(result))
-            cache.set_state("expires", str(run.release.manifest().expiry() or ""))
+            plan.remember(cache, state, state.fingerprint(config, run.manifest_digest, now=True),
+                          _last_build(result), run.release.manifest().expiry())
         return result
     finally:
         cache.save()  # also after a failed build: the notes it rendered need no render again
+
+
+def _reported(last: LastBuild, decided: BuildPlan) -> BuildResult:
+    """An up-to-date build's result: the last build's, said again."""
+    return BuildResult(packages=last.packages, notes=(), notes_left_out=last.notes_left_out,
+                       cards=last.cards, decks=last.decks, changes=None,
+                       diagnostics=last.diagnostics, plan=decided, notes_read=last.notes)
+
+
+def _last_build(result: BuildResult) -> LastBuild:
+    """What the next build reports again if it is up to date: counts, packages and the same
+    warnings (not those about the cache, said once)."""
+    return LastBuild(result.packages, tuple(file_stamp(p) for p in result.packages),
+                     len(result.notes), result.notes_left_out, result.cards, result.decks,
+                     tuple(d for d in result.diagnostics if d.code != CACHE_DAMAGED))
+
+
+class _GaveUp(Exception):
+    """An update in place found it cannot be one (another card than last time, …): the full
+    build takes over, its plan saying why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Run:
@@ -165,11 +206,10 @@ class _Run:
         self.pins = Pins(previous.pins())
         self.media = _media_digests(vault.index)
         self.release: Release  # made by `full` or `update`, whichever ships the cards
-        self.keys: list[str] = []
-        self.other_files: tuple[str, ...] = ()  # the files that are not notes (`_other_files`)
-        self.other_files_before: tuple[str, ...] = ()  # the same, as the last build took them
+        self.keys = plan.RenderKeys("", ())
+        self.other_files = ""  # `VaultState.other_files`: the files that are not notes
         self.manifest_digest = ""  # of the manifest as read, then as written
-        self.links_context = ""  # `collect.links_context`: what links can see of the vault
+        self.links = ""  # `plan.links_context`: what links can see of the vault
         self._layout: Layout | Literal[False] | None = False  # not read yet
         self.notices: list[Diagnostic] = []  # about the cache, for the full build to report
 
@@ -178,28 +218,29 @@ class _Run:
 
         return Release(self.previous, self.stamp, self.vault.unreadable, self.media)
 
-    def _cards(self, only: Sequence[int] | None = None) -> Iterator[tuple[Note, NoteCards]]:
+    def _cards(self, decided: BuildPlan) -> Iterator[tuple[Note, NoteCards]]:
         from .collect import cards_by_note
 
-        return cards_by_note(self.vault, self.config, self.targets, self.pins, keys=self.keys,
-                             only=only, cache=self.cache, progress=self.progress)
+        return cards_by_note(self.vault, self.config, self.targets, self.pins,
+                             keys=self.keys.notes, render=decided.render,
+                             only=decided.update if decided.kind == "update in place" else None,
+                             cache=self.cache, progress=self.progress)
 
-    def full(self, write: bool) -> BuildResult:
+    def full(self, decided: BuildPlan, write: bool) -> BuildResult:
         from .cards import repeated_questions
         from .layout import Layout, card_slots, note_layout, summary
 
         config = self.config
         self.release = release = self._release()  # afresh, where an update gave up
-        last = self.last_layout()
-        packages = _Packages(config, self.vault.index, last.packages if last else None)
-        self._layout = last = None  # of use now: only its packages (their deflated chunks)
+        packages = _Packages(config, self.vault.index)
+        self._layout = None  # of no use now: its notes go
         problems = [*self.vault.diagnostics, *self.notices]
         layouts = Parts(self.cache, LAYOUT_KEY)  # stored a part at a time as notes come
         tally = _Tally()
         questions: dict[int, tuple[str, int]] = {}  # see `repeated_questions`
         try:
-            for key, (note, (cards, card_problems)) in zip(self.keys, self._cards(),
-                                                         strict=True):
+            for key, (note, (cards, card_problems)) in zip(self.keys.notes,
+                                                         self._cards(decided), strict=True):
                 card_problems = (*card_problems, *repeated_questions(cards, questions))
                 problems += card_problems
                 shipped, note_ids = [], []
@@ -210,7 +251,7 @@ class _Run:
                     shipped.append(release.ship(card))
                     note_ids.append(packages.add(shipped[-1], card.media)
                                     if write and first is None else 0)
-                layout = note_layout(key, note, card_problems,
+                layout = note_layout(key, self.vault.digests[note.rel], note, card_problems,
                                      card_slots(shipped, [c.media for c in cards], note_ids))
                 tally.add(summary(note, layout), layout)
                 if write:
@@ -227,55 +268,56 @@ class _Run:
                 self._finish(packages)
                 changes = release.changes()
             if packages.written:
-                layouts.finish(Layout(self._basis(), (), tombstones, packages.kept()))
-            return self._result(packages.written, tally, diagnostics, changes)
+                layouts.finish(Layout(self._basis(), self.keys.context, (), tombstones,
+                                      packages.kept()))
+            return self._result(packages.written, tally, diagnostics, changes, decided)
         finally:
             packages.abort()  # a failed build leaves the packages in the output folder as they were
 
-    def update(self) -> BuildResult | None:
-        """The build as an update of the last one's packages, or None where it cannot be."""
+    def update(self, decided: BuildPlan) -> BuildResult:
+        """The build as an update of the last one's packages, as planned; `_GaveUp` where
+        the changed notes give other cards than last time, a section was removed or one's
+        time ran out, or the kept collection is damaged: then the full build."""
         from .layout import card_slots, note_layout
 
         self.release = self._release()
         layout = self.last_layout()
-        if (layout is None or layout.basis != self._basis(self.other_files_before)
-                or self.vault.unreadable or not layout.usable()
-                or [n.rel for n in layout.notes] != [n.rel.as_posix() for n in self.vault.notes]):
-            return None
-        changed = [i for i, key in enumerate(self.keys) if key != layout.notes[i].key]
-        self.cache.keep(self.keys)  # the unchanged notes' cards: a full build will want them
-        packages = _Packages(self.config, self.vault.index, layout.packages, update=True)
+        assert layout is not None
+        changed = decided.update
+        self.cache.keep(self.keys.notes)  # the unchanged notes' cards: a full build wants them
+        packages = _Packages(self.config, self.vault.index, layout.packages)
         notes = list(layout.notes)
         facts = self.previous.stored_facts()  # unchanged if the changed cards' are
         try:
-            for i, (note, (cards, card_problems)) in zip(changed, self._cards(changed),
+            for i, (note, (cards, card_problems)) in zip(changed, self._cards(decided),
                                                          strict=True):
                 shipped = [self.release.ship(card) for card in cards]
                 before = notes[i].cards
                 if len(shipped) != len(before) or before != card_slots(
-                        shipped, [c.media for c in cards], [slot[-1] for slot in before]):
-                    return None  # other cards than last time: the full build
-                facts = _facts_if_unchanged(facts, cards)
-                notes[i] = note_layout(self.keys[i], note, card_problems, before)
+                        shipped, [c.media for c in cards], [slot.note_id for slot in before]):
+                    raise _GaveUp(f"{note.rel.as_posix()} now gives other cards than last time")
+                facts = plan.facts_if_unchanged(facts, cards)
+                notes[i] = note_layout(self.keys.notes[i], self.vault.digests[note.rel], note,
+                                       card_problems, before)
                 for package_note, slot in zip(shipped, before, strict=True):
                     if package_note.mod != self.previous.notes[package_note.guid].mod:
-                        packages.update(package_note, slot[-1])
+                        packages.update(package_note, slot.note_id)
             changed_ones = set(changed)
-            self.release.keep(slot[0] for i, unchanged in enumerate(layout.notes)
+            self.release.keep(slot.guid for i, unchanged in enumerate(layout.notes)
                               if i not in changed_ones for slot in unchanged.cards)
             if {n.guid for n in self.release.retired()} != layout.tombstones:
-                return None  # a section removed, or one's time run out: the full build
+                raise _GaveUp("a section was removed, or a removed one's 30 days ran out")
             diagnostics = tuple(sorted((*self.vault.diagnostics,
                                         *(d for n in notes for d in n.problems)),
                                        key=lambda d: d.sort_key))
             _fail_on(diagnostics, self.config)
             self._finish(packages, facts is not None)
-            self.cache.put_parts(LAYOUT_KEY, replace(layout, basis=self._basis(), notes=(),
+            self.cache.put_parts(LAYOUT_KEY, replace(layout, basis=self._basis(),
+                                                     context=self.keys.context, notes=(),
                                                      packages=packages.kept()), notes,
                                  changed=changed)
-            return replace(self._result(packages.written, _Tally.of(self.vault.notes, notes),
-                                        diagnostics, self.release.changes()),
-                           updated_in_place=True)
+            return self._result(packages.written, _Tally.of(self.vault.notes, notes),
+                                diagnostics, self.release.changes(), decided)
         except _KeptDamaged as e:  # the full build then writes a collection anew
             packages.abort()
             for path in (e.collection, Path(f"{e.collection}-journal")):
@@ -284,7 +326,7 @@ class _Run:
                 None, None, Level.WARNING, CACHE_DAMAGED,
                 f"the collection kept to update {e.package} in place ({e.collection}) was "
                 "damaged; it was removed and the package built afresh"))
-            return None
+            raise _GaveUp(f"the collection kept beside {e.package.name} was damaged") from e
         finally:
             packages.abort()
 
@@ -294,15 +336,13 @@ class _Run:
 
         if self._layout is False:
             found = self.cache.get_parts(LAYOUT_KEY)
-            self._layout = (replace(found[0], notes=tuple(found[1]))
-                            if found and isinstance(found[0], Layout) else None)
+            self._layout = (replace(found.head, notes=tuple(found.items))
+                            if found and isinstance(found.head, Layout) else None)
         return self._layout
 
-    def _basis(self, other_files: tuple[str, ...] | None = None) -> str:
-        from .layout import basis
-
-        return basis(self.config, self.manifest_digest, self.links_context,
-                     self.other_files if other_files is None else other_files)
+    def _basis(self) -> Basis:
+        """The basis of what this build wrote, for the next build's update."""
+        return plan.basis(self.config, self.manifest_digest, self.links, self.other_files)
 
     def _finish(self, packages: _Packages, same_facts: bool = False) -> None:
         """Write the packages and then the manifest, which replaces the old one only once
@@ -312,8 +352,8 @@ class _Run:
 
         _make_folder(self.config.output)
         # One after the other, not the packages on a thread beside the manifest's writing:
-        # there each of SQLite's calls waited for the GIL (the last rows took 203-272 ms to
-        # insert instead of 1.4), and the two took longer together than in turn.
+        # each of SQLite's calls would wait for the GIL the manifest's encoding holds, and
+        # the two take longer together than in turn.
         self.manifest_digest = write_manifest(self.config.manifest_path,
                                               self.release.manifest(), packages.close)
         if not (same_facts and self.cache.keep_parts(MANIFEST_KEY, self.manifest_digest)):
@@ -321,7 +361,8 @@ class _Run:
                                  manifest_facts(self.release.manifest()))
 
     def _result(self, packages: tuple[Path, ...], tally: _Tally,
-                diagnostics: tuple[Diagnostic, ...], changes: Changes | None) -> BuildResult:
+                diagnostics: tuple[Diagnostic, ...], changes: Changes | None,
+                decided: BuildPlan) -> BuildResult:
         return BuildResult(
             packages=packages,
             notes=tuple(tally.notes),
@@ -330,6 +371,7 @@ class _Run:
             decks=len(tally.decks),
             changes=changes,
             diagnostics=diagnostics,
+            plan=decided,
         )
 
 
@@ -344,8 +386,8 @@ class _Tally:
 
     def add(self, summary: NoteSummary, layout: NoteLayout) -> None:
         self.notes.append(summary)
-        self.cards += sum(len(slot[4]) for slot in layout.cards)  # a `CardSlot`'s card numbers
-        self.decks.update(slot[3] for slot in layout.cards)  # and its deck
+        self.cards += sum(len(slot.ords) for slot in layout.cards)
+        self.decks.update(slot.deck for slot in layout.cards)
 
     @classmethod
     def of(cls, notes: Sequence[Note], layouts: Sequence[NoteLayout]) -> _Tally:
@@ -355,21 +397,6 @@ class _Tally:
         for note, layout in zip(notes, layouts, strict=True):
             tally.add(summary(note, layout), layout)
         return tally
-
-
-def _written_manifest(cache: RenderCache, digest: str) -> tuple[str, str, Facts] | None:
-    """What `read_manifest` needs to know of the manifest the last build wrote: the digest of
-    the file as read now, the digest it was written with, and its facts (see MANIFEST_KEY)."""
-    written = cache.get_parts(MANIFEST_KEY)
-    return (digest, written[0], dict(written[1])) if written else None
-
-
-def _facts_if_unchanged(facts: Facts | None, cards: Sequence[Card]) -> Facts | None:
-    """The stored facts, if these cards (of a changed note) left theirs as they were."""
-    if facts is None or any(facts.get(c.guid) != (c.key, c.source.as_posix(), None)
-                            for c in cards):
-        return None
-    return facts
 
 
 def _own_files(config: Config) -> Callable[[str], bool]:
@@ -414,14 +441,12 @@ def _shared_id(card: Card, first: Entry) -> Diagnostic:
 class _Packages:
     """The build's packages, one (or with `split`, one per top-level deck, named after it),
     each opened as its first note comes. None replaces its file before `close`. Given the
-    last build's `kept` packages, it updates copies of their collections instead."""
+    last build's `kept` packages (an update in place), it updates their collections instead."""
 
     def __init__(self, config: Config, index: VaultIndex,
-                 kept: Mapping[str, KeptPackage] | None = None, *, update: bool = False
-                 ) -> None:
+                 kept: Mapping[str, KeptPackage] | None = None) -> None:
         self.config, self.index = config, index
-        self.base = kept if update else None  # updated in place
-        self.last = {p.path: p.chunks for p in (kept or {}).values()}  # deflated chunks
+        self.base = kept  # updated in place
         self.writers: dict[Path, PackageWriter] = {}
         self.by_top: dict[str, PackageWriter] = {}  # by top-level deck ("" without `split`)
         self.written: tuple[Path, ...] = ()
@@ -456,7 +481,7 @@ class _Packages:
                 writer = PackageWriter(  # a base is updated where it is: nothing to keep
                     path, keep=kept_collection(self.config, path) if base is None else None,
                     base=base.collection if base is not None else None,
-                    reuse=self.last.get(path), work_in=self.config.output / CACHE_NAME)
+                    work_in=self.config.output / CACHE_NAME)
                 if base is not None:
                     writer.add_media({name: Path(file) for name, file in base.media.items()})
                 self.writers[path] = writer
@@ -481,7 +506,7 @@ class _Packages:
         for top, writer in self.by_top.items():
             assert writer.collection is not None
             found[top] = kept_package(writer.path, writer.collection, writer.media,
-                                      writer.chunks)
+                                      writer.written)
         return found
 
     def abort(self) -> None:
@@ -531,80 +556,6 @@ def _media_digests(index: VaultIndex) -> Callable[[Card], str]:
         return " ".join(seen[rel] for rel in card.media)
 
     return digest
-
-
-def _stat_lines(stats: FileStats, only: Callable[[PurePosixPath], bool] = lambda rel: True
-                ) -> Iterator[str]:
-    return (f"{rel}\0{size}\0{mtime}" for rel, (size, mtime) in stats.files.items()
-            if only(rel))
-
-
-def _other_files(index: VaultIndex, stats: FileStats | None,
-                 unsettled: Mapping[PurePosixPath, str]) -> tuple[str, ...]:
-    """What an update's basis takes of the files that are not notes (images): their stats,
-    and the bytes of those saved just before the build."""
-    if stats is None:
-        return ()
-    notes = set(index.notes)
-    return (*_stat_lines(stats, lambda rel: rel not in notes),
-            *(f"{rel}\0{digest}" for rel, digest in unsettled.items() if rel not in notes))
-
-
-def _contents(index: VaultIndex, files: Iterable[PurePosixPath]) -> dict[PurePosixPath, str]:
-    """The digest of each of these files' bytes, read now."""
-    return {rel: file_digest(index.root / rel) for rel in files}
-
-
-def _last_unsettled(cache: RenderCache) -> list[PurePosixPath]:
-    return [PurePosixPath(line) for line in (cache.state("unsettled") or "").splitlines()]
-
-
-def _fingerprint(files: str, config: Config, manifest_digest: str,
-                 unsettled: Mapping[PurePosixPath, str]) -> str:
-    """Cheap: the files' stats (`files`, the digest of their lines), the settings, the
-    manifest and the code, and the bytes of the files modified just before the last build
-    (`unsettled`, read as it started): their stats prove nothing (`FileStats.settled`). Equal
-    to the last successful build's, the package is current. A vault with a file that cannot
-    be looked at (no `files`) never is."""
-    if not files:
-        return ""
-    return digest_of((code_digest(), repr(config), manifest_digest,
-                      os.environ.get("SOURCE_DATE_EPOCH", ""), files,
-                      *(f"{rel}\0{digest}" for rel, digest in sorted(unsettled.items()))))
-
-
-def _up_to_date(cache: RenderCache, fingerprint: str, now: int) -> BuildResult | None:
-    """The last build's result when nothing changed since and its packages are still the
-    ones it wrote (their size and modification time), and no removed section's 30 days ran
-    out meanwhile (then it must stop being shipped)."""
-    if not fingerprint or cache.state("fingerprint") != fingerprint:
-        return None
-    try:  # the cache is only ever trusted to say what it can say: a damaged one, nothing
-        expires = cache.state("expires")
-        if expires and now >= int(expires):
-            return None
-        saved = json.loads(cache.state("result") or "null")
-        if not saved or [list(file_stamp(Path(p)))
-                         for p in saved["packages"]] != saved["stamps"]:
-            return None  # a package gone, or replaced since (by another tool, another build)
-        diagnostics = tuple(Diagnostic(Path(d[0]) if d[0] else None, d[1], Level(d[2]), d[3],
-                                       d[4]) for d in saved["diagnostics"])
-        return BuildResult(packages=tuple(Path(p) for p in saved["packages"]), notes=(),
-                           notes_left_out=saved["left_out"], cards=saved["cards"],
-                           decks=saved["decks"], changes=None, diagnostics=diagnostics,
-                           up_to_date=True, notes_read=saved["notes"])
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
-
-
-def _result_json(result: BuildResult) -> str:
-    """What an up-to-date build reports again: counts, packages and the same warnings."""
-    return json.dumps({
-        "packages": [str(p) for p in result.packages],
-        "stamps": [file_stamp(p) for p in result.packages], "cards": result.cards,
-        "decks": result.decks, "left_out": result.notes_left_out, "notes": len(result.notes),
-        "diagnostics": [(d.path.as_posix() if d.path else None, d.line, d.level.value, d.code,
-                         d.message) for d in result.diagnostics if d.code != CACHE_DAMAGED]})
 
 
 def _fail_on(diagnostics: tuple[Diagnostic, ...], config: Config) -> None:

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterable, Sized
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import __version__
 
@@ -71,11 +71,11 @@ _CACHED_LOOKUPS = frozenset({  # functions the cache's pickles name, to find sha
 
 
 class _DataUnpickler(pickle.Unpickler):
-    """Unpickles only the project's own dataclasses and enums, the few look-ups their pickles
-    name (`_CACHED_LOOKUPS`) and builtin values: a pickle that names anything else
-    (`os.system`, say) is refused before it is called, as the pickle documentation's
-    "Restricting Globals" shows. Rebuilding a dataclass or an enum only sets its fields, so
-    a new type of ours needs no entry here; a new look-up function does."""
+    """Unpickles only the project's own dataclasses, named tuples and enums, the few look-ups
+    their pickles name (`_CACHED_LOOKUPS`) and builtin values: a pickle that names anything
+    else (`os.system`, say) is refused before it is called, as the pickle documentation's
+    "Restricting Globals" shows. Rebuilding one of these only sets its fields, so a new type
+    of ours needs no entry here; a new look-up function does."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _CACHED_LOOKUPS:
@@ -84,7 +84,9 @@ class _DataUnpickler(pickle.Unpickler):
                 and not name.startswith("_")):  # here: `anki_export.__main__` runs the CLI
             found = super().find_class(module, name)
             if isinstance(found, type) and (dataclasses.is_dataclass(found)
-                                            or issubclass(found, enum.Enum)):
+                                            or issubclass(found, enum.Enum)
+                                            or (issubclass(found, tuple)
+                                                and hasattr(found, "_fields"))):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not something the cache holds")
 
@@ -101,18 +103,42 @@ def digest_of(parts: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+class StoredParts(NamedTuple):
+    """Where `put_parts` stored a value's items: the keys of its parts, and how many."""
+
+    part_keys: tuple[str, ...]
+    size: int  # items in all
+
+
+class PartsHead(NamedTuple):
+    """A value stored in parts, as stored under its key (`Parts.finish`)."""
+
+    head: Any
+    parts: StoredParts
+
+
+class Stored(NamedTuple):
+    """A value stored in parts, as `get_parts` reads it back."""
+
+    head: Any
+    items: list[Any]
+
+
 class RenderCache:
     """Pickled (cards, diagnostics) of each note by key, in one SQLite file.
 
     Entries are read a few hundred at a time as they are taken and written in batches as they
     come, each time on a connection opened for it and closed right after: worker processes
     are forked while the build goes, and an SQLite connection must not be shared with a
-    forked child. `read_only` (for `check`) uses what is there and writes nothing.
+    forked child. `read_only` (for `check`) uses what is there and writes nothing; `fresh`
+    (`build --no-cache`) reads nothing there, and replaces it with this build's entries.
     """
 
-    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False, fresh: bool = False
+                 ) -> None:
         self.path = path
         self.read_only = read_only
+        self.fresh = fresh
         self._found: dict[str, bytes] = {}
         self._new: dict[str, object] = {}  # pickled when saved (unless it came as bytes)
         self._new_bytes = 0  # of those that came as bytes
@@ -120,9 +146,8 @@ class RenderCache:
         self._used: set[str] = set()
         self._order: list[str] = []  # keys `load` found, in the order asked for
         self._place: dict[str, int] = {}  # their places in `_order`, until taken
-        self._read_parts: dict[str, tuple[tuple[str, ...], int]] = {}  # `get_parts` read:
-        # each value's part keys and number of items
-        if path is not None and path.exists():
+        self._read_parts: dict[str, StoredParts] = {}  # what `get_parts` read
+        if path is not None and path.exists() and not fresh:
             try:
                 with contextlib.closing(self._connect(path)) as db:
                     self._state = dict(db.execute("SELECT key, value FROM state").fetchall())
@@ -152,7 +177,7 @@ class RenderCache:
         if self._new and not self.read_only:
             with contextlib.suppress(sqlite3.Error, OSError):
                 self._write_new()
-        if not self.path.exists():
+        if not self.path.exists() or self.fresh:
             return
         present = {key for key, in self._select("key", wanted)}
         self._order = [key for key in wanted if key in present]
@@ -203,8 +228,9 @@ class RenderCache:
         these places (an update of a few notes); the parts without one are kept as stored."""
         before = self._read_parts.get(key)
         same_places = (changed is not None and before is not None
-                       and isinstance(items, Sized) and len(items) == before[1]
-                       and len(before[0]) == -(-before[1] // Parts.SIZE))  # parts as sized now
+                       and isinstance(items, Sized) and len(items) == before.size
+                       and len(before.part_keys) == -(-before.size // Parts.SIZE))  # parts
+        # as sized now
         parts = Parts(self, key, before if same_places else None,
                       frozenset(place // Parts.SIZE for place in changed or ()))
         for item in items:
@@ -217,28 +243,27 @@ class RenderCache:
         before = self._read_parts.get(key)
         if before is None:
             return False
-        self.keep(before[0])
-        self.put(key, (head, *before))
+        self.keep(before.part_keys)
+        self.put(key, PartsHead(head, before))
         return True
 
-    def get_parts(self, key: str) -> tuple[Any, list[Any]] | None:
+    def get_parts(self, key: str) -> Stored | None:
         """(head, items) as `put_parts` stored them, or None if any part is missing."""
         self.load([key])
         found = self.get(key)
-        if not (isinstance(found, tuple) and len(found) == 3 and isinstance(found[1], tuple)):
+        if not (isinstance(found, PartsHead) and isinstance(found.parts, StoredParts)):
             return None
-        head, part_keys, count = found
-        self.load(part_keys)
+        self.load(found.parts.part_keys)
         items: list[Any] = []
-        for part_key in part_keys:
+        for part_key in found.parts.part_keys:
             part = self.get(part_key)
             if not isinstance(part, tuple):
                 return None
             items += part
-        if len(items) != count:
+        if len(items) != found.parts.size:
             return None
-        self._read_parts[key] = (part_keys, count)
-        return head, items
+        self._read_parts[key] = found.parts
+        return Stored(found.head, items)
 
     def state(self, key: str) -> str | None:
         return self._state.get(key)
@@ -302,11 +327,10 @@ class Parts:
     missing, never a mix of two builds' parts. Given the parts the value had when read
     (`stored`), a part at none of the `touched` places is kept as stored."""
 
-    SIZE = 500  # an update stores again only the parts with a changed item: at 1,000 notes
-    # the layout was one part of 2,000, pickled anew for one edit (5 ms)
+    SIZE = 500  # an update stores again only the parts with a changed item: small enough
+    # that one edit does not pickle a large vault's layout anew
 
-    def __init__(self, cache: RenderCache, key: str,
-                 stored: tuple[tuple[str, ...], int] | None = None,
+    def __init__(self, cache: RenderCache, key: str, stored: StoredParts | None = None,
                  touched: frozenset[int] = frozenset()) -> None:
         self.cache, self.key, self.stored, self.touched = cache, key, stored, touched
         self.part_keys: list[str] = []
@@ -322,13 +346,13 @@ class Parts:
     def finish(self, head: object) -> None:
         if self.items:
             self._store()
-        self.cache.put(self.key, (head, tuple(self.part_keys), self.count))
+        self.cache.put(self.key, PartsHead(head, StoredParts(tuple(self.part_keys), self.count)))
 
     def _store(self) -> None:
         n = len(self.part_keys)
         if self.stored is not None and n not in self.touched:
-            self.part_keys.append(self.stored[0][n])
-            self.cache.keep([self.stored[0][n]])
+            self.part_keys.append(self.stored.part_keys[n])
+            self.cache.keep([self.stored.part_keys[n]])
         else:
             data = pickle.dumps(tuple(self.items), protocol=pickle.HIGHEST_PROTOCOL)
             self.part_keys.append(f"{self.key}/{hashlib.sha256(data).hexdigest()[:32]}")

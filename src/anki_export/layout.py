@@ -10,20 +10,19 @@ section's time running out, a manifest that is not the one the last build wrote)
 full build.
 
 An updated collection holds the same rows as a fresh one would (`tests/test_incremental.py`),
-not the same bytes: byte-for-byte reproducible packages come from a build without a cache, as
-before.
+not the same bytes: byte-for-byte reproducible packages come from a build without a cache
+(`--no-cache`, or a first build). Whether to update in place is decided in plan.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, NamedTuple
 
-from . import notetypes
-from .archive import Chunks
-from .cache import CACHE_NAME, digest_of
+from .cache import CACHE_NAME
 from .collect import NoteSummary
 from .config import Config
 from .errors import Diagnostic
@@ -32,20 +31,32 @@ from .package import PackageNote, card_ords
 from .parse import Note
 from .pickling import pickle_positionally
 
-CardSlot = tuple[str, int, int, str, tuple[int, ...], tuple[str, ...], int]
-"""What a card must keep for its note to be updated in place: GUID, notetype id and revision,
-deck, card numbers (ords), media files (and review states carried, which only a fresh card
-row takes), and the id of its note in the package (a card sharing
-another's GUID is not written, but then the build fails: no layout is kept). A plain tuple: a
-vault has tens of thousands, and plain tuples save and load without a Python call each."""
+if TYPE_CHECKING:
+    from .plan import Basis
+
+class CardSlot(NamedTuple):
+    """What a card must keep for its note to be updated in place. A named tuple: a vault has
+    tens of thousands, and tuples save and load quicker than dataclasses."""
+
+    guid: str
+    notetype_id: int
+    notetype_revision: int
+    deck: str
+    ords: tuple[int, ...]  # its card numbers
+    media: tuple[str, ...]  # its media files (and review states carried, which only a fresh
+    # card row takes)
+    note_id: int  # of its note in the package (a card sharing another's GUID is not written,
+    # but then the build fails: no layout is kept)
 
 
 @dataclass(frozen=True, slots=True)
 class NoteLayout:
     """One note of the last build, as an update in place needs it."""
 
-    key: str  # the note's render key (`collect.render_keys`)
+    key: str  # the note's render key (`plan.render_keys`)
     rel: str  # its file, as a POSIX path
+    text: str  # its text's digest: `plan` tells a note whose text changed from one whose
+    # embeds or identity did
     title: str
     skipped: tuple[str, ...]  # as in `NoteSummary`
     problems: tuple[Diagnostic, ...]  # its warnings, reported again while it is unchanged
@@ -60,14 +71,15 @@ class KeptPackage:
     collection: Path  # its collection, kept uncompressed
     stamp: tuple[int, int]  # the collection's size and mtime when kept: it must still be so
     media: Mapping[str, str]  # name in the package → file
-    chunks: Chunks | None  # how the package's collection was deflated, to reuse
+    written: tuple[int, int] | None  # the package's size and mtime as written
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Everything of the last build that an update in place must find unchanged."""
 
-    basis: str  # see `basis`: equal, or the layout is of no use
+    basis: Basis  # equal, or the layout is of no use (`plan.plan_build`)
+    context: str  # `plan.render_context`: a note's why, when only some notes changed
     notes: tuple[NoteLayout, ...]
     tombstones: frozenset[str]  # GUIDs of removed sections shipped once more
     packages: Mapping[str, KeptPackage]  # by top-level deck ("" without `split`)
@@ -75,26 +87,16 @@ class Layout:
     def usable(self) -> bool:
         """Every package and kept collection is still as the last build left it (a package
         replaced since, by another tool or build, is not the one to update)."""
-        return all(p.chunks is not None and file_stamp(p.path) == p.chunks.stamp
+        return all(p.written is not None and file_stamp(p.path) == p.written
                    and file_stamp(p.collection) == p.stamp for p in self.packages.values())
-
-
-def basis(config: Config, manifest_digest: str, links_context: str,
-          other_files: Iterable[str]) -> str:
-    """Settings, notetypes, the manifest, what links can see of the vault (an update looks no
-    unchanged note's links up again), and the stats of every file that is not a note (images):
-    a kept collection holds the notetypes it was written with."""
-    return digest_of((repr(config), repr(notetypes.basic_notetype()),
-                      repr(notetypes.cloze_notetype()), repr(notetypes.reversed_notetype()),
-                      manifest_digest, links_context,
-                      *other_files))
 
 
 def card_slots(shipped: Sequence[PackageNote], media: Sequence[tuple[PurePosixPath, ...]],
                note_ids: Sequence[int]) -> tuple[CardSlot, ...]:
-    return tuple((n.guid, n.notetype.id, n.notetype.revision, n.deck,
-                  _one_copy(tuple(card_ords(n.notetype, n.fields))),
-                  (*(p.as_posix() for p in m), *((repr(n.reviews),) if n.reviews else ())), nid)
+    return tuple(CardSlot(n.guid, n.notetype.id, n.notetype.revision, n.deck,
+                          _one_copy(tuple(card_ords(n.notetype, n.fields))),
+                          (*(p.as_posix() for p in m),
+                           *((repr(n.reviews),) if n.reviews else ())), nid)
                  for n, m, nid in zip(shipped, media, note_ids, strict=True))
 
 
@@ -105,9 +107,9 @@ def _one_copy(ords: tuple[int, ...]) -> tuple[int, ...]:
     return ords
 
 
-def note_layout(key: str, note: Note, problems: tuple[Diagnostic, ...],
+def note_layout(key: str, text: str, note: Note, problems: tuple[Diagnostic, ...],
                 cards: tuple[CardSlot, ...]) -> NoteLayout:
-    return NoteLayout(key, note.rel.as_posix(), note.title, note.skipped, problems, cards)
+    return NoteLayout(key, note.rel.as_posix(), text, note.title, note.skipped, problems, cards)
 
 
 def summary(note: Note, layout: NoteLayout) -> NoteSummary:
@@ -119,11 +121,11 @@ def kept_collection(config: Config, package: Path) -> Path:
 
 
 def kept_package(path: Path, collection: Path, media: Mapping[str, Path],
-                 chunks: Chunks | None) -> KeptPackage:
+                 written: tuple[int, int] | None) -> KeptPackage:
     """Once the package is written and its collection kept."""
     return KeptPackage(path, collection, file_stamp(collection),
-                       {name: str(file) for name, file in media.items()}, chunks)
+                       {name: str(file) for name, file in media.items()}, written)
 
 
-for _layout_class in (NoteLayout, KeptPackage, Layout, Chunks):  # quick to save and load
+for _layout_class in (NoteLayout, KeptPackage, Layout):  # quick to save and load
     pickle_positionally(_layout_class)

@@ -24,7 +24,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .cards import Card
 from .cloze_numbers import ClozeMemory, Numbering, number_clozes
@@ -99,9 +99,31 @@ class Manifest:
                 if "#^" in key and not removed}
 
 
-Fact = tuple[str, str, int | None]  # key, source, when removed
-Facts = Mapping[str, Fact]
-"""Each entry's key, source and removal time, by GUID: what a build asks of every entry."""
+class Fact(NamedTuple):
+    """What a build asks of every entry: its key, source and removal time."""
+
+    key: str
+    source: str
+    removed: int | None
+
+
+Facts = Mapping[str, Fact]  # by GUID
+
+
+class KnownManifest(NamedTuple):
+    """What `read_manifest` needs to know of the manifest the last build wrote, to read it
+    without parsing it (`_StoredEntries`) when it is still that file."""
+
+    digest: str  # of the file as this build read it
+    written: str  # the digest the last build wrote it with
+    facts: Facts  # its `manifest_facts`
+
+
+class Place(NamedTuple):
+    """Where an entry's line is in the manifest's text (`_StoredEntries.seek`)."""
+
+    at: int  # where it starts, or would go
+    found: bool  # whether it is there
 
 
 class _StoredEntries(Mapping[str, Entry]):
@@ -129,8 +151,8 @@ class _StoredEntries(Mapping[str, Entry]):
                 raw = self.raw[guid]
                 if (problem := _problem(raw)) is not None:
                     raise _damaged(problem, self.path, _line_of(self.text, guid))
-            elif guid in self.facts() and (found := self.seek(guid))[1]:
-                line = self.text[found[0] : _line_end(self.text, found[0])]
+            elif guid in self.facts() and (place := self.seek(guid)).found:
+                line = self.text[place.at : _line_end(self.text, place.at)]
                 raw = json.loads(line[line.index(b'": ') + 3 :].removesuffix(b","))
                 if len(self._made) % 4096 == 4095:  # a full build looks every entry up: the
                     let_go(self.text)  # pages its searches touched go, a few MB at a time
@@ -155,7 +177,7 @@ class _StoredEntries(Mapping[str, Entry]):
             for guid, raw in self.raw.items():  # what every build asks of every entry
                 if (problem := _fact_problem(guid, raw)) is not None:
                     raise _damaged(problem, self.path, _line_of(self.text, guid))
-            self._facts = {guid: (raw["key"], raw["source"], raw.get("removed"))
+            self._facts = {guid: Fact(raw["key"], raw["source"], raw.get("removed"))
                            for guid, raw in self.raw.items()}
         return self._facts
 
@@ -168,9 +190,9 @@ class _StoredEntries(Mapping[str, Entry]):
             return 0, 0
         return first, _line_end(self.text, last) + 1
 
-    def seek(self, guid: str) -> tuple[int, bool]:
-        """(start of the GUID's line, True), or (where its line would go, False): a binary
-        search over the entry lines, which the file holds in GUID order (as written)."""
+    def seek(self, guid: str) -> Place:
+        """Where the GUID's line starts, or would go: a binary search over the entry lines,
+        which the file holds in GUID order (as written)."""
         assert self._facts is not None
         self._searches += 1
         if self._searches == 256:
@@ -178,7 +200,7 @@ class _StoredEntries(Mapping[str, Entry]):
         if self._lines is not None:
             guids, starts = self._lines
             rank = bisect_left(guids, guid)
-            return starts[rank], rank < len(guids) and guids[rank] == guid
+            return Place(starts[rank], rank < len(guids) and guids[rank] == guid)
         text, wanted = self.text, guid.encode()  # UTF-8 sorts as the code points do
         low, high = self.region()
         while low < high:  # lines before `low` sort before the GUID, lines from `high` after
@@ -186,12 +208,12 @@ class _StoredEntries(Mapping[str, Entry]):
             end = _line_end(text, start)
             found = text[start + 5 : text.find(b'"', start + 5, end)]
             if found == wanted:
-                return start, True
+                return Place(start, True)
             if found < wanted:
                 low = end + 1
             else:
                 high = start
-        return low, False
+        return Place(low, False)
 
     def _line_starts(self) -> tuple[list[str], array[int]] | None:
         """The GUIDs in file order (their sort order) and where each one's line starts, then
@@ -255,7 +277,8 @@ def _facts(notes: Mapping[str, Entry]) -> Iterator[tuple[str, str, str, int | No
 def manifest_facts(manifest: Manifest) -> Iterator[tuple[str, Fact]]:
     """What the next build needs to know of this manifest without reading it (see
     `_StoredEntries`), by GUID; one at a time, for the cache to store a part at a time."""
-    return ((guid, (key, source, removed)) for guid, key, source, removed in _facts(manifest.notes))
+    return ((guid, Fact(key, source, removed))
+            for guid, key, source, removed in _facts(manifest.notes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,18 +324,17 @@ def stamp_mod(previous: Entry | None, digest: str, now: int) -> int:
     return max(now, previous.mod + 1)
 
 
-def read_manifest(path: Path, known: tuple[str, str, Facts] | None = None, *,
+def read_manifest(path: Path, known: KnownManifest | None = None, *,
                   data: Bytes | None = None) -> Manifest:
     """An absent manifest is an empty one; a corrupt one is an error, not a silent reset
     (a reset would re-stamp every note and drop removal tags).
 
-    `known` is (the file's digest as the build read it, the digest the last build wrote,
-    the written manifest's `manifest_facts`): when the two digests are equal, the file is
-    not parsed (see `_StoredEntries`). `data` is the file's bytes if the caller read them."""
+    `known`: when it is the manifest the last build wrote (the two digests equal), the file
+    is not parsed (see `_StoredEntries`). `data` is the file's bytes if the caller read them."""
     try:  # bytes, not text: half the memory, and the text is rarely needed
         text = data if data is not None else path.read_bytes()
-        if known is not None and known[0] and known[0] == known[1]:
-            return Manifest(_StoredEntries(path, text=text, facts=known[2]), text)
+        if known is not None and known.digest and known.digest == known.written:
+            return Manifest(_StoredEntries(path, text=text, facts=known.facts), text)
         text = text[:]  # parsed whole: bytes, even where the file was mapped
         data = json.loads(text)
     except (FileNotFoundError, NotADirectoryError):
@@ -536,8 +558,8 @@ def _line(guid: str, entry: Entry) -> bytes:
     """The entry's line, as `json.dumps(…, ensure_ascii=False, sort_keys=True)` writes the
     entry's fields (`tests/test_manifest.py` compares), the unset optional ones left out so
     that lock files without them read as before they existed. Put together here, not by the
-    encoder: three times as fast, and a manifest holds a line per card (130,000 at 20,000
-    notes, written as the build ends)."""
+    encoder, which does per value what this does per line: a manifest holds a line per card
+    (130,000 at 20,000 notes), written as the build ends."""
     clozes = f'"clozes": {_number_pairs(entry.clozes)}, ' if entry.clozes else ""
     empty = f'"empty_clozes": {_number_pairs(entry.empty_clozes)}, ' if entry.empty_clozes else ""
     removed = f'"removed": {entry.removed}, ' if entry.removed is not None else ""

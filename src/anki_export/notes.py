@@ -213,7 +213,7 @@ def assign_identities(notes: Sequence[Note],
     under it) lets a note keep the identity it had (`_shared_identities`), with its cards and
     their reviews: a copy of a note (Obsidian's "Make a copy") does not retire the original's
     cards, and a note moved to another `dg-path` keeps its cards. Called only where notes
-    share a permalink: it reads every card of the manifest (20,000 notes: 0.1 s)."""
+    share a permalink: it reads every card of the manifest, which most builds need not."""
     by_permalink: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_permalink[note.permalink].append(note)

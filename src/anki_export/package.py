@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .archive import Chunks, write_zip
+from .archive import write_zip
 from .buildlock import WORK_PREFIX
 
 __all__ = ["CardTemplate", "NoteType", "PackageNote", "write_package"]
@@ -205,8 +205,8 @@ test_package.py` compares): taken from genanki's class, they cost its import (be
 @functools.cache
 def _genanki_data(module: str) -> Any:
     """One of genanki's data modules (the schema, the col row: plain strings), loaded from its
-    folder without importing the package, whose `__init__` pulls in asyncio, yaml and chevron:
-    65 ms of every first build's start."""
+    folder without importing the package, whose `__init__` pulls in asyncio, yaml and chevron,
+    none of which a build uses: keep genanki's package unimported at run time."""
     import importlib
     import importlib.util
 
@@ -270,14 +270,14 @@ class PackageWriter:
     _BATCH = 2000
 
     def __init__(self, path: Path, *, timestamp: int | None = None, keep: Path | None = None,
-                 base: Path | None = None, reuse: Chunks | None = None,
+                 base: Path | None = None,
                  work_in: Path | None = None) -> None:
         """`timestamp` stands in for "now" everywhere; by default the newest note's `mod` (or
         notetype revision), so the same notes always give the same bytes. The finished
         collection is left at `keep`; `base` is one left so by an earlier build, to `update`
         in place (its notes, decks and notetypes stay; see `update`): it is changed where it
-        is, in one transaction, and stays there (`collection`). `reuse` is how the package
-        being replaced was deflated (see archive.py); `chunks` says it once written. The
+        is, in one transaction, and stays there (`collection`). `written` is the package's
+        size and mtime once written. The
         collection is written in a folder of its own in `work_in` (else the temporary
         folder), named so that the next build can remove it if this one is killed
         (buildlock.py)."""
@@ -287,8 +287,8 @@ class PackageWriter:
             raise ValueError("a base collection is updated where it is: nothing to keep")
         self.path = Path(path)
         self._timestamp = timestamp
-        self.keep, self._base, self._reuse = keep, base, reuse
-        self.chunks: Chunks | None = None
+        self.keep, self._base = keep, base
+        self.written: tuple[int, int] | None = None
         self._committed = False
         self._newest = 0
         self._work = tempfile.TemporaryDirectory(dir=work_in, prefix=WORK_PREFIX)
@@ -433,8 +433,7 @@ class PackageWriter:
             self._db.execute("COMMIT")
             self._committed = True
             self._db.close()
-            self.chunks = write_zip(self.path, self._db_path, self._media, timestamp,
-                                    self._reuse, same_media=self._base is not None)
+            self.written = write_zip(self.path, self._db_path, self._media, timestamp)
             if self.keep is not None:
                 self.keep.parent.mkdir(parents=True, exist_ok=True)
                 # A journal left by an update that was killed belongs to the collection being
@@ -450,7 +449,7 @@ class PackageWriter:
         changes roll back, or, once committed but not zipped, the base goes: it no longer
         matches its package."""
         self._db.close()
-        if self._base is not None and self._committed and self.chunks is None:
+        if self._base is not None and self._committed and self.written is None:
             self._base.unlink(missing_ok=True)
         self._work.cleanup()
 

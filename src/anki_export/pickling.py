@@ -31,8 +31,18 @@ from .vault import shared_path
 
 @cache
 def register_picklers() -> None:
-    # Cards name their notetype; pickling it by name keeps cache entries and the results that
-    # worker processes send back small (the CSS would otherwise be copied into every card).
+    """How our objects pickle, for every pickle made in the process (`copyreg`): a notetype
+    by its name (else its CSS is copied into every card of the cache and of what workers
+    send back), a path by its text, found again among the vault's (`vault.shared_path`),
+    our dataclasses by their fields' values in order (`pickle_positionally`).
+
+    Process-wide (README, "Process-wide tricks"): registered on import by the modules that
+    pickle (`collect`, `notes`, `layout`), inherited by the forked workers. What must stay
+    true: every function a pickle names is in the cache's allow-list
+    (`cache._CACHED_LOOKUPS`); a library caller's own `PurePosixPath`s pickle through
+    `anki_export.vault.shared_path` too, so unpickling them needs anki-export; a dataclass's
+    fields in a new order read old cache entries wrongly, which the code digest in every
+    cache key (`cache.code_digest`) prevents."""
     copyreg.pickle(NoteType, lambda notetype: (notetype_named, (notetype.name,)))
     copyreg.pickle(PurePosixPath, lambda path: (shared_path, (str(path),)))
     for cls in (Card, Diagnostic, Section):
