@@ -99,7 +99,7 @@ def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vau
     result = run_cli("check", vault)
     assert result.exit_code == 0
     assert f"{vault.as_posix()}/Flat.md:4: warning: note gives no card" in result.output
-    assert "0 errors, 1 warnings, 2 cards" in result.output
+    assert "0 errors, 1 warning, 2 cards" in result.output
     assert run_cli("check", vault, "--strict").exit_code == 1
     assert not (vault.parent / "dist").exists()  # check writes nothing
 

@@ -185,7 +185,7 @@ def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **para
                 if note.skipped:
                     where = (config.vault / note.path).as_posix()
                     click.echo(f"{where}: no card for {', '.join(note.skipped)}", err=True)
-        _print_summary(result, config, verbose=verbose)
+        _print_summary(result, config, quiet=quiet, verbose=verbose)
         if report is not None:
             _write_report(report, result)
 
@@ -299,7 +299,8 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
                        err=err, color=_color())
 
 
-def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False) -> None:
+def _print_summary(result: BuildResult, config: Config, *, quiet: bool = False,
+                   verbose: bool = False) -> None:
     where = ", ".join(str(p) for p in result.packages)
     if result.up_to_date:
         click.echo(f"Nothing changed since the last build: {where} is current "
@@ -325,13 +326,36 @@ def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
         _print_moves(c.moved, verbose)
-    if result.notes_without_cards:
-        click.echo(f"{_count(result.notes_without_cards, 'note')} gave no card (the warnings above "
-                   "say why; --heading-level changes the section level)")
+    _print_notes_without_cards(result, config, quiet=quiet)
     if result.notes_left_out:
         hint = "; use --all to include them" if config.published_only else ""
         click.echo(f"{_count(result.notes_left_out, 'note')} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
+
+
+SHOWN_NAVIGATION = 3
+"""Navigation pages named in the summary (a garden has a home page, a few indexes)."""
+
+
+def _print_notes_without_cards(result: BuildResult, config: Config, *, quiet: bool) -> None:
+    """Count the notes that gave no card: those a warning explains apart from navigation pages
+    (a home page, a list of links), which give none by design and are said at info level only,
+    so the summary never points at warnings that were not printed."""
+    navigation = {d.path.as_posix() for d in result.diagnostics
+                  if d.code == "no-cards" and d.level is Level.INFO and d.path is not None}
+    empty = [n.path.as_posix() for n in result.notes if not n.cards]
+    pages = [path for path in empty if path in navigation]
+    unexplained = len(empty) - len(pages)
+    if unexplained:
+        why = "`anki-export check` says why" if quiet else "the warnings above say why"
+        click.echo(f"{_count(unexplained, 'note')} gave no card ({why}; --heading-level "
+                   "changes the section level)")
+    if pages:
+        names = ", ".join((config.vault / path).as_posix() for path in pages[:SHOWN_NAVIGATION])
+        if len(pages) > SHOWN_NAVIGATION:
+            names += f" and {len(pages) - SHOWN_NAVIGATION} more (-v lists them)"
+        which = "1 navigation page" if len(pages) == 1 else f"{len(pages)} navigation pages"
+        click.echo(f"{which} (a home page, or only links) gave no card, as meant: {names}")
 
 
 SHOWN_MOVES = 5
@@ -385,8 +409,9 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
                                "ok": not failed}, indent=2))
     else:
         _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=verbose, err=False)
-        click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
-                   + (f", {cards} cards" if cards is not None else ""))
+        click.echo(f"{_count(counts[Level.ERROR], 'error')}, "
+                   f"{_count(counts[Level.WARNING], 'warning')}"
+                   + (f", {_count(cards, 'card')}" if cards is not None else ""))
     if failed:
         raise click.exceptions.Exit(1)
 
