@@ -109,6 +109,15 @@ def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vau
     assert f"{vault.as_posix()}/Broken.md:2: error: malformed JSON frontmatter" in failed.output
 
 
+def test_a_strict_build_that_fails_on_warnings_says_so(run_cli: Run, vault: Path,
+                                                        tmp_path: Path) -> None:
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--strict")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert "Error: build failed with 1 warning and --strict; nothing was written" \
+        in result.output
+
+
 def test_check_json(run_cli: Run, vault: Path) -> None:
     (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
     result = run_cli("check", vault, "--format", "json")
