@@ -215,17 +215,23 @@ def check(output_format: str, quiet: bool, verbose: bool, **params: Any) -> None
 
 @cli.command(epilog="""\b
 Examples:
-  anki-export init                       # ./anki-export.toml for the vault in notes/
+  anki-export init                       # ./anki-export.toml for notes/ (or this garden repo)
   anki-export init ~/garden/notes
 """)
-@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), default="notes")
+@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
-def init(vault: Path, force: bool) -> None:
+def init(vault: Path | None, force: bool) -> None:
     """Write a commented starter anki-export.toml in the working folder."""
+    from .vault import garden_notes
+
     target = Path(CONFIG_NAME)
     if target.exists() and not force:
         click.echo(f"Error: {target} exists already; use --force to replace it", err=True)
         raise click.exceptions.Exit(1)
+    if vault is None:  # as `build` finds it: notes/, else the garden repository it runs in
+        vault = Config().vault
+        if not vault.is_dir() and garden_notes(Path()) != Path():
+            vault = Path()
     target.write_text(STARTER_CONFIG.format(vault=vault.as_posix()), encoding="utf-8")
     click.echo(f"Wrote {target}: edit it, then run `anki-export build`")
 

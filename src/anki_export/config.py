@@ -295,7 +295,8 @@ STARTER_CONFIG = '''\
 # anki-export settings. Every key is also a command-line option; the command line wins.
 # Paths are relative to this file.
 
-# The folder holding your notes, and where the .apkg and its build manifest go.
+# The folder holding your notes (or your garden repository: its src/site/notes), and where
+# the .apkg and its build manifest go.
 vault = "{vault}"
 output = "dist"
 
