@@ -319,8 +319,12 @@ def _print_summary(result: BuildResult, config: Config, *, quiet: bool = False,
     _print_renamed(result.packages, config)
     if result.changes is not None:
         c = result.changes
+        live = len(c.added) + len(c.changed) + c.unchanged
+        # Anki's import counts notes, and so do these; say so where they are not the cards.
+        unit = "" if live == result.cards else (
+            f" (Anki notes, {live} in all: a cloze or reversed note holds several cards)")
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
-                   f"{len(c.removed)} removed, {c.unchanged} unchanged")
+                   f"{len(c.removed)} removed, {c.unchanged} unchanged{unit}")
         if c.removed:
             click.echo("Removed sections are shipped tagged anki-export::removed: search "
                        "`tag:anki-export::removed` in Anki to delete their cards")
