@@ -193,6 +193,9 @@ def test_every_command_has_help_with_an_example(run_cli: Run) -> None:
     for command in ("build", "check", "init", "preview"):
         result = run_cli(command, "--help")
         assert result.exit_code == 0 and "Example" in result.output, command
+    overview = run_cli("--help").output
+    summaries = overview[overview.index("Commands:"):].splitlines()
+    assert "Example" in overview and not any(s.endswith("...") for s in summaries)
 
 
 def _run_in_terminal(args: list[str], cwd: Path) -> str:

@@ -136,7 +136,12 @@ def _config(params: dict[str, Any]) -> Config:
     return load_config(path, overrides)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog="""\b
+Examples:
+  anki-export build ~/garden             # published notes → dist/garden.apkg
+  anki-export check ~/garden             # every problem, as path:line lines
+  anki-export build --help               # every option of a command
+""")
 @click.version_option(__version__, prog_name="anki-export")
 def cli() -> None:
     """Turn a vault of Markdown notes (Obsidian, Digital Garden) into Anki decks.
@@ -190,7 +195,7 @@ def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, **para
             _write_report(report, result)
 
 
-@cli.command(epilog="""\b
+@cli.command(short_help="Report every problem `build` would, writing nothing.", epilog="""\b
 Examples:
   anki-export check                      # problems in notes/, as path:line: level: message
   anki-export check ~/garden --strict --format json
@@ -452,7 +457,7 @@ def _write_report(path: Path, result: BuildResult) -> None:
         raise AnkiExportError(f"cannot write the report ({e.strerror})", path=path) from e
 
 
-@cli.command(epilog="""\b
+@cli.command(short_help="Write every card, front and back, to one page.", epilog="""\b
 Examples:
   anki-export preview                    # notes/ → dist/preview.html
   anki-export preview ~/garden -o /tmp/look.html --all
