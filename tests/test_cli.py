@@ -54,7 +54,8 @@ def test_config_inside_the_vault_is_found_and_paths_are_relative_to_it(
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('vault = "x"\ncolour = "red"\n', "anki-export.toml:2: unknown key 'colour'"),
+    ('vault = "x"\ncolour = "red"\n', "anki-export.toml:2: unknown key 'colour'; the keys"),
+    ('heading_level = 3\n', "unknown key 'heading_level'; did you mean 'heading-level'?"),
     ('heading-level = 9\n', "anki-export.toml:1: 'heading-level' must be a number from 1 to 6"),
     ('intro = "maybe"\n', "anki-export.toml:1: 'intro' must be \"card\" or \"skip\""),
     ('strict = true\n[heading-level-by-folder]\nPhysics = "deep"\n',

@@ -244,7 +244,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         spec = KEYS.get(key)
         if spec is None:
-            raise ConfigError(f"unknown key '{key}'; the keys are: {', '.join(KEYS)}",
+            import difflib  # only here: `--help` loads this module, and should start fast
+
+            near = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise ConfigError(f"unknown key '{key}'; {hint}the keys are: {', '.join(KEYS)}",
                               path=path, line=_line_of(text, key))
         if not spec.check(value):
             raise ConfigError(f"'{key}' must be {spec.kind}, not {value!r}", path=path,
