@@ -106,6 +106,22 @@ def test_notes_without_the_forced_level_are_reported_and_auto_splits_them(
     assert sorted(n.fields["Question"] for n in anki.notes()) == ["Deep — One", "Deep — Two"]
 
 
+def test_a_home_page_is_counted_apart_from_notes_a_warning_explains(
+        run_cli: Run, tmp_path: Path) -> None:
+    vault = write_vault(tmp_path / "v", {
+        "Home.md": published("/", "[[Deep]] · [[Plain]]\n", dg_home="true"),
+        "Deep.md": published("/deep/", "# Deep\n### One\nx\n"),
+        "Plain.md": published("/plain/", "## Q\nA\n")})
+    result = run_cli("build", vault, "-o", tmp_path / "out")
+    assert "gave no card (the warnings" not in result.output
+    assert "1 navigation page (a home page, or only links) gave no card, as meant: " \
+        f"{(vault / 'Home.md').as_posix()}" in result.output
+    forced = run_cli("build", vault, "-o", tmp_path / "out", "--heading-level", "2")
+    assert "Deep.md:4: warning: note gives no card" in forced.output
+    assert "1 note gave no card (the warnings above say why" in forced.output
+    assert "1 navigation page" in forced.output
+
+
 def test_guids_are_stable_across_rebuilds_and_moves_and_follow_the_permalink(
         run_cli: Run, new_anki: Callable[[], AnkiCollection], tmp_path: Path) -> None:
     note = published("/rad/bone/lesion/", "## Hallmark\nx\n## Imaging\ny\n")

@@ -54,7 +54,8 @@ def test_config_inside_the_vault_is_found_and_paths_are_relative_to_it(
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('vault = "x"\ncolour = "red"\n', "anki-export.toml:2: unknown key 'colour'"),
+    ('vault = "x"\ncolour = "red"\n', "anki-export.toml:2: unknown key 'colour'; the keys"),
+    ('heading_level = 3\n', "unknown key 'heading_level'; did you mean 'heading-level'?"),
     ('heading-level = 9\n', "anki-export.toml:1: 'heading-level' must be a number from 1 to 6"),
     ('intro = "maybe"\n', "anki-export.toml:1: 'intro' must be \"card\" or \"skip\""),
     ('strict = true\n[heading-level-by-folder]\nPhysics = "deep"\n',
@@ -99,7 +100,7 @@ def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vau
     result = run_cli("check", vault)
     assert result.exit_code == 0
     assert f"{vault.as_posix()}/Flat.md:4: warning: note gives no card" in result.output
-    assert "0 errors, 1 warnings, 2 cards" in result.output
+    assert "0 errors, 1 warning, 2 cards" in result.output
     assert run_cli("check", vault, "--strict").exit_code == 1
     assert not (vault.parent / "dist").exists()  # check writes nothing
 
@@ -107,6 +108,15 @@ def test_check_prints_file_line_findings_and_exits_by_severity(run_cli: Run, vau
     failed = run_cli("check", vault)
     assert failed.exit_code == 1
     assert f"{vault.as_posix()}/Broken.md:2: error: malformed JSON frontmatter" in failed.output
+
+
+def test_a_strict_build_that_fails_on_warnings_says_so(run_cli: Run, vault: Path,
+                                                        tmp_path: Path) -> None:
+    (vault / "Flat.md").write_text(published("/flat/", "## Related\n- see also\n"))
+    result = run_cli("build", vault, "-o", tmp_path / "out", "--strict")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert "Error: build failed with 1 warning and --strict; nothing was written" \
+        in result.output
 
 
 def test_check_json(run_cli: Run, vault: Path) -> None:
@@ -184,6 +194,9 @@ def test_every_command_has_help_with_an_example(run_cli: Run) -> None:
     for command in ("build", "check", "init", "preview"):
         result = run_cli(command, "--help")
         assert result.exit_code == 0 and "Example" in result.output, command
+    overview = run_cli("--help").output
+    summaries = overview[overview.index("Commands:"):].splitlines()
+    assert "Example" in overview and not any(s.endswith("...") for s in summaries)
 
 
 def _run_in_terminal(args: list[str], cwd: Path) -> str:

@@ -139,6 +139,20 @@ def test_a_mixed_vault_imports_as_basic_and_cloze_cards(tmp_path: Path,
     assert "<mark>raindrop</mark>" in imaging.fields["Text"]  # no opt-in in that note
 
 
+def test_the_summary_counts_what_anki_imports_and_says_so(tmp_path: Path,
+                                                          anki: AnkiCollection) -> None:
+    vault = write_vault(tmp_path / "vault", {"Rad/Myeloma.md": MIXED})
+    result = build(vault, tmp_path / "dist", 1_700_000_000)
+    log = anki.import_package(package(tmp_path / "dist"))
+    cards = len(anki.col.find_cards(""))
+    assert f"wrote {cards} cards" in result.output
+    assert (f"Since the last build: {len(log.new)} added, 0 changed, 0 removed, 0 unchanged "
+            f"(Anki notes, {len(log.new)} in all: a cloze or reversed note holds several cards)"
+            ) in result.output
+    plain = build(write_vault(tmp_path / "plain", {"A.md": PLAIN}), tmp_path / "out", 1)
+    assert "unchanged\n" in plain.output  # a card per note: nothing to explain
+
+
 def test_insert_edit_and_remove_keep_every_cloze_on_its_card(tmp_path: Path,
                                                              anki: AnkiCollection) -> None:
     vault = write_vault(tmp_path / "vault", {"Rad/Facts.md": HIGHLIGHTED})
@@ -373,7 +387,7 @@ def test_the_cloze_notetype_is_a_contract() -> None:
     digest = hashlib.sha256("\x1f".join(
         [notetype.css, *(t.front + t.back for t in notetype.templates)]).encode()).hexdigest()
     # As in test_notetypes.py: a changed look needs a newer REVISION; record the new pair.
-    assert (REVISION, digest[:16]) == (1796603400, "b97ed2a2b4244271")
+    assert (REVISION, digest[:16]) == (1796623200, "4527a5d5f517c800")
 
 
 def test_the_config_key_and_option_opt_a_whole_vault_in(tmp_path: Path, new_anki: NewAnki

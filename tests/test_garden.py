@@ -106,6 +106,17 @@ def test_the_notes_folder_itself_and_the_working_folder_build_alike(
     assert seen[0] == seen[1] == seen[2]
 
 
+def test_init_in_a_garden_repository_writes_a_config_that_builds_it(
+        tmp_path: Path, run_cli: Callable[..., Result], anki: AnkiCollection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(garden_repo(tmp_path / "my-garden"))
+    assert run_cli("init").exit_code == 0
+    assert 'vault = "."' in (tmp_path / "my-garden/anki-export.toml").read_text()
+    result = run_cli("build")
+    assert result.exit_code == 0, result.output
+    assert imported(anki, tmp_path / "my-garden/dist") == ["my-garden.apkg"]
+
+
 def test_a_note_gives_the_same_cards_in_vault_form_and_in_published_form(
         tmp_path: Path, run_cli: Callable[..., Result],
         new_anki: Callable[[], AnkiCollection]) -> None:

@@ -9,8 +9,8 @@ from anki_export.notetypes import BASIC_FIELDS, REVISION, basic_notetype
 # The look this revision ships. Changing a template or the CSS without moving REVISION forward
 # (to the release date) would leave every collection on the old look, because Anki only takes
 # a notetype whose modification time is newer: update both lines together.
-RELEASED_REVISION = 1796603400
-RELEASED_DIGEST = "f75ac078e3a0cda2"
+RELEASED_REVISION = 1796623200
+RELEASED_DIGEST = "e77997e276c02172"
 
 
 def _digest() -> str:

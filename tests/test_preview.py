@@ -141,6 +141,18 @@ def test_preview_shows_each_cloze_card_hidden_and_revealed(tmp_path: Path) -> No
     assert '<span class="cloze">kappa</span>' in page and "{{cloze:" not in page
 
 
+def test_preview_counts_cards_as_the_build_does(run_cli: Callable[..., Result],
+                                                tmp_path: Path) -> None:
+    vault = tmp_path / "clozes"
+    vault.mkdir()
+    (vault / "C.md").write_text(published(
+        "/c/", "## Facts\n{{c1::Kappa}} and {{c2::lambda}} chains.\n## Plain\nx\n"))
+    built = run_cli("build", vault, "-o", tmp_path / "dist")
+    assert "wrote 3 cards" in built.output
+    assert "Wrote 3 cards to" in run_cli("preview", vault, "-o", tmp_path / "p.html").output
+    assert "clozes: 3 cards" in (tmp_path / "p.html").read_text()
+
+
 def test_preview_output_may_name_the_page(run_cli: Callable[..., Result], vault: Path,
                                           tmp_path: Path) -> None:
     result = run_cli("preview", vault, "-o", tmp_path / "look.html")

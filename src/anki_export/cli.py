@@ -137,7 +137,12 @@ def _config(params: dict[str, Any]) -> Config:
     return load_config(path, overrides, found=named is None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog="""\b
+Examples:
+  anki-export build ~/garden             # published notes → dist/garden.apkg
+  anki-export check ~/garden             # every problem, as path:line lines
+  anki-export build --help               # every option of a command
+""")
 @click.version_option(__version__, prog_name="anki-export")
 def cli() -> None:
     """Turn a vault of Markdown notes (Obsidian, Digital Garden) into Anki decks.
@@ -192,12 +197,12 @@ def build(report: Path | None, quiet: bool, verbose: bool, no_wait: bool, explai
                 if note.skipped:
                     where = (config.vault / note.path).as_posix()
                     click.echo(f"{where}: no card for {', '.join(note.skipped)}", err=True)
-        _print_summary(result, config, verbose=verbose)
+        _print_summary(result, config, quiet=quiet, verbose=verbose)
         if report is not None:
             _write_report(report, result)
 
 
-@cli.command(epilog="""\b
+@cli.command(short_help="Report every problem `build` would, writing nothing.", epilog="""\b
 Examples:
   anki-export check                      # problems in notes/, as path:line: level: message
   anki-export check ~/garden --strict --format json
@@ -222,17 +227,23 @@ def check(output_format: str, quiet: bool, verbose: bool, **params: Any) -> None
 
 @cli.command(epilog="""\b
 Examples:
-  anki-export init                       # ./anki-export.toml for the vault in notes/
+  anki-export init                       # ./anki-export.toml for notes/ (or this garden repo)
   anki-export init ~/garden/notes
 """)
-@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), default="notes")
+@click.argument("vault", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
-def init(vault: Path, force: bool) -> None:
+def init(vault: Path | None, force: bool) -> None:
     """Write a commented starter anki-export.toml in the working folder."""
+    from .vault import garden_notes
+
     target = Path(CONFIG_NAME)
     if target.exists() and not force:
         click.echo(f"Error: {target} exists already; use --force to replace it", err=True)
         raise click.exceptions.Exit(1)
+    if vault is None:  # as `build` finds it: notes/, else the garden repository it runs in
+        vault = Config().vault
+        if not vault.is_dir() and garden_notes(Path()) != Path():
+            vault = Path()
     target.write_text(STARTER_CONFIG.format(vault=vault.as_posix()), encoding="utf-8")
     click.echo(f"Wrote {target}: edit it, then run `anki-export build`")
 
@@ -306,7 +317,8 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], vault: Path | None, 
                        err=err, color=_color())
 
 
-def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False) -> None:
+def _print_summary(result: BuildResult, config: Config, *, quiet: bool = False,
+                   verbose: bool = False) -> None:
     where = ", ".join(str(p) for p in result.packages)
     if result.up_to_date:
         click.echo(f"Nothing changed since the last build: {where} is current "
@@ -319,8 +331,12 @@ def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False
     _print_renamed(result.packages, config)
     if result.changes is not None:
         c = result.changes
+        live = len(c.added) + len(c.changed) + c.unchanged
+        # Anki's import counts notes, and so do these; say so where they are not the cards.
+        unit = "" if live == result.cards else (
+            f" (Anki notes, {live} in all: a cloze or reversed note holds several cards)")
         click.echo(f"Since the last build: {len(c.added)} added, {len(c.changed)} changed, "
-                   f"{len(c.removed)} removed, {c.unchanged} unchanged")
+                   f"{len(c.removed)} removed, {c.unchanged} unchanged{unit}")
         if c.removed:
             click.echo("Removed sections are shipped tagged anki-export::removed: search "
                        "`tag:anki-export::removed` in Anki to delete their cards")
@@ -332,13 +348,36 @@ def _print_summary(result: BuildResult, config: Config, *, verbose: bool = False
             for key, numbers in c.emptied:
                 click.echo(f"  {key}: {', '.join(f'c{n}' for n in numbers)}")
         _print_moves(c.moved, verbose)
-    if result.notes_without_cards:
-        click.echo(f"{_count(result.notes_without_cards, 'note')} gave no card (the warnings above "
-                   "say why; --heading-level changes the section level)")
+    _print_notes_without_cards(result, config, quiet=quiet)
     if result.notes_left_out:
         hint = "; use --all to include them" if config.published_only else ""
         click.echo(f"{_count(result.notes_left_out, 'note')} left out: no `dg-publish: true`, or "
                    f"`anki: false`{hint}")
+
+
+SHOWN_NAVIGATION = 3
+"""Navigation pages named in the summary (a garden has a home page, a few indexes)."""
+
+
+def _print_notes_without_cards(result: BuildResult, config: Config, *, quiet: bool) -> None:
+    """Count the notes that gave no card: those a warning explains apart from navigation pages
+    (a home page, a list of links), which give none by design and are said at info level only,
+    so the summary never points at warnings that were not printed."""
+    navigation = {d.path.as_posix() for d in result.diagnostics
+                  if d.code == "no-cards" and d.level is Level.INFO and d.path is not None}
+    empty = [n.path.as_posix() for n in result.notes if not n.cards]
+    pages = [path for path in empty if path in navigation]
+    unexplained = len(empty) - len(pages)
+    if unexplained:
+        why = "`anki-export check` says why" if quiet else "the warnings above say why"
+        click.echo(f"{_count(unexplained, 'note')} gave no card ({why}; --heading-level "
+                   "changes the section level)")
+    if pages:
+        names = ", ".join((config.vault / path).as_posix() for path in pages[:SHOWN_NAVIGATION])
+        if len(pages) > SHOWN_NAVIGATION:
+            names += f" and {len(pages) - SHOWN_NAVIGATION} more (-v lists them)"
+        which = "1 navigation page" if len(pages) == 1 else f"{len(pages)} navigation pages"
+        click.echo(f"{which} (a home page, or only links) gave no card, as meant: {names}")
 
 
 SHOWN_MOVES = 5
@@ -392,8 +431,9 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
                                "ok": not failed}, indent=2))
     else:
         _print_diagnostics(diagnostics, config.vault, quiet=False, verbose=verbose, err=False)
-        click.echo(f"{counts[Level.ERROR]} errors, {counts[Level.WARNING]} warnings"
-                   + (f", {cards} cards" if cards is not None else ""))
+        click.echo(f"{_count(counts[Level.ERROR], 'error')}, "
+                   f"{_count(counts[Level.WARNING], 'warning')}"
+                   + (f", {_count(cards, 'card')}" if cards is not None else ""))
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -424,7 +464,7 @@ def _write_report(path: Path, result: BuildResult) -> None:
         raise AnkiExportError(f"cannot write the report ({e.strerror})", path=path) from e
 
 
-@cli.command(epilog="""\b
+@cli.command(short_help="Write every card, front and back, to one page.", epilog="""\b
 Examples:
   anki-export preview                    # notes/ → dist/preview.html
   anki-export preview ~/garden -o /tmp/look.html --all

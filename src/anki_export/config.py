@@ -279,7 +279,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         spec = KEYS.get(key)
         if spec is None:
-            raise ConfigError(f"unknown key '{key}'; the keys are: {', '.join(KEYS)}",
+            import difflib  # only here: `--help` loads this module, and should start fast
+
+            near = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise ConfigError(f"unknown key '{key}'; {hint}the keys are: {', '.join(KEYS)}",
                               path=path, line=_line_of(text, key))
         if not spec.check(value):
             raise ConfigError(f"'{key}' must be {spec.kind}, not {value!r}", path=path,
@@ -330,7 +334,8 @@ STARTER_CONFIG = '''\
 # anki-export settings. Every key is also a command-line option; the command line wins.
 # Paths are relative to this file.
 
-# The folder holding your notes, and where the .apkg and its build manifest go.
+# The folder holding your notes (or your garden repository: its src/site/notes), and where
+# the .apkg and its build manifest go.
 vault = "{vault}"
 output = "dist"
 

@@ -96,5 +96,9 @@ class BuildFailed(AnkiExportError):
 
     def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
         errors = sum(d.level is Level.ERROR for d in diagnostics)
-        super().__init__(f"build failed with {errors} error(s); the previous package was kept")
+        warnings = sum(d.level is Level.WARNING for d in diagnostics)
+        why = (f"{errors} error" + ("" if errors == 1 else "s") if errors else
+               f"{warnings} warning" + ("" if warnings == 1 else "s") + " and --strict")
+        super().__init__(f"build failed with {why}; nothing was written, the last package "
+                         "(if any) is as it was")
         self.diagnostics = diagnostics

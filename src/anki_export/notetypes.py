@@ -14,7 +14,7 @@ from importlib.resources import files
 from .ids import object_id
 from .package import CardTemplate, NoteType
 
-REVISION = 1796603400  # 2026-12-07: bump (to the release date) with every template or CSS change
+REVISION = 1796623200  # 2026-12-07: bump (to the release time) with every template or CSS change
 BASIC_FIELDS = ("Question", "Answer", "Source", "Breadcrumb")
 CLOZE_FIELDS = ("Text", "Extra", "Source", "Breadcrumb")
 CLOZE_CSS = """

@@ -60,7 +60,14 @@ def write_preview(config: Config) -> PreviewResult:
             tmp.write_text(preview_page(cards, config.vault_name), encoding="utf-8")
     except OSError as e:
         raise OutputError(f"cannot write the preview ({e.strerror or e})", path=page) from e
-    return PreviewResult(page, len(cards), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+    return PreviewResult(page, _anki_cards(cards),
+                         tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+
+
+def _anki_cards(cards: Sequence[Card]) -> int:
+    """The cards Anki makes of them, as `build` counts: one per cloze number, two for a
+    reversed note (a `Card` here is one Anki note)."""
+    return sum(len(card_ords(card.notetype, card.fields)) for card in cards)
 
 
 def _file_src(root: Path, page_folder: Path, rel: PurePosixPath) -> str:
@@ -82,7 +89,7 @@ def preview_page(cards: Sequence[Card], vault_name: str) -> str:
     """The page: the notetypes' CSS once each, then one block per card."""
     css = "\n".join(dict.fromkeys(card.notetype.css for card in cards))
     blocks = "\n".join(_card_block(n, card) for n, card in enumerate(cards, 1))
-    title = html.escape(f"{vault_name}: {len(cards)} cards")
+    title = html.escape(f"{vault_name}: {_anki_cards(cards)} cards")
     return _PAGE.format(title=title, css=css, chrome=_asset("preview.css"), cards=blocks,
                         count=len(cards), script=_asset("preview.js"))
 
