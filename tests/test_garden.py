@@ -186,9 +186,10 @@ def test_notes_sharing_a_permalink_give_one_warning_and_all_their_cards(
     result = run_cli("build", repo, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if "warning" in line]
+    notes = (repo / "src/site/notes/Rad/Misc").as_posix()  # named as the other lines name files
     assert warnings == [
-        "warning: 42 notes share the permalink /rad/: Rad/Misc/Case 00.md, Rad/Misc/Case 01.md, "
-        "Rad/Misc/Case 02.md and 39 more (-v lists them); each keeps its own cards, but give "
+        f"warning: 42 notes share the permalink /rad/: {notes}/Case 00.md, {notes}/Case 01.md, "
+        f"{notes}/Case 02.md and 39 more (-v lists them); each keeps its own cards, but give "
         "each a permalink (or dg-permalink) of its own, so that their cards' IDs do not depend "
         "on their paths [duplicate-permalink]"]
     imported(anki, tmp_path / "out")
@@ -203,11 +204,12 @@ def test_notes_sharing_a_permalink_give_one_warning_and_all_their_cards(
 def test_a_plain_vault_says_once_that_its_notes_have_no_permalink(
         tmp_path: Path, run_cli: Callable[..., Result]) -> None:
     vault = write_vault(tmp_path / "v", {f"Topic/Note {k}.md": f"## Q{k}\nA\n" for k in range(5)})
+    topic = (vault / "Topic").as_posix()
     result = run_cli("build", vault, "-o", tmp_path / "out", "--all")
     assert result.exit_code == 0, result.output
     assert [line for line in result.output.splitlines() if "permalink" in line] == [
-        "warning: 5 notes have no permalink, dg-permalink or dg-path: Topic/Note 0.md, "
-        "Topic/Note 1.md, Topic/Note 2.md and 2 more (-v lists them); their cards' IDs follow "
+        f"warning: 5 notes have no permalink, dg-permalink or dg-path: {topic}/Note 0.md, "
+        f"{topic}/Note 1.md, {topic}/Note 2.md and 2 more (-v lists them); their cards' IDs follow "
         "their file paths, so moving or renaming one makes new cards; add a `permalink` to "
         "each to keep them [no-permalink]"]
     verbose = run_cli("build", vault, "-o", tmp_path / "out", "--all", "-v").output
@@ -323,8 +325,8 @@ def test_check_flags_cards_a_student_would_not_want(
         f"{notes.as_posix()}/Rad/Neuro/Stroke.md:12: warning: the answer has 301 words, over "
         "300: split the section into smaller ones (or raise --max-answer-words) [long-answer]",
         f"{notes.as_posix()}/Rad/Neuro/Stroke.md:15: warning: the same question as "
-        "Rad/Neuro/Bleed.md:5, in the same deck Rad::Neuro; reword one, or give the notes "
-        "distinct titles [duplicate-question]",
+        f"{notes.as_posix()}/Rad/Neuro/Bleed.md:5, in the same deck Rad::Neuro; reword one, "
+        "or give the notes distinct titles [duplicate-question]",
         "0 errors, 4 warnings, 6 cards"]
     # The default question names the note: no duplicate; the limit is a setting, 0 for none.
     result = run_cli("check", root, "--max-answer-words", "0")

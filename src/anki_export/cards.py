@@ -174,8 +174,8 @@ def repeated_questions(cards: Sequence[Card], seen: dict[int, tuple[str, int]]
         if first[0] != source:  # within a note: `duplicate-heading` says it
             found.append(Diagnostic(
                 Path(card.source), card.line, Level.WARNING, "duplicate-question",
-                f"the same question as {first[0]}:{first[1]}, in the same deck {card.deck}; "
-                "reword one, or give the notes distinct titles"))
+                f"the same question as {{file0}}:{first[1]}, in the same deck {card.deck}; "
+                "reword one, or give the notes distinct titles", (Path(first[0]),)))
     return found
 
 

@@ -424,7 +424,9 @@ def _print_check(diagnostics: tuple[Diagnostic, ...], config: Config, output_for
     counts = {level: sum(d.level is level for d in diagnostics) for level in Level}
     failed = counts[Level.ERROR] > 0 or (config.strict and counts[Level.WARNING] > 0)
     if output_format == "json":
-        findings = [dict(asdict(d), path=d.display_path(config.vault), level=d.level.value)
+        findings = [dict(asdict(d), path=d.display_path(config.vault), level=d.level.value,
+                         message=d.text(config.vault),
+                         related=[(config.vault / r).as_posix() for r in d.related])
                     for d in diagnostics]
         click.echo(json.dumps({"findings": findings, "errors": counts[Level.ERROR],
                                "warnings": counts[Level.WARNING], "cards": cards,
@@ -449,7 +451,9 @@ def _write_report(path: Path, result: BuildResult) -> None:
         "notes": [{"path": n.path.as_posix(), "title": n.title, "cards": n.cards,
                    "skipped": list(n.skipped)} for n in result.notes],
         "diagnostics": [dict(asdict(d), path=d.path.as_posix() if d.path else None,
-                             level=d.level.value) for d in result.diagnostics],
+                             level=d.level.value, message=d.text(),
+                             related=[r.as_posix() for r in d.related])
+                        for d in result.diagnostics],
         "changes": None if changes is None else {
             "added": list(changes.added), "changed": list(changes.changed),
             "removed": list(changes.removed), "unchanged": changes.unchanged,

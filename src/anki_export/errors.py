@@ -27,20 +27,27 @@ class Diagnostic:
     line: int | None  # 1-based line in the source file, None when the finding is about the file
     level: Level
     code: str  # short stable name, e.g. "duplicate-permalink", for --format json and filtering
-    message: str
+    message: str  # `{file0}`, `{file1}`… stand for the `related` files (`text` fills them in)
+    related: tuple[Path, ...] = ()  # other files the message names, vault-relative as `path`
 
     def display_path(self, root: Path | None) -> str | None:
         """The path as the user wrote it: under the vault folder given on the command line,
         so editors and CI annotations can open it."""
-        if self.path is None:
-            return None
-        return (root / self.path).as_posix() if root is not None else self.path.as_posix()
+        return None if self.path is None else _shown(self.path, root)
+
+    def text(self, root: Path | None = None) -> str:
+        """The message, naming its other files as `display_path` names the first: a message
+        that named them vault-relative read `Rad/X.md` beside `src/site/notes/Rad/Y.md`."""
+        message = self.message
+        for number, path in enumerate(self.related):
+            message = message.replace(f"{{file{number}}}", _shown(path, root))
+        return message
 
     def format(self, root: Path | None = None) -> str:
         """`path:line: level: message [code]`, the line format of compilers and linters."""
         shown = self.display_path(root)
         where = f"{shown}:{self.line}: " if shown and self.line else f"{shown}: " if shown else ""
-        return f"{where}{self.level.value}: {self.message} [{self.code}]"
+        return f"{where}{self.level.value}: {self.text(root)} [{self.code}]"
 
     def __str__(self) -> str:
         return self.format()
@@ -48,6 +55,10 @@ class Diagnostic:
     @property
     def sort_key(self) -> tuple[str, int, str]:
         return (self.path.as_posix() if self.path else "", self.line or 0, self.code)
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    return (root / path).as_posix() if root is not None else path.as_posix()
 
 
 class AnkiExportError(Exception):

@@ -292,8 +292,10 @@ def _grouped(files: Sequence[PurePosixPath], code: str, what: str, advice: str, 
     output), and a line per note that only `-v` shows."""
     if not files:
         return []
-    named = ", ".join(f.as_posix() for f in files[:SHOWN_IN_A_GROUP])
+    shown = tuple(Path(f) for f in files[:SHOWN_IN_A_GROUP])
+    named = ", ".join(f"{{file{number}}}" for number in range(len(shown)))
     if len(files) > SHOWN_IN_A_GROUP:
         named += f" and {len(files) - SHOWN_IN_A_GROUP} more (-v lists them)"
-    return [Diagnostic(None, None, Level.WARNING, code, f"{len(files)} {what}: {named}; {advice}"),
+    return [Diagnostic(None, None, Level.WARNING, code, f"{len(files)} {what}: {named}; {advice}",
+                       shown),
             *(Diagnostic(Path(f), None, Level.INFO, code, each) for f in files)]

@@ -341,7 +341,8 @@ def _last_build(cache: RenderCache) -> LastBuild | None:
             tuple((int(size), int(mtime)) for size, mtime in saved["stamps"]),
             saved["notes"], saved["left_out"], saved["cards"], saved["decks"],
             tuple(Diagnostic(Path(d["path"]) if d["path"] else None, d["line"],
-                             Level(d["level"]), d["code"], d["message"])
+                             Level(d["level"]), d["code"], d["message"],
+                             tuple(Path(r) for r in d.get("related", ())))
                   for d in saved["diagnostics"]))
     except (ValueError, KeyError, TypeError):
         return None
@@ -358,7 +359,8 @@ def remember(cache: RenderCache, state: VaultState, fingerprint: str, last: Last
         "notes": last.notes, "left_out": last.notes_left_out, "cards": last.cards,
         "decks": last.decks,
         "diagnostics": [{"path": d.path.as_posix() if d.path else None, "line": d.line,
-                         "level": d.level.value, "code": d.code, "message": d.message}
+                         "level": d.level.value, "code": d.code, "message": d.message,
+                         "related": [r.as_posix() for r in d.related]}
                         for d in last.diagnostics]}))
     cache.set_state("expires", str(expires or ""))
 
