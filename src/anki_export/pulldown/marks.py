@@ -9,7 +9,7 @@ from typing import Any
 
 from .supported import Unsupported
 
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "tag_name", "with_marks"]
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "inline_footnotes", "tag_name", "with_marks"]
 
 
 MARK_OPEN = "MarkOpen"
@@ -123,3 +123,68 @@ def _char_before(events: list[Any], j: int) -> str:
 
 def tag_name(value: Any) -> str:
     return value if isinstance(value, str) else next(iter(value))
+
+
+def merged_text(events: list[Any]) -> list[Any]:
+    """The events with each run of adjacent text events as one (pulldown-cmark splits text
+    where a bracket might have opened a link)."""
+    out: list[Any] = []
+    for event in events:
+        if (out and event.__class__ is dict and "Text" in event
+                and out[-1].__class__ is dict and "Text" in out[-1]):
+            out[-1] = {"Text": out[-1]["Text"] + event["Text"]}
+        else:
+            out.append(event)
+    return out
+
+
+def inline_footnotes(events: list[Any]) -> list[Any]:
+    """`^[text]` as one `InlineFootnote` event holding the events of its text: pulldown-cmark
+    has no inline footnotes. The footnote runs to the `]` that balances its `[`, in text of
+    its own paragraph and level, as markdown-it's link label does."""
+    events = merged_text(events)
+    out: list[Any] = []
+    in_code = False
+    i = 0
+    while i < len(events):
+        event = events[i]
+        if event.__class__ is dict and ("Start" in event or "End" in event):
+            in_code = tag_name(event.get("Start", "")) == "CodeBlock" or (
+                in_code and event.get("End") != "CodeBlock")
+        text = event.get("Text") if event.__class__ is dict and not in_code else None
+        at = text.find("^[") if text else -1
+        closed = _label_end(events, i, at + 2) if text and at >= 0 else None
+        if text is None or closed is None:
+            out.append(event)
+            i += 1
+            continue
+        j, pos = closed
+        inner = ([{"Text": text[at + 2 : pos]}] if j == i else
+                 [{"Text": text[at + 2 :]}, *events[i + 1 : j], {"Text": events[j]["Text"][:pos]}])
+        out += [{"Text": text[:at]}, {"InlineFootnote": [e for e in inner if e != {"Text": ""}]}]
+        events[j] = {"Text": events[j]["Text"][pos + 1 :]}
+        i = j
+    return [e for e in out if e != {"Text": ""}]
+
+
+def _label_end(events: list[Any], i: int, first: int) -> tuple[int, int] | None:
+    """(event index, position) of the `]` closing a label opened before `first` in event
+    `i`; None where it does not close in the same paragraph at the same level."""
+    depth, brackets, pos = 0, 0, first
+    for j in range(i, len(events)):
+        event = events[j]
+        if event.__class__ is str:
+            pos = 0
+            continue
+        (kind, value), = event.items()
+        if kind == "Text" and depth == 0:
+            for k in range(pos, len(value)):
+                brackets += (value[k] == "[") - (value[k] == "]")
+                if brackets < 0:
+                    return j, k
+        elif kind in ("Start", "End"):
+            if tag_name(value) in _BLOCK_ENDS:
+                return None
+            depth += 1 if kind == "Start" else -1
+        pos = 0
+    return None

@@ -13,13 +13,10 @@ class Unsupported(Exception):
     """The section holds something only the markdown-it path renders (or warns about)."""
 
 
-_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{|::|\^\[|\[\^")  # comments, clozes, fields,
-# footnotes: one search for the five, faster than five `in` tests
+_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{|::")  # comments, clozes, fields: one search for
+# the three, faster than three `in` tests
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_TASK = re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]")  # a task list item: three
-# triggers below, each tested by itself (rare: the search runs again only where one is)
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
-    ("<", re.compile(r"<[A-Za-z/!?]")),  # raw HTML and autolinks
     ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
     # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
     ("&", re.compile(r"&(?:#|\w+;)")),  # entities, which could hide `#`, `=` or `_`
@@ -35,8 +32,11 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     # a line (or a heading before its closing `#`s): markdown-it keeps it; after `>` it
     # expands otherwise. Tried once per run of blanks, which no quantifier gives back: from
     # every tab, 2,000 lines indented by up to 2,000 tabs took 150 s
-    ("[ ]", _TASK), ("[x]", _TASK), ("[X]", _TASK),  # task list items
-    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*\n")),  # an empty list item
+    ("^[", re.compile(r"\n {0,3}\[\^[^\]\n]+\]:")),  # inline footnotes beside definitions,
+    # numbered by markdown-it even in a definition never referred to
+    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*(?:\n|\[.\](?! [^ \t\n]))")),  # an
+    # empty list item, or a task box not followed by one space and text: markdown-it reads a
+    # box alone as text, and keeps the blanks after it
 )
 
 

@@ -43,7 +43,8 @@ _CLOSINGS = {**{name: f"</{element}>" for name, element in _SIMPLE_INLINE.items(
 class Writer:
     """Writes HTML the way markdown-it's renderer does (`renderToken`'s newlines included)."""
 
-    def __init__(self, events: list[Any], state: RenderState) -> None:
+    def __init__(self, events: list[Any], state: RenderState,
+                 notes: Footnotes | None = None) -> None:
         self.events = events
         self.state = state
         self.out: list[str] = []
@@ -55,6 +56,9 @@ class Writer:
         self.in_head = False
         self.quotes: list[str | None] = []  # per open blockquote: the callout's tag, or None
         self.foreign = False  # holds HTML not written here, which still needs the sanitiser
+        self.lists: list[int] = []  # where each open list's and item's opening tag is in `out`
+        self.items: list[int] = []
+        self.notes = notes if notes is not None else Footnotes()
 
     def document(self) -> str:
         """The section's HTML (or an inline run's, for link texts and callout titles).
@@ -102,14 +106,72 @@ class Writer:
         self.inline_started()
         if kind == "Code":
             self.out.append(f"<code>{text_html(value)}</code>")
+        elif kind == "InlineHtml":
+            self.out.append(value)
+            self.foreign = True
+        elif kind == "TaskListMarker":
+            self.task(checked=value)
+        elif kind == "FootnoteReference":
+            self.out.append(self.notes.reference(value))
+        elif kind == "InlineFootnote":
+            self.out.append(self.notes.inline(value))
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
         elif kind == "DisplayMath":  # `text $$x$$ text`: `supported` let through only the
             self.out.append(display_math(value, inline=True))  # forms read alike
-        else:  # HTML, footnotes, task lists
+        else:
             raise Unsupported
         self.space_before = False
 
+    def task(self, *, checked: bool) -> None:
+        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
+        self.out.append(_CHECKED if checked else _UNCHECKED)
+        self.out[self.items[-1]] = self.out[self.items[-1]].replace(
+            "<li>", '<li class="task-list-item">', 1)
+        if "class" not in self.out[self.lists[-1]]:
+            self.out[self.lists[-1]] = self.out[self.lists[-1]].replace(
+                ">\n", ' class="contains-task-list">\n', 1)
+
+    def html_block(self, _: object) -> None:
+        """Raw HTML as written: the sanitiser decides what of it reaches the card."""
+        while self.events[self.i] != {"End": "HtmlBlock"}:
+            self.out.append(self.events[self.i]["Html"])
+            self.i += 1
+        self.i += 1
+        self.foreign = True
+
+    def footnote_definition(self, label: str) -> None:
+        """A footnote's text, kept for the list of footnotes below the section."""
+        start = self.i
+        while self.events[self.i] != {"End": "FootnoteDefinition"}:
+            self.i += 1
+        self.notes.defined.setdefault(label, self.events[start : self.i])
+        self.i += 1
+
+    def footnotes(self) -> str:
+        """The footnotes referenced, in the order of their first reference, as markdown-it's
+        footnote plugin lists them (without the back-references: anchors would clash between
+        a card's fields)."""
+        if not self.notes.order:
+            return ""
+        items = []
+        for label in self.notes.order:  # grows while footnotes refer to further ones
+            if isinstance(label, str):
+                body = self.written(self.notes.defined.get(label, []))
+            else:
+                body = f"<p>{self.written(label)}</p>\n"
+            items.append(f'<li class="footnote-item">{body}</li>\n')
+        return ('<hr class="footnotes-sep">\n<section class="footnotes">\n'
+                f'<ol class="footnotes-list">\n{"".join(items)}</ol>\n</section>\n')
+
+    def written(self, events: list[Any], *, space_before: bool = True) -> str:
+        """The HTML of part of this section's events (a link's text, a callout's title, a
+        footnote), numbering footnotes on."""
+        writer = Writer(events, self.state, self.notes)
+        writer.space_before = space_before
+        html = writer.document()
+        self.foreign = self.foreign or writer.foreign
+        return html
     def bare(self, event: str) -> None:
         if event in ("SoftBreak", "HardBreak"):
             self.out.append("<br>\n")
@@ -190,14 +252,21 @@ class Writer:
 
     def start_item(self, _: object) -> None:
         following = self.events[self.i] if self.i < len(self.events) else None
+        self.items.append(len(self.out))
         self.out.append("<li>" if self.inline_next(following) else "<li>\n")
         self.space_before = True
 
     def end_item(self, _: object) -> None:
         self.loose_text = False
+        self.items.pop()
         self.out.append("</li>\n")
 
+    def end_list(self, ordered: bool) -> None:
+        self.lists.pop()
+        self.out.append("</ol>\n" if ordered else "</ul>\n")
+
     def start_list(self, first: int | None) -> None:
+        self.lists.append(len(self.out))
         self.out.append("<ul>\n" if first is None else
                         "<ol>\n" if first == 1 else f'<ol start="{first}">\n')
 
@@ -289,7 +358,7 @@ class Writer:
             attrs += ' open=""'
         title_tag = "summary" if fold else "div"
         self.out.append(f'<{tag}{attrs}>\n<{title_tag} class="callout-title">')
-        title = Writer(self._trimmed(title_events), self.state).document()
+        title = self.written(self._trimmed(title_events))
         self.out.append(title or text_html(kind.capitalize()))
         self.out.append(f"</{title_tag}>\n")
         self.quotes.append(tag)
@@ -388,13 +457,9 @@ class Writer:
         self.out.append(opening)
         self.space_before = False
         inner = self.link_text()
-        self.out.append(Writer(inner, self.state).inline(self.space_before))
+        self.out.append(self.written(inner, space_before=self.space_before))
         self.out.append("</a>" if opening else "")
         self.space_before = False
-
-    def inline(self, space_before: bool) -> str:
-        self.space_before = space_before
-        return self.document()
 
     def wiki_parts(self, link: Any) -> tuple[str, list[str]]:
         """Target and `|` options of a wiki-link, as `obsidian.links` splits them."""
@@ -427,6 +492,37 @@ class Writer:
         self.space_before = False
 
 
+_UNCHECKED = '<input class="task-list-item-checkbox" disabled="disabled" type="checkbox"> '
+_CHECKED = ('<input class="task-list-item-checkbox" checked="checked" disabled="disabled" '
+            'type="checkbox"> ')
+
+
+class Footnotes:
+    """The footnotes of one section: definitions by label, and the footnotes in the order of
+    their first reference (a label, or an inline footnote's events), shared by the writers of
+    its parts so that they number on."""
+
+    def __init__(self) -> None:
+        self.defined: dict[str, list[Any]] = {}
+        self.order: list[str | list[Any]] = []
+        self.counts: dict[str, int] = {}
+
+    def reference(self, label: str) -> str:
+        """`[n]`, or `[n:k]` for the k-th further reference to one footnote (markdown-it's)."""
+        if label not in self.counts:
+            self.counts[label] = 0
+            self.order.append(label)
+        count = self.counts[label]
+        self.counts[label] += 1
+        number = self.order.index(label) + 1
+        caption = f"{number}:{count}" if count else f"{number}"
+        return f'<sup class="footnote-ref">[{caption}]</sup>'
+
+    def inline(self, events: list[Any]) -> str:
+        self.order.append(events)
+        return f'<sup class="footnote-ref">[{len(self.order)}]</sup>'
+
+
 _CALLOUT_MARKER = re.compile(CALLOUT.pattern.removesuffix(r"[ \t]*(.*)") + r"[ \t]*")
 
 
@@ -436,12 +532,13 @@ _STARTS: dict[str, Callable[[Writer, Any], None]] = {
     "CodeBlock": Writer.code_block, "Table": Writer.start_table,
     "TableHead": Writer.start_table_head, "TableRow": Writer.start_table_row,
     "TableCell": Writer.start_table_cell, "Link": Writer.link, "Image": Writer.image,
+    "HtmlBlock": Writer.html_block, "FootnoteDefinition": Writer.footnote_definition,
 }
 _NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
 """Elements that take no newline after a tight list item's text (see `block_started`)."""
 _ENDS: dict[str, Callable[[Writer, Any], None]] = {
     "Item": Writer.end_item,
-    "List": lambda writer, ordered: writer.out.append("</ol>\n" if ordered else "</ul>\n"),
+    "List": Writer.end_list,
     "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
     "BlockQuote": Writer.close_quote, "Table": Writer.end_table,
     "TableCell": Writer.end_table_cell,
