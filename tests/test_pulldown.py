@@ -69,10 +69,11 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          '[t](https://e.org/?a=1&b=2 "ti\\"tle")', "[t](<https://e.org/a b>)", "'", '"',
          "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]", "$$a_1 * b_2$$", "[ ]", "[x]",
          "^[inline *note*]", "^[", "[^1]", "[^2]", "<b>", "</b>", "<span class=x>",
-         "<https://e.org/a>", "<a@b.org>", "<!-- c -->", '<img src="scan.png">']
+         "<https://e.org/a>", "<a@b.org>", "<!-- c -->", '<img src="scan.png">',
+         "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    ",
-               "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>"]
+               "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>", "^id ", "(f:: "]
 
 
 @st.composite

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -12,7 +13,7 @@ from urllib.parse import unquote
 from ..escape import attribute
 from ..escape import text as text_html
 from ..obsidian.callouts import CALLOUT
-from ..obsidian.code import highlight_code, partly_highlighted
+from ..obsidian.code import HIGHLIGHTED, highlight_code, partly_highlighted
 from ..obsidian.links import (
     REMOTE,
     SAFE_URL,
@@ -30,7 +31,7 @@ from .supported import Unsupported
 if TYPE_CHECKING:
     from ..render import RenderState
 
-__all__ = ["SAFE_URL", "Writer"]
+__all__ = ["SAFE_URL", "Lines", "Writer"]
 
 _ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
           "Right": ' style="text-align:right"', "None": ""}
@@ -43,10 +44,11 @@ _CLOSINGS = {**{name: f"</{element}>" for name, element in _SIMPLE_INLINE.items(
 class Writer:
     """Writes HTML the way markdown-it's renderer does (`renderToken`'s newlines included)."""
 
-    def __init__(self, events: list[Any], state: RenderState,
+    def __init__(self, events: list[Any], state: RenderState, lines: Lines,
                  notes: Footnotes | None = None) -> None:
         self.events = events
         self.state = state
+        self.lines = lines
         self.out: list[str] = []
         self.i = 0
         self.loose_text = False  # inline content written straight into a tight list item
@@ -135,7 +137,7 @@ class Writer:
     def html_block(self, _: object) -> None:
         """Raw HTML as written: the sanitiser decides what of it reaches the card."""
         while self.events[self.i] != {"End": "HtmlBlock"}:
-            self.out.append(self.events[self.i]["Html"])
+            self.out.append(next(iter(self.events[self.i].values())))  # `Html`; `Text`: indent
             self.i += 1
         self.i += 1
         self.foreign = True
@@ -167,7 +169,7 @@ class Writer:
     def written(self, events: list[Any], *, space_before: bool = True) -> str:
         """The HTML of part of this section's events (a link's text, a callout's title, a
         footnote), numbering footnotes on."""
-        writer = Writer(events, self.state, self.notes)
+        writer = Writer(events, self.state, self.lines, self.notes)
         writer.space_before = space_before
         html = writer.document()
         self.foreign = self.foreign or writer.foreign
@@ -411,7 +413,10 @@ class Writer:
             self.out.append(f"<pre><code>{text_html(content)}</code></pre>\n")
             return
         if partly_highlighted(content, lang):
-            raise Unsupported  # markdown-it says so, naming the line
+            self.state.warn("code-too-long", f"a code block of {len(content):,} characters: "
+                            f"the first {HIGHLIGHTED:,} are highlighted, the rest shown as "
+                            "plain text; split it, or link to the file",
+                            self.lines.at(kind["at"]))
         highlighted = highlight_code(content, lang, "")
         self.foreign = self.foreign or bool(highlighted)  # Pygments escapes its own way
         highlighted = highlighted or text_html(content)
@@ -436,7 +441,7 @@ class Writer:
         kind = link["link_type"]
         if isinstance(kind, dict):  # a wiki-link
             target, options = self.wiki_parts(link)
-            self.out.append(link_html(self.state, target, options, 0))
+            self.out.append(link_html(self.state, target, options, self.lines.at(link["at"])))
             self.space_before = False
             return
         if kind not in ("Inline", "Reference", "Collapsed", "Shortcut"):
@@ -451,7 +456,7 @@ class Writer:
             title = f' title="{attribute(link["title"])}"' if link["title"] else ""
             opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
-            url = internal_link_url(self.state, href, 0)
+            url = internal_link_url(self.state, href, self.lines.at(link["at"]))
             if url is not None:
                 opening = f'<a class="internal-link" href="{attribute(url)}">'
         self.out.append(opening)
@@ -477,7 +482,8 @@ class Writer:
             page = target.partition("#")[0]
             if shows_note(self.state, page, wiki=True):
                 raise Unsupported  # a note embed
-            self.out.append(image_html(self.state, page, *image_label(options), 0))
+            self.out.append(image_html(self.state, page, *image_label(options),
+                                       self.lines.at(image["at"])))
             self.space_before = False
             return
         inner = self.link_text()
@@ -488,8 +494,23 @@ class Writer:
         src = unquote(image["dest_url"])
         if shows_note(self.state, src.partition("#")[0], wiki=False):
             raise Unsupported  # `![x](Note.md)`: a note embed
-        self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
+        self.out.append(image_html(self.state, src, *image_label(label.split("|")),
+                                   self.lines.at(image["at"])))
         self.space_before = False
+
+
+class Lines:
+    """The line (0-based) of a byte offset in the section's source, for warnings; the line
+    starts are found once, when the first warning asks."""
+
+    def __init__(self, markdown: str) -> None:
+        self.markdown = markdown
+        self.starts: list[int] | None = None
+
+    def at(self, offset: int) -> int:
+        if self.starts is None:
+            self.starts = [m.end() for m in re.finditer(b"\n", self.markdown.encode())]
+        return bisect_right(self.starts, offset)
 
 
 _UNCHECKED = '<input class="task-list-item-checkbox" disabled="disabled" type="checkbox"> '
@@ -534,8 +555,10 @@ _STARTS: dict[str, Callable[[Writer, Any], None]] = {
     "TableCell": Writer.start_table_cell, "Link": Writer.link, "Image": Writer.image,
     "HtmlBlock": Writer.html_block, "FootnoteDefinition": Writer.footnote_definition,
 }
-_NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
-"""Elements that take no newline after a tight list item's text (see `block_started`)."""
+_NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell",
+                             "HtmlBlock"})
+"""Elements that take no newline after a tight list item's text (see `block_started`): raw
+HTML is written as it stands, markdown-it's renderer adds nothing before it either."""
 _ENDS: dict[str, Callable[[Writer, Any], None]] = {
     "Item": Writer.end_item,
     "List": Writer.end_list,
