@@ -33,7 +33,7 @@ def both_ways(markdown: str, site_url: str | None = SITE_URL) -> tuple[str | Non
     except pulldown.Unsupported:
         assert not state.media and not state.tags, "a declined section left media or tags"
         return None, slow
-    return shown(state.result(html, clean=clean)), slow
+    return shown(state.result(html, clean=clean, source=markdown)), slow
 
 
 @pytest.mark.parametrize(("path", "number", "markdown", "expected"), golden_cases())
@@ -67,9 +67,13 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "![a](javascript:x.png)", "![a](https://e.org/i.png)",
          '![q "a" <b>](attachments/scan.png)',
          '[t](https://e.org/?a=1&b=2 "ti\\"tle")', "[t](<https://e.org/a b>)", "'", '"',
-         "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]", "$$a_1 * b_2$$"]
+         "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]", "$$a_1 * b_2$$", "[ ]", "[x]",
+         "^[inline *note*]", "^[", "[^1]", "[^2]", "<b>", "</b>", "<span class=x>",
+         "<https://e.org/a>", "<a@b.org>", "<!-- c -->", '<img src="scan.png">',
+         "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
-               "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    "]
+               "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    ",
+               "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>", "^id ", "(f:: "]
 
 
 @st.composite

@@ -265,7 +265,7 @@ def render_markdown(markdown: str, state: RenderState) -> Rendered:
         html, clean = render_events(markdown, state)
     except Unsupported:
         return state.result(_markdown().render(markdown, {"render": state}), source=markdown)
-    return state.result(html, clean=clean)
+    return state.result(html, clean=clean, source=markdown)
 
 
 _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")

@@ -2,25 +2,28 @@
 
 markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
 nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
-wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts) and writes exactly the HTML
-that the markdown-it path writes, tag for tag and newline for newline, so either path gives the
-same card. Anything else (clozes, comments, footnotes, raw HTML, note embeds, block ids, inline
-fields, task lists, any warning) raises `Unsupported` and `render.render_markdown` falls back
-to markdown-it-py, which stays the reference: `tests/test_pulldown.py` renders the golden cases
-and generated vaults both ways and requires the same bytes wherever this path answers.
+wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts, footnotes, task lists, raw
+HTML, block ids, inline fields) and writes exactly the HTML that the markdown-it path writes,
+tag for tag and newline for newline, so either path gives the same card; its warnings name
+the same lines (from the byte offsets of `pyromark.events_with_range`). Anything else
+(clozes, comments, note embeds, the shapes `supported` lists) raises `Unsupported` and
+`render.render_markdown` falls back to markdown-it-py, which stays the reference:
+`tests/test_pulldown.py` renders the golden cases and generated vaults both ways and requires
+the same bytes wherever this path answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyromark
 
 from ..cloze import OFF
-from .marks import with_marks
+from .marks import inline_footnotes, with_marks, without_block_ids, without_field_keys
 from .supported import Unsupported, supported
-from .writer import SAFE_URL, Writer
+from .writer import SAFE_URL, Lines, Writer
 
 if TYPE_CHECKING:
     from ..render import RenderState
@@ -29,12 +32,35 @@ __all__ = ["Unsupported", "render_events", "supported"]
 
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
-            | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS)
+            | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS
+            | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES)
 
 
 @cache
 def _parser() -> pyromark.Markdown:
     return pyromark.Markdown(options=_OPTIONS)
+
+
+def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
+    """The events as `pyromark.events` gives them (adjacent text merged), each link, image and
+    fenced code block with its byte offset (`at`) in the source: where warnings about it point
+    (`Lines`)."""
+    out: list[Any] = []
+    for event, span in events:
+        if event.__class__ is not dict:
+            out.append(event)
+            continue
+        text = event.get("Text")
+        if text is not None and out and out[-1].__class__ is dict and "Text" in out[-1]:
+            out[-1] = {"Text": out[-1]["Text"] + text}
+            continue
+        start = event.get("Start")
+        if start.__class__ is dict:
+            (name, value), = start.items()
+            if name in ("Link", "Image") or (name == "CodeBlock" and value.__class__ is dict):
+                value["at"] = span["start"]
+        out.append(event)
+    return out
 
 
 def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
@@ -46,13 +72,18 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
             or (site_url and not SAFE_URL.match(site_url))):
         raise Unsupported
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
-    events = list(_parser().events(markdown))
+    events = located(_parser().events_with_range(markdown))
+    if "::" in markdown:
+        events = without_field_keys(events)
+    if "^" in markdown:  # after the fields, as in markdown-it
+        events = without_block_ids(events)
+    if "^[" in markdown:
+        events = inline_footnotes(events)
     if "==" in markdown:
         events = with_marks(events)
-    writer = Writer(events, scratch)
-    html = writer.document()
-    if scratch.diagnostics:
-        raise Unsupported  # markdown-it knows the line to name
+    writer = Writer(events, scratch, Lines(markdown))
+    html = writer.document() + writer.footnotes()
     state.media += scratch.media
     state.tags += scratch.tags
+    state.diagnostics += scratch.diagnostics
     return html, not writer.foreign

@@ -13,19 +13,14 @@ class Unsupported(Exception):
     """The section holds something only the markdown-it path renders (or warns about)."""
 
 
-_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{|::|\^\[|\[\^")  # comments, clozes, fields,
-# footnotes: one search for the five, faster than five `in` tests
+_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{")  # comments, clozes: one search for the two
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
-_TASK = re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]+\[.\]")  # a task list item: three
-# triggers below, each tested by itself (rare: the search runs again only where one is)
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
-    ("<", re.compile(r"<[A-Za-z/!?]")),  # raw HTML and autolinks
     ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
     # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
     ("&", re.compile(r"&(?:#|\w+;)")),  # entities, which could hide `#`, `=` or `_`
     ("\\", re.compile(r"\\[-_/=#[]|\\[ \t]+\n|\[\[[^\]\n]*\\(?!\|)")),  # escapes
     # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
-    ("^", re.compile(r"[\n \t]\^[A-Za-z0-9-]+[ \t]*\n")),  # block ids
     ("\xa0", re.compile(r"\n[ \t>*+\-\d.)#]*\xa0|\xa0[ \t]*\n")),  # markdown-it strips
     # a line's outer no-break spaces (also after a marker), pulldown-cmark keeps them
     ("$", re.compile(r"\$(?<=[^\s$]\$)\d")),  # a `$` that may close math before a digit:
@@ -35,8 +30,16 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     # a line (or a heading before its closing `#`s): markdown-it keeps it; after `>` it
     # expands otherwise. Tried once per run of blanks, which no quantifier gives back: from
     # every tab, 2,000 lines indented by up to 2,000 tabs took 150 s
-    ("[ ]", _TASK), ("[x]", _TASK), ("[X]", _TASK),  # task list items
-    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*\n")),  # an empty list item
+    ("^", re.compile(r"(?:\A|\n[ \t>]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
+    # a block id alone: markdown-it hides it, and its renderer then opens the next block
+    # with a newline
+    ("[^", re.compile(r"\S[^\n]*\n {0,3}\[\^[^\]\n]+\]:|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),
+    # a footnote definition right under text, or an empty one: the parsers differ
+    ("^[", re.compile(r"\n {0,3}\[\^[^\]\n]+\]:")),  # inline footnotes beside definitions,
+    # numbered by markdown-it even in a definition never referred to
+    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*(?:\n|\[.\](?! [^ \t\n]))")),  # an
+    # empty list item, or a task box not followed by one space and text: markdown-it reads a
+    # box alone as text, and keeps the blanks after it
 )
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -12,7 +13,7 @@ from urllib.parse import unquote
 from ..escape import attribute
 from ..escape import text as text_html
 from ..obsidian.callouts import CALLOUT
-from ..obsidian.code import highlight_code, partly_highlighted
+from ..obsidian.code import HIGHLIGHTED, highlight_code, partly_highlighted
 from ..obsidian.links import (
     REMOTE,
     SAFE_URL,
@@ -30,7 +31,7 @@ from .supported import Unsupported
 if TYPE_CHECKING:
     from ..render import RenderState
 
-__all__ = ["SAFE_URL", "Writer"]
+__all__ = ["SAFE_URL", "Lines", "Writer"]
 
 _ALIGN = {"Left": ' style="text-align:left"', "Center": ' style="text-align:center"',
           "Right": ' style="text-align:right"', "None": ""}
@@ -43,9 +44,11 @@ _CLOSINGS = {**{name: f"</{element}>" for name, element in _SIMPLE_INLINE.items(
 class Writer:
     """Writes HTML the way markdown-it's renderer does (`renderToken`'s newlines included)."""
 
-    def __init__(self, events: list[Any], state: RenderState) -> None:
+    def __init__(self, events: list[Any], state: RenderState, lines: Lines,
+                 notes: Footnotes | None = None) -> None:
         self.events = events
         self.state = state
+        self.lines = lines
         self.out: list[str] = []
         self.i = 0
         self.loose_text = False  # inline content written straight into a tight list item
@@ -55,6 +58,9 @@ class Writer:
         self.in_head = False
         self.quotes: list[str | None] = []  # per open blockquote: the callout's tag, or None
         self.foreign = False  # holds HTML not written here, which still needs the sanitiser
+        self.lists: list[int] = []  # where each open list's and item's opening tag is in `out`
+        self.items: list[int] = []
+        self.notes = notes if notes is not None else Footnotes()
 
     def document(self) -> str:
         """The section's HTML (or an inline run's, for link texts and callout titles).
@@ -102,14 +108,72 @@ class Writer:
         self.inline_started()
         if kind == "Code":
             self.out.append(f"<code>{text_html(value)}</code>")
+        elif kind == "InlineHtml":
+            self.out.append(value)
+            self.foreign = True
+        elif kind == "TaskListMarker":
+            self.task(checked=value)
+        elif kind == "FootnoteReference":
+            self.out.append(self.notes.reference(value))
+        elif kind == "InlineFootnote":
+            self.out.append(self.notes.inline(value))
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
         elif kind == "DisplayMath":  # `text $$x$$ text`: `supported` let through only the
             self.out.append(display_math(value, inline=True))  # forms read alike
-        else:  # HTML, footnotes, task lists
+        else:
             raise Unsupported
         self.space_before = False
 
+    def task(self, *, checked: bool) -> None:
+        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
+        self.out.append(_CHECKED if checked else _UNCHECKED)
+        self.out[self.items[-1]] = self.out[self.items[-1]].replace(
+            "<li>", '<li class="task-list-item">', 1)
+        if "class" not in self.out[self.lists[-1]]:
+            self.out[self.lists[-1]] = self.out[self.lists[-1]].replace(
+                ">\n", ' class="contains-task-list">\n', 1)
+
+    def html_block(self, _: object) -> None:
+        """Raw HTML as written: the sanitiser decides what of it reaches the card."""
+        while self.events[self.i] != {"End": "HtmlBlock"}:
+            self.out.append(next(iter(self.events[self.i].values())))  # `Html`; `Text`: indent
+            self.i += 1
+        self.i += 1
+        self.foreign = True
+
+    def footnote_definition(self, label: str) -> None:
+        """A footnote's text, kept for the list of footnotes below the section."""
+        start = self.i
+        while self.events[self.i] != {"End": "FootnoteDefinition"}:
+            self.i += 1
+        self.notes.defined.setdefault(label, self.events[start : self.i])
+        self.i += 1
+
+    def footnotes(self) -> str:
+        """The footnotes referenced, in the order of their first reference, as markdown-it's
+        footnote plugin lists them (without the back-references: anchors would clash between
+        a card's fields)."""
+        if not self.notes.order:
+            return ""
+        items = []
+        for label in self.notes.order:  # grows while footnotes refer to further ones
+            if isinstance(label, str):
+                body = self.written(self.notes.defined.get(label, []))
+            else:
+                body = f"<p>{self.written(label)}</p>\n"
+            items.append(f'<li class="footnote-item">{body}</li>\n')
+        return ('<hr class="footnotes-sep">\n<section class="footnotes">\n'
+                f'<ol class="footnotes-list">\n{"".join(items)}</ol>\n</section>\n')
+
+    def written(self, events: list[Any], *, space_before: bool = True) -> str:
+        """The HTML of part of this section's events (a link's text, a callout's title, a
+        footnote), numbering footnotes on."""
+        writer = Writer(events, self.state, self.lines, self.notes)
+        writer.space_before = space_before
+        html = writer.document()
+        self.foreign = self.foreign or writer.foreign
+        return html
     def bare(self, event: str) -> None:
         if event in ("SoftBreak", "HardBreak"):
             self.out.append("<br>\n")
@@ -190,14 +254,21 @@ class Writer:
 
     def start_item(self, _: object) -> None:
         following = self.events[self.i] if self.i < len(self.events) else None
+        self.items.append(len(self.out))
         self.out.append("<li>" if self.inline_next(following) else "<li>\n")
         self.space_before = True
 
     def end_item(self, _: object) -> None:
         self.loose_text = False
+        self.items.pop()
         self.out.append("</li>\n")
 
+    def end_list(self, ordered: bool) -> None:
+        self.lists.pop()
+        self.out.append("</ol>\n" if ordered else "</ul>\n")
+
     def start_list(self, first: int | None) -> None:
+        self.lists.append(len(self.out))
         self.out.append("<ul>\n" if first is None else
                         "<ol>\n" if first == 1 else f'<ol start="{first}">\n')
 
@@ -289,7 +360,7 @@ class Writer:
             attrs += ' open=""'
         title_tag = "summary" if fold else "div"
         self.out.append(f'<{tag}{attrs}>\n<{title_tag} class="callout-title">')
-        title = Writer(self._trimmed(title_events), self.state).document()
+        title = self.written(self._trimmed(title_events))
         self.out.append(title or text_html(kind.capitalize()))
         self.out.append(f"</{title_tag}>\n")
         self.quotes.append(tag)
@@ -342,7 +413,10 @@ class Writer:
             self.out.append(f"<pre><code>{text_html(content)}</code></pre>\n")
             return
         if partly_highlighted(content, lang):
-            raise Unsupported  # markdown-it says so, naming the line
+            self.state.warn("code-too-long", f"a code block of {len(content):,} characters: "
+                            f"the first {HIGHLIGHTED:,} are highlighted, the rest shown as "
+                            "plain text; split it, or link to the file",
+                            self.lines.at(kind["at"]))
         highlighted = highlight_code(content, lang, "")
         self.foreign = self.foreign or bool(highlighted)  # Pygments escapes its own way
         highlighted = highlighted or text_html(content)
@@ -367,7 +441,7 @@ class Writer:
         kind = link["link_type"]
         if isinstance(kind, dict):  # a wiki-link
             target, options = self.wiki_parts(link)
-            self.out.append(link_html(self.state, target, options, 0))
+            self.out.append(link_html(self.state, target, options, self.lines.at(link["at"])))
             self.space_before = False
             return
         if kind not in ("Inline", "Reference", "Collapsed", "Shortcut"):
@@ -382,19 +456,15 @@ class Writer:
             title = f' title="{attribute(link["title"])}"' if link["title"] else ""
             opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
-            url = internal_link_url(self.state, href, 0)
+            url = internal_link_url(self.state, href, self.lines.at(link["at"]))
             if url is not None:
                 opening = f'<a class="internal-link" href="{attribute(url)}">'
         self.out.append(opening)
         self.space_before = False
         inner = self.link_text()
-        self.out.append(Writer(inner, self.state).inline(self.space_before))
+        self.out.append(self.written(inner, space_before=self.space_before))
         self.out.append("</a>" if opening else "")
         self.space_before = False
-
-    def inline(self, space_before: bool) -> str:
-        self.space_before = space_before
-        return self.document()
 
     def wiki_parts(self, link: Any) -> tuple[str, list[str]]:
         """Target and `|` options of a wiki-link, as `obsidian.links` splits them."""
@@ -412,7 +482,8 @@ class Writer:
             page = target.partition("#")[0]
             if shows_note(self.state, page, wiki=True):
                 raise Unsupported  # a note embed
-            self.out.append(image_html(self.state, page, *image_label(options), 0))
+            self.out.append(image_html(self.state, page, *image_label(options),
+                                       self.lines.at(image["at"])))
             self.space_before = False
             return
         inner = self.link_text()
@@ -423,8 +494,54 @@ class Writer:
         src = unquote(image["dest_url"])
         if shows_note(self.state, src.partition("#")[0], wiki=False):
             raise Unsupported  # `![x](Note.md)`: a note embed
-        self.out.append(image_html(self.state, src, *image_label(label.split("|")), 0))
+        self.out.append(image_html(self.state, src, *image_label(label.split("|")),
+                                   self.lines.at(image["at"])))
         self.space_before = False
+
+
+class Lines:
+    """The line (0-based) of a byte offset in the section's source, for warnings; the line
+    starts are found once, when the first warning asks."""
+
+    def __init__(self, markdown: str) -> None:
+        self.markdown = markdown
+        self.starts: list[int] | None = None
+
+    def at(self, offset: int) -> int:
+        if self.starts is None:
+            self.starts = [m.end() for m in re.finditer(b"\n", self.markdown.encode())]
+        return bisect_right(self.starts, offset)
+
+
+_UNCHECKED = '<input class="task-list-item-checkbox" disabled="disabled" type="checkbox"> '
+_CHECKED = ('<input class="task-list-item-checkbox" checked="checked" disabled="disabled" '
+            'type="checkbox"> ')
+
+
+class Footnotes:
+    """The footnotes of one section: definitions by label, and the footnotes in the order of
+    their first reference (a label, or an inline footnote's events), shared by the writers of
+    its parts so that they number on."""
+
+    def __init__(self) -> None:
+        self.defined: dict[str, list[Any]] = {}
+        self.order: list[str | list[Any]] = []
+        self.counts: dict[str, int] = {}
+
+    def reference(self, label: str) -> str:
+        """`[n]`, or `[n:k]` for the k-th further reference to one footnote (markdown-it's)."""
+        if label not in self.counts:
+            self.counts[label] = 0
+            self.order.append(label)
+        count = self.counts[label]
+        self.counts[label] += 1
+        number = self.order.index(label) + 1
+        caption = f"{number}:{count}" if count else f"{number}"
+        return f'<sup class="footnote-ref">[{caption}]</sup>'
+
+    def inline(self, events: list[Any]) -> str:
+        self.order.append(events)
+        return f'<sup class="footnote-ref">[{len(self.order)}]</sup>'
 
 
 _CALLOUT_MARKER = re.compile(CALLOUT.pattern.removesuffix(r"[ \t]*(.*)") + r"[ \t]*")
@@ -436,12 +553,15 @@ _STARTS: dict[str, Callable[[Writer, Any], None]] = {
     "CodeBlock": Writer.code_block, "Table": Writer.start_table,
     "TableHead": Writer.start_table_head, "TableRow": Writer.start_table_row,
     "TableCell": Writer.start_table_cell, "Link": Writer.link, "Image": Writer.image,
+    "HtmlBlock": Writer.html_block, "FootnoteDefinition": Writer.footnote_definition,
 }
-_NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell"})
-"""Elements that take no newline after a tight list item's text (see `block_started`)."""
+_NOT_NEW_BLOCKS = frozenset({"Link", "Image", "TableHead", "TableRow", "TableCell",
+                             "HtmlBlock"})
+"""Elements that take no newline after a tight list item's text (see `block_started`): raw
+HTML is written as it stands, markdown-it's renderer adds nothing before it either."""
 _ENDS: dict[str, Callable[[Writer, Any], None]] = {
     "Item": Writer.end_item,
-    "List": lambda writer, ordered: writer.out.append("</ol>\n" if ordered else "</ul>\n"),
+    "List": Writer.end_list,
     "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
     "BlockQuote": Writer.close_quote, "Table": Writer.end_table,
     "TableCell": Writer.end_table_cell,
