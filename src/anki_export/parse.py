@@ -555,7 +555,7 @@ def _headings(body: str) -> list[_Heading]:
         line += body.count("\n", counted_to, match.start())  # its start in `body`
         counted_to = match.start()
         found.append(_Heading(len(match.group(2)), line, line + 1,
-                              _heading_text(match.group(1))))
+                              heading_text(match.group(1))))
     return found
 
 
@@ -597,7 +597,7 @@ def _parsed_headings(body: str) -> list[_Heading]:
             end = bisect.bisect_right(newlines, stop - 1)
             raw = data[start:stop].decode("utf-8").rstrip("\n")
             found.append(_Heading(int(inner["Heading"]["level"][1]), line,
-                                  max(end, line + 1), _heading_text(raw)))
+                                  max(end, line + 1), heading_text(raw)))
         depth += 1
     return found
 
@@ -605,7 +605,7 @@ def _parsed_headings(body: str) -> list[_Heading]:
 _SPLIT_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES
 
 
-def _heading_text(raw: str) -> str:
+def heading_text(raw: str) -> str:
     """The inline Markdown of an ATX (`## Text ##`) or setext (`Text` over `---`) heading."""
     if _ATX.match(raw):
         return _ATX_CLOSING.sub("", _ATX.sub("", raw, count=1)).strip()

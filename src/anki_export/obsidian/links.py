@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import copy
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -96,8 +96,8 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
             target, options = child.meta["target"], child.meta["options"]
             page = target.partition("#")[0]
             if shows_note(render, page, wiki=True):
-                embedded, child.meta["block"] = _note_embed(state.md, render, target, options,
-                                                            line)
+                embedded, child.meta["block"] = note_embed(render, target, options, line,
+                                                           _markdown_it_html(state.md))
                 _to_html(child, embedded)
             else:
                 _to_html(child, image_html(render, page, *image_label(options), line))
@@ -105,7 +105,8 @@ def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[To
             label = "".join(c.content for c in child.children or ())
             src = unquote(str(child.attrs.get("src", "")))
             if shows_note(render, src.partition("#")[0], wiki=False):
-                embedded, child.meta["block"] = _note_embed(state.md, render, src, [], line)
+                embedded, child.meta["block"] = note_embed(render, src, [], line,
+                                                           _markdown_it_html(state.md))
                 _to_html(child, embedded)
             else:
                 _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
@@ -214,8 +215,21 @@ def note_url(render: RenderState, note: Note | None, target: str) -> str | None:
     return page_url(site_url, note.permalink, slugify(heading) or heading)
 
 
-def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Sequence[str],
-                line: int) -> tuple[str, bool]:
+EmbedHtml = Callable[[str, "RenderState"], str]
+"""How an embedded note's Markdown becomes the sanitised HTML of its box."""
+
+
+def _markdown_it_html(md: MarkdownIt) -> EmbedHtml:
+    def html(markdown: str, nested: RenderState) -> str:
+        from ..render import sanitise  # here: render imports this module
+
+        # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
+        return sanitise(md.render(markdown, {"render": nested}), nested.image_src(markdown))
+    return html
+
+
+def note_embed(render: RenderState, target: str, options: Sequence[str], line: int,
+               to_html: EmbedHtml) -> tuple[str, bool]:
     """`![[Note]]`, `![[Note#Heading]]`, `![[Note#^block]]` as a box holding that content, and
     whether it is that box. One level deep: embeds inside an embed, an embed of the note into
     itself and embeds that do not resolve read as links."""
@@ -227,7 +241,7 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
         render.warn("embed-cycle", f"`![[{target}]]` embeds this note in itself; shown as a "
                     "link", line)
         return link_markup(render, note, target, options), False
-    embed = _embed(md, render, note, ref)
+    embed = _embed(render, note, ref, to_html)
     if not embed.found:
         render.warn("broken-link", f"embed of `{target}`: {note.rel} has no heading or block "
                     f"`{ref}`; the whole note is shown", line)
@@ -239,23 +253,20 @@ def _note_embed(md: MarkdownIt, render: RenderState, target: str, options: Seque
             "</div>", True)
 
 
-def _embed(md: MarkdownIt, render: RenderState, note: Note, ref: str) -> Embed:
+def _embed(render: RenderState, note: Note, ref: str, to_html: EmbedHtml) -> Embed:
     """The embed of `note`'s part `ref`, from the build's embeds when another card showed it
     already; the vault lookups its rendering made are recorded for this card too."""
     targets = render.targets
     assert targets is not None  # `note` was found through them
     embed = targets.embeds.get((note.rel, ref))
     if embed is None:
-        markdown = embedded_markdown(md, note, ref)
+        markdown = embedded_markdown(note, ref)
         asking = targets.recording()
         nested = replace(render, note=note.rel, line=1, depth=render.depth + 1, targets=asking,
                          media=[], diagnostics=[], tags=[])  # its warnings and tags belong
         # to its own cards
-        shown = markdown if markdown is not None else embedded_markdown(md, note, "") or ""
-        from ..render import sanitise  # here: render imports this module
-
-        # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
-        html = sanitise(md.render(shown, {"render": nested}), nested.image_src(shown))
+        shown = markdown if markdown is not None else embedded_markdown(note, "") or ""
+        html = to_html(shown, nested)
         embed = targets.embeds[note.rel, ref] = Embed(
             markdown is not None, html, tuple(nested.media), tuple(asking.lookups or ()))
     if targets.lookups is not None:
