@@ -70,7 +70,9 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "[[Other note|a & b]]", "![[scan.png|a <b> & \"c\"]]", "$$a_1 * b_2$$", "[ ]", "[x]",
          "^[inline *note*]", "^[", "[^1]", "[^2]", "<b>", "</b>", "<span class=x>",
          "<https://e.org/a>", "<a@b.org>", "<!-- c -->", '<img src="scan.png">',
-         "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::"]
+         "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::",
+         "![[Other note]]", "![[Sibling#Summary]]", "![[Sibling#^item-two]]", "![[Nowhere]]",
+         "![x](Other%20note.md)", "![[Topic/Note]]"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    ",
                "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>", "^id ", "(f:: "]

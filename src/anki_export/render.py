@@ -268,6 +268,16 @@ def render_markdown(markdown: str, state: RenderState) -> Rendered:
     return state.result(html, clean=clean, source=markdown)
 
 
+def embedded_html(markdown: str, state: RenderState) -> str:
+    """The sanitised HTML of an embedded note's part (`obsidian.links.note_embed`), rendered
+    like a section; sanitised here, so that its raw `<img>` tags resolve from its own note."""
+    try:
+        html, clean = render_events(markdown, state)
+    except Unsupported:
+        html, clean = _markdown().render(markdown, {"render": state}), False
+    return html if clean else sanitise(html, state.image_src(markdown))
+
+
 _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")
 """Characters and runs that can start Markdown, HTML or Obsidian syntax in one line."""
 

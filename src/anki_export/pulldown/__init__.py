@@ -3,10 +3,10 @@
 markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
 nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
 wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts, footnotes, task lists, raw
-HTML, block ids, inline fields) and writes exactly the HTML that the markdown-it path writes,
-tag for tag and newline for newline, so either path gives the same card; its warnings name
-the same lines (from the byte offsets of `pyromark.events_with_range`). Anything else
-(clozes, comments, note embeds, the shapes `supported` lists) raises `Unsupported` and
+HTML, block ids, inline fields, note embeds) and writes exactly the HTML that the markdown-it
+path writes, tag for tag and newline for newline, so either path gives the same card; its
+warnings name the same lines (from the byte offsets of `pyromark.events_with_range`). Anything
+else (clozes, comments, the shapes `supported` lists) raises `Unsupported` and
 `render.render_markdown` falls back to markdown-it-py, which stays the reference:
 `tests/test_pulldown.py` renders the golden cases and generated vaults both ways and requires
 the same bytes wherever this path answers.

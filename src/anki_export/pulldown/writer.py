@@ -21,6 +21,7 @@ from ..obsidian.links import (
     image_label,
     internal_link_url,
     link_html,
+    note_embed,
     shows_note,
 )
 from ..obsidian.math import display_math
@@ -61,6 +62,9 @@ class Writer:
         self.lists: list[int] = []  # where each open list's and item's opening tag is in `out`
         self.items: list[int] = []
         self.notes = notes if notes is not None else Footnotes()
+        self.paragraph_at = 0  # where the open paragraph's `<p>` is in `out`
+        self.item_run: int | None = None  # where a tight item's text after a note embed
+        # starts in `out` (`lift`), until it ends
 
     def document(self) -> str:
         """The section's HTML (or an inline run's, for link texts and callout titles).
@@ -123,11 +127,12 @@ class Writer:
             self.out.append(display_math(value, inline=True))  # forms read alike
         else:
             raise Unsupported
-        self.space_before = False
+        self.space_before = kind == "TaskListMarker"  # the box is followed by a space
 
     def task(self, *, checked: bool) -> None:
         """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
-        self.out.append(_CHECKED if checked else _UNCHECKED)
+        self.out += (_CHECKED if checked else _UNCHECKED, " ")  # the space apart: a note
+        # embed after the box trims it (`lift`)
         self.out[self.items[-1]] = self.out[self.items[-1]].replace(
             "<li>", '<li class="task-list-item">', 1)
         if "class" not in self.out[self.lists[-1]]:
@@ -156,6 +161,7 @@ class Writer:
         a card's fields)."""
         if not self.notes.order:
             return ""
+        self.notes.listed = True
         items = []
         for label in self.notes.order:  # grows while footnotes refer to further ones
             if isinstance(label, str):
@@ -202,11 +208,12 @@ class Writer:
         if "#" not in text:
             self.out.append(text_html(text))
         else:
-            self.out.append(self.tags(text))
+            self.out += self.tags(text)
         self.space_before = text[-1:].isspace()
 
-    def tags(self, text: str) -> str:
-        """Inline `#tags`, as `obsidian.text.tags_plugin` reads them."""
+    def tags(self, text: str) -> list[str]:
+        """Inline `#tags`, as `obsidian.text.tags_plugin` reads them: the text around each a
+        piece of its own, as markdown-it's tokens are (see `lift`)."""
         parts: list[str] = []
         pos = 0
         hash_at = text.find("#")
@@ -222,7 +229,7 @@ class Writer:
             pos = match.end()
             hash_at = text.find("#", pos)
         parts.append(text_html(text[pos:]))
-        return "".join(parts)
+        return parts
 
     # -- blocks and inline elements
 
@@ -238,6 +245,8 @@ class Writer:
         handler = _STARTS.get(name)
         if handler is None:
             raise Unsupported  # footnotes, HTML blocks, definition lists
+        if self.item_run is not None and name not in ("Link", "Image"):
+            self.end_item_run()
         if name in _NOT_NEW_BLOCKS:
             self.inline_started()
         elif self.loose_text:  # `block_started` asks too: a call saved for most blocks
@@ -259,6 +268,8 @@ class Writer:
         self.space_before = True
 
     def end_item(self, _: object) -> None:
+        if self.item_run is not None:
+            self.end_item_run()
         self.loose_text = False
         self.items.pop()
         self.out.append("</li>\n")
@@ -327,7 +338,17 @@ class Writer:
             self.i += 2
             return
         self.out.append("<p>")
+        self.paragraph_at = len(self.out) - 1
         self.space_before = True
+
+    def end_lifted(self, _: object) -> None:
+        """The end of a paragraph a note embed was lifted out of: its last run, if any."""
+        run = _trimmed_run(self.out[self.paragraph_at + 1 :])
+        del self.out[self.paragraph_at + 1 :]
+        if run:
+            self.out += [*run, "</p>\n"]
+        else:
+            self.out[self.paragraph_at] = self.out[self.paragraph_at].removesuffix("<p>")
 
     def blockquote(self, _: object = None) -> None:
         """A blockquote, or a callout (see `obsidian.callouts`) when its first line is
@@ -366,6 +387,7 @@ class Writer:
         self.quotes.append(tag)
         if rest_events:
             self.out.append('<div class="callout-content">\n<p>')
+            self.paragraph_at = len(self.out) - 1
             self.space_before = True
         elif self._next_is_quote_end():
             self.quotes[-1] = tag + "/"  # a title-only callout: no content box
@@ -481,7 +503,8 @@ class Writer:
             target, options = self.wiki_parts(image)
             page = target.partition("#")[0]
             if shows_note(self.state, page, wiki=True):
-                raise Unsupported  # a note embed
+                self.note_embed(target, options, image["at"])
+                return
             self.out.append(image_html(self.state, page, *image_label(options),
                                        self.lines.at(image["at"])))
             self.space_before = False
@@ -493,10 +516,103 @@ class Writer:
         label = "".join(e["Text"] for e in inner)
         src = unquote(image["dest_url"])
         if shows_note(self.state, src.partition("#")[0], wiki=False):
-            raise Unsupported  # `![x](Note.md)`: a note embed
+            self.note_embed(src, [], image["at"])  # `![x](Note.md)`
+            return
         self.out.append(image_html(self.state, src, *image_label(label.split("|")),
                                    self.lines.at(image["at"])))
         self.space_before = False
+
+    def note_embed(self, target: str, options: list[str], at: int) -> None:
+        """A note embed: its box, lifted out of the paragraph holding it as markdown-it's
+        `_lift_embeds` lifts it (the HTML parser would tear a `<div>` inside a `<p>` apart);
+        inline in a heading or table cell; a link where it shows no box."""
+        from ..render import embedded_html  # here: render imports this package
+
+        html, box = note_embed(self.state, target, options, self.lines.at(at), embedded_html)
+        self.space_before = False
+        if not box:
+            self.out.append(html)
+            return
+        if self.notes.listed:
+            raise Unsupported  # markdown-it lifts it with an empty paragraph after it
+        self.foreign = True  # sanitised already, but not written in nh3's form here
+        container = self.container()
+        if container == "Paragraph":
+            self.lift(html, self.paragraph_at)
+        elif container == "Item":
+            self.lift(html, self.items[-1] if self.item_run is None else self.item_run - 1)
+        else:
+            self.out.append(html)
+
+    def container(self) -> str | None:
+        """The block the current inline content is in (the innermost unclosed one)."""
+        depth = 0
+        for event in reversed(self.events[: self.i]):
+            if event.__class__ is not dict:
+                continue
+            if "End" in event:
+                depth += 1
+            elif "Start" in event:
+                name = tag_name(event["Start"])
+                if depth == 0 and name not in _LIFTED_THROUGH:
+                    return name
+                depth -= depth > 0
+        return None
+
+    def lift(self, html: str, opening: int) -> None:
+        """Close the run of inline content since `out[opening]` (a `<p>`; a tight item's
+        `<li>`, whose paragraph markdown-it hides; or a box lifted before it) before the box,
+        trimmed of blank ends, and open the next one after it."""
+        run = _trimmed_run(self.out[opening + 1 :])
+        del self.out[opening + 1 :]
+        paragraph = self.out[opening].endswith("<p>")
+        if run:
+            self.out += run
+            self.out.append("</p>\n" if paragraph else "")
+        elif paragraph:
+            self.out[opening] = self.out[opening].removesuffix("<p>")
+        elif self.out[opening].startswith("<li"):
+            self.out[opening] += "\n"  # `<li>` before a block
+        self.out.append(html + "\n")
+        if not paragraph:
+            self.loose_text = False
+            self.item_run = len(self.out)
+            return
+        self.out.append("<p>")
+        self.paragraph_at = len(self.out) - 1
+        closing = next(k for k in range(self.i, len(self.events))
+                       if self.events[k] in ({"End": "Paragraph"}, {"End": _LIFTED}))
+        self.events[closing] = {"End": _LIFTED}
+
+    def end_item_run(self) -> None:
+        """The end of a tight item's text after a note embed: trimmed, like the run before;
+        where it holds anything, a block after it starts on a new line (`block_started`)."""
+        assert self.item_run is not None
+        run = _trimmed_run(self.out[self.item_run :])
+        del self.out[self.item_run :]
+        self.out += run
+        self.loose_text = bool(run)
+        self.item_run = None
+
+
+def _trimmed_run(run: list[str]) -> list[str]:
+    """Inline HTML without the line breaks and blank text at its ends (markdown-it's
+    `_blank` tokens)."""
+    start, end = 0, len(run)
+    while start < end and _blank(run[start]):
+        start += 1
+    while end > start and _blank(run[end - 1]):
+        end -= 1
+    return run[start:end]
+
+
+def _blank(piece: str) -> bool:
+    return not piece.replace("&nbsp;", " ").strip() or piece == "<br>\n"
+
+
+_LIFTED = "LiftedParagraph"
+"""A paragraph's end after a note embed lifted out of it (`Writer.lift`)."""
+_LIFTED_THROUGH = frozenset({"Emphasis", "Strong", "Strikethrough", "Link"})
 
 
 class Lines:
@@ -513,9 +629,9 @@ class Lines:
         return bisect_right(self.starts, offset)
 
 
-_UNCHECKED = '<input class="task-list-item-checkbox" disabled="disabled" type="checkbox"> '
+_UNCHECKED = '<input class="task-list-item-checkbox" disabled="disabled" type="checkbox">'
 _CHECKED = ('<input class="task-list-item-checkbox" checked="checked" disabled="disabled" '
-            'type="checkbox"> ')
+            'type="checkbox">')
 
 
 class Footnotes:
@@ -527,6 +643,7 @@ class Footnotes:
         self.defined: dict[str, list[Any]] = {}
         self.order: list[str | list[Any]] = []
         self.counts: dict[str, int] = {}
+        self.listed = False  # their texts are being written, below the section
 
     def reference(self, label: str) -> str:
         """`[n]`, or `[n:k]` for the k-th further reference to one footnote (markdown-it's)."""
@@ -563,6 +680,6 @@ _ENDS: dict[str, Callable[[Writer, Any], None]] = {
     "Item": Writer.end_item,
     "List": Writer.end_list,
     "Heading": lambda writer, level: writer.out.append(f"</h{level[1]}>\n"),
-    "BlockQuote": Writer.close_quote, "Table": Writer.end_table,
+    "BlockQuote": Writer.close_quote, "Table": Writer.end_table, _LIFTED: Writer.end_lifted,
     "TableCell": Writer.end_table_cell,
 }
