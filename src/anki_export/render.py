@@ -283,11 +283,18 @@ _MARKUP = re.compile(r"[\\`*_\[\]<>!&$=%{}#~^|\n]|::|https?:|www\.")
 
 
 def render_inline(markdown: str, state: RenderState) -> Rendered:
-    """Render one line of inline Markdown (a heading) without a wrapping paragraph.
+    """Render one line of inline Markdown (a heading) without a wrapping paragraph: as the
+    text of a `#` heading, on the events path (the closing ` #` keeps a `#` of its own).
 
     Most headings are plain words: those skip the parser and the sanitiser, escaped as nh3
     would escape them (carriage returns never get here, `vault.read_note` drops them), since
     parsing every question costs more than its answer's sanitising."""
     if not _MARKUP.search(markdown):
         return state.result(escape.text(markdown), clean=True)
-    return state.result(_markdown().renderInline(markdown, {"render": state}), source=markdown)
+    try:
+        html, clean = render_events(f"# {markdown} #\n", state)
+    except Unsupported:
+        return state.result(_markdown().renderInline(markdown, {"render": state}),
+                            source=markdown)
+    text, _, footnotes = html.removeprefix("<h1>").partition("</h1>\n")
+    return state.result(text + footnotes, clean=clean, source=markdown)
