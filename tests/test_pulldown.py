@@ -16,7 +16,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from anki_export import pulldown
-from anki_export.render import Rendered, RenderState, _markdown, render_markdown
+from anki_export.render import (
+    Rendered,
+    RenderState,
+    _markdown,
+    render_inline,
+    render_markdown,
+)
 from tests.test_build import SAMPLE_VAULT
 from tests.test_render import FIXTURES, NOTE, SITE_URL, golden_cases, shown, vault_targets
 
@@ -101,6 +107,18 @@ def test_generated_sections_same_on_both_paths(markdown: str) -> None:
     fast, slow = both_ways(markdown)
     if fast is not None:
         assert fast == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([w for w in WORDS if w.isprintable()]), min_size=1,
+                max_size=6).map(" ".join))
+def test_generated_headings_same_on_both_paths(heading: str) -> None:
+    """`render_inline` (questions, titles) writes what markdown-it's inline rules write."""
+    targets = vault_targets(SITE_URL)
+    reference = RenderState(NOTE, 1, targets, clozes=None)
+    slow = shown(reference.result(_markdown().renderInline(heading, {"render": reference}),
+                                  source=heading))
+    assert shown(render_inline(heading, RenderState(NOTE, 1, targets, clozes=None))) == slow
 
 
 def test_the_fixture_vault_renders_through_both() -> None:
