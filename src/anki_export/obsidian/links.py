@@ -130,7 +130,9 @@ def _lift_embeds(tokens: list[Token]) -> list[Token]:
             out.append(tokens[i])
             i += 1
             continue
-        opening, inline, closing = tokens[i : i + 3]
+        end = next(j for j in range(i + 2, len(tokens)) if tokens[j].type == "paragraph_close")
+        opening, inline, closing = tokens[i], tokens[i + 1], tokens[end]  # a footnote's last
+        # paragraph holds its (empty) anchor before its end: kept after the lifted parts
         run: list[Token] = []
         for child in [*children, None]:
             if child is not None and not child.meta.get("block"):
@@ -146,7 +148,8 @@ def _lift_embeds(tokens: list[Token]) -> list[Token]:
             run = []
             if child is not None:
                 out.append(Token("html_block", "", 0, content=child.content + "\n", block=True))
-        i += 3
+        out += tokens[i + 2 : end]
+        i = end + 1
     return out
 
 

@@ -161,7 +161,6 @@ class Writer:
         a card's fields)."""
         if not self.notes.order:
             return ""
-        self.notes.listed = True
         items = []
         for label in self.notes.order:  # grows while footnotes refer to further ones
             if isinstance(label, str):
@@ -533,8 +532,6 @@ class Writer:
         if not box:
             self.out.append(html)
             return
-        if self.notes.listed:
-            raise Unsupported  # markdown-it lifts it with an empty paragraph after it
         self.foreign = True  # sanitised already, but not written in nh3's form here
         container = self.container()
         if container == "Paragraph":
@@ -643,7 +640,6 @@ class Footnotes:
         self.defined: dict[str, list[Any]] = {}
         self.order: list[str | list[Any]] = []
         self.counts: dict[str, int] = {}
-        self.listed = False  # their texts are being written, below the section
 
     def reference(self, label: str) -> str:
         """`[n]`, or `[n:k]` for the k-th further reference to one footnote (markdown-it's)."""
