@@ -43,8 +43,8 @@ def _parser() -> pyromark.Markdown:
 
 def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
     """The events as `pyromark.events` gives them (adjacent text merged), each link, image and
-    fenced code block with its byte offset (`at`) in the source: where warnings about it point
-    (`Lines`)."""
+    fenced code block with its byte offsets (`at`, `end`) in the source: where warnings about
+    it point (`Lines`), and a wiki-link's source (`Writer.wiki_parts`)."""
     out: list[Any] = []
     for event, span in events:
         if event.__class__ is not dict:
@@ -58,7 +58,7 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
         if start.__class__ is dict:
             (name, value), = start.items()
             if name in ("Link", "Image") or (name == "CodeBlock" and value.__class__ is dict):
-                value["at"] = span["start"]
+                value["at"], value["end"] = span["start"], span["end"]
         out.append(event)
     return out
 

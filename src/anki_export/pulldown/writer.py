@@ -17,6 +17,7 @@ from ..obsidian.code import HIGHLIGHTED, highlight_code, partly_highlighted
 from ..obsidian.links import (
     REMOTE,
     SAFE_URL,
+    WIKILINK,
     image_html,
     image_label,
     internal_link_url,
@@ -491,7 +492,13 @@ class Writer:
         """Target and `|` options of a wiki-link, as `obsidian.links` splits them."""
         inner = self.link_text()
         if not all(isinstance(e, dict) and "Text" in e for e in inner):
-            raise Unsupported  # Markdown in an alias: markdown-it shows it as typed
+            # Markdown in an alias: shown as typed, the link read off its source as markdown-it
+            # reads it
+            match = WIKILINK.fullmatch(self.lines.source(link["at"], link["end"]))
+            if match is None:
+                raise Unsupported
+            target, *options = match.group(1).replace("\\|", "|").split("|")
+            return target.strip(), [o.strip() for o in options]
         target = link["dest_url"].removesuffix("\\").strip()
         has_alias = link["link_type"]["WikiLink"]["has_pothole"]
         alias = "".join(e["Text"] for e in inner)
@@ -619,6 +626,10 @@ class Lines:
     def __init__(self, markdown: str) -> None:
         self.markdown = markdown
         self.starts: list[int] | None = None
+
+    def source(self, start: int, end: int) -> str:
+        """The source between two byte offsets."""
+        return self.markdown.encode()[start:end].decode()
 
     def at(self, offset: int) -> int:
         if self.starts is None:
