@@ -466,16 +466,21 @@ class Writer:
             self.out.append(link_html(self.state, target, options, self.lines.at(link["at"])))
             self.space_before = False
             return
+        if kind in ("Autolink", "Email"):
+            self.autolink(link["dest_url"], email=kind == "Email")
+            return
         if kind not in ("Inline", "Reference", "Collapsed", "Shortcut"):
             raise Unsupported
         href = unquote(link["dest_url"])
         opening = ""
+        title = f' title="{attribute(link["title"])}"' if link["title"] else ""
         if REMOTE.match(href) and not SAFE_URL.match(link["dest_url"]):
-            raise Unsupported  # `javascript:` and the like: the sanitiser drops the link
-        if REMOTE.match(href):
+            if not REMOTE.match(link["dest_url"]):
+                raise Unsupported  # a scheme only once unquoted: the sanitiser keeps it
+            opening = f"<a{title}>"  # `javascript:` and the like: the sanitiser drops `href`
+        elif REMOTE.match(href):
             from markdown_it.common.normalize_url import normalizeLink  # as markdown-it writes it
 
-            title = f' title="{attribute(link["title"])}"' if link["title"] else ""
             opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
         else:
             url = internal_link_url(self.state, href, self.lines.at(link["at"]))
@@ -486,6 +491,19 @@ class Writer:
         inner = self.link_text()
         self.out.append(self.written(inner, space_before=self.space_before))
         self.out.append("</a>" if opening else "")
+        self.space_before = False
+
+    def autolink(self, url: str, *, email: bool) -> None:
+        """`<https://…>` and `<a@b.org>` as markdown-it writes them (its `normalizeLink` for the
+        address, `normalizeLinkText` for the text), without `href` where the sanitiser drops it."""
+        from markdown_it.common.normalize_url import normalizeLink, normalizeLinkText
+
+        self.link_text()
+        href = f"mailto:{url}" if email else url
+        opening = (f'<a href="{attribute(normalizeLink(href))}">' if SAFE_URL.match(href)
+                   else "<a>")
+        self.inline_started()
+        self.out.append(f"{opening}{text_html(normalizeLinkText(url))}</a>")
         self.space_before = False
 
     def wiki_parts(self, link: Any) -> tuple[str, list[str]]:
