@@ -79,7 +79,8 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::",
          "![[Other note]]", "![[Sibling#Summary]]", "![[Sibling#^item-two]]", "![[Nowhere]]",
          "![x](Other%20note.md)", "![[Topic/Note]]", "[[Other note|*a* `b`]]",
-         "![[Other note|**T**]]", "<javascript:x>", '[t](vbscript:x "t")', "<https://bü.de/ä>"]
+         "![[Other note|**T**]]", "<javascript:x>", '[t](vbscript:x "t")', "<https://bü.de/ä>",
+         "![*a* `c` #b](attachments/scan.png)"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "---", "***", "    ",
                "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>", "^id ", "(f:: "]

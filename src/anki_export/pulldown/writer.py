@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -216,6 +216,16 @@ class Writer:
         piece of its own, as markdown-it's tokens are (see `lift`)."""
         parts: list[str] = []
         pos = 0
+        for match in self.tag_matches(text):
+            parts.append(text_html(text[pos : match.start()]))
+            parts.append(f'<span class="ae-tag">#{text_html(match.group(1))}</span>')
+            pos = match.end()
+        parts.append(text_html(text[pos:]))
+        return parts
+
+    def tag_matches(self, text: str) -> Iterator[re.Match[str]]:
+        """The `#tags` of a text (after a space, or at its start after one: `space_before`),
+        each put in the state's tags as it is found."""
         hash_at = text.find("#")
         while hash_at >= 0:
             before = text[hash_at - 1] if hash_at else (" " if self.space_before else "x")
@@ -223,13 +233,9 @@ class Writer:
             if match is None or not any(c.isalpha() for c in match.group(1)):
                 hash_at = text.find("#", hash_at + 1)
                 continue
-            parts.append(text_html(text[pos:hash_at]))
-            parts.append(f'<span class="ae-tag">#{text_html(match.group(1))}</span>')
             self.state.tags.append(match.group(1).replace("/", "::"))
-            pos = match.end()
-            hash_at = text.find("#", pos)
-        parts.append(text_html(text[pos:]))
-        return parts
+            yield match
+            hash_at = text.find("#", match.end())
 
     # -- blocks and inline elements
 
@@ -533,11 +539,7 @@ class Writer:
                                        self.lines.at(image["at"])))
             self.space_before = False
             return
-        inner = self.link_text()
-        if not all(isinstance(e, dict) and "Text" in e and "#" not in e["Text"]
-                   for e in inner):
-            raise Unsupported
-        label = "".join(e["Text"] for e in inner)
+        label = self.image_label(self.link_text())
         src = unquote(image["dest_url"])
         if shows_note(self.state, src.partition("#")[0], wiki=False):
             self.note_embed(src, [], image["at"])  # `![x](Note.md)`
@@ -545,6 +547,33 @@ class Writer:
         self.out.append(image_html(self.state, src, *image_label(label.split("|")),
                                    self.lines.at(image["at"])))
         self.space_before = False
+
+    def image_label(self, inner: list[Any]) -> str:
+        """An image's label as markdown-it's alt text: the text of its parts (a code span's
+        code, a tag's name, which counts as a tag), without their Markdown."""
+        parts: list[str] = []
+        self.space_before = True
+        for event in inner:
+            if event in ("SoftBreak", "HardBreak"):
+                self.space_before = True
+                continue
+            if not isinstance(event, dict):
+                raise Unsupported  # a highlight
+            (kind, value), = event.items()
+            if kind == "Text":
+                pos = 0
+                for match in self.tag_matches(value):
+                    parts += (value[pos : match.start()], match.group(1))
+                    pos = match.end()
+                parts.append(value[pos:])
+                self.space_before = value[-1:].isspace()
+                continue
+            if kind == "Code":
+                parts.append(value)
+            elif kind not in ("Start", "End") or tag_name(value) not in _SIMPLE_INLINE:
+                raise Unsupported  # links, math, raw HTML: alt texts of their own
+            self.space_before = False
+        return "".join(parts)
 
     def note_embed(self, target: str, options: list[str], at: int) -> None:
         """A note embed: its box, lifted out of the paragraph holding it as markdown-it's
