@@ -21,7 +21,6 @@ from pathlib import Path, PurePosixPath
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from markdown_it.utils import read_fixture_file
 
 from anki_export.cards import CardSettings, Pins, note_cards
 from anki_export.obsidian.code import pygments_css
@@ -62,10 +61,22 @@ def shown(result: Rendered) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_fixture_file(path: Path) -> list[list[str]]:
+    """The cases of a golden file, each [title, Markdown, expected]: a title line, then the
+    Markdown and the expected text, each closed by a line holding a single `.`."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    cases: list[list[str]] = []
+    dots = [n for n, line in enumerate(lines) if line.rstrip() == "."]
+    for opening, middle, closing in zip(dots[::3], dots[1::3], dots[2::3], strict=False):
+        cases.append([lines[opening - 1].strip(), "".join(lines[opening + 1 : middle]),
+                      "".join(lines[middle + 1 : closing])])
+    return cases
+
+
 def golden_cases() -> list[object]:
     return [pytest.param(path, n, markdown, expected, id=f"{path.stem}: {title}")
             for path in sorted(FIXTURES.glob("*.md"))
-            for n, (_, title, markdown, expected) in enumerate(read_fixture_file(path))]
+            for n, (title, markdown, expected) in enumerate(read_fixture_file(path))]
 
 
 @pytest.mark.parametrize(("path", "number", "markdown", "expected"), golden_cases())
@@ -80,9 +91,9 @@ def test_golden(path: Path, number: int, markdown: str, expected: str) -> None:
 
 def _rewrite_case(path: Path, number: int, expected: str) -> None:
     cases = read_fixture_file(path)
-    cases[number][3] = expected
+    cases[number][2] = expected
     path.write_text("\n".join(f"{title}\n.\n{markdown}.\n{output}.\n"
-                              for _, title, markdown, output in cases), encoding="utf-8")
+                              for title, markdown, output in cases), encoding="utf-8")
 
 
 DANGEROUS = """\
