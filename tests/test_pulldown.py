@@ -14,8 +14,10 @@ import pytest
 from click.testing import Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from markdown_it.common.normalize_url import normalizeLink, normalizeLinkText
 
 from anki_export import pulldown
+from anki_export.pulldown import urls
 from anki_export.render import (
     Rendered,
     RenderState,
@@ -121,6 +123,17 @@ def test_generated_headings_same_on_both_paths(heading: str) -> None:
     slow = shown(reference.result(_markdown().renderInline(heading, {"render": reference}),
                                   source=heading))
     assert shown(render_inline(heading, RenderState(NOTE, 1, targets, clozes=None))) == slow
+
+
+URL_PARTS = [*"aZ09.-_~:/?#[]@!$&'()*+,;=% ^`{}|<>\"\\üß中。", "%41", "%zz", "xn--"]
+
+
+@given(st.sampled_from(["https://", "http://", "//", "mailto:", "HTTPS://", "x:", ""]),
+       st.lists(st.sampled_from(URL_PARTS), max_size=14).map("".join))
+def test_link_addresses_as_markdown_it_writes_them(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    assert urls.link_url(url) == normalizeLink(url)
+    assert urls.link_text(url) == normalizeLinkText(url)
 
 
 def test_the_fixture_vault_renders_through_both() -> None:

@@ -29,6 +29,7 @@ from ..obsidian.math import display_math
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
 from .supported import Unsupported
+from .urls import link_text, link_url
 
 if TYPE_CHECKING:
     from ..render import RenderState
@@ -485,9 +486,7 @@ class Writer:
                 raise Unsupported  # a scheme only once unquoted: the sanitiser keeps it
             opening = f"<a{title}>"  # `javascript:` and the like: the sanitiser drops `href`
         elif REMOTE.match(href):
-            from markdown_it.common.normalize_url import normalizeLink  # as markdown-it writes it
-
-            opening = f'<a href="{attribute(normalizeLink(link["dest_url"]))}"{title}>'
+            opening = f'<a href="{attribute(link_url(link["dest_url"]))}"{title}>'
         else:
             url = internal_link_url(self.state, href, self.lines.at(link["at"]))
             if url is not None:
@@ -500,16 +499,13 @@ class Writer:
         self.space_before = False
 
     def autolink(self, url: str, *, email: bool) -> None:
-        """`<https://…>` and `<a@b.org>` as markdown-it writes them (its `normalizeLink` for the
-        address, `normalizeLinkText` for the text), without `href` where the sanitiser drops it."""
-        from markdown_it.common.normalize_url import normalizeLink, normalizeLinkText
-
+        """`<https://…>` and `<a@b.org>` as markdown-it writes them (see `urls`), without `href`
+        where the sanitiser drops it."""
         self.link_text()
         href = f"mailto:{url}" if email else url
-        opening = (f'<a href="{attribute(normalizeLink(href))}">' if SAFE_URL.match(href)
-                   else "<a>")
+        opening = f'<a href="{attribute(link_url(href))}">' if SAFE_URL.match(href) else "<a>"
         self.inline_started()
-        self.out.append(f"{opening}{text_html(normalizeLinkText(url))}</a>")
+        self.out.append(f"{opening}{text_html(link_text(url))}</a>")
         self.space_before = False
 
     def wiki_parts(self, link: Any) -> tuple[str, list[str]]:
