@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from anki_export.cards import CardSettings, Pins, note_cards
 from anki_export.obsidian.code import pygments_css
+from anki_export.obsidian.embeds import embedded_markdown
 from anki_export.parse import HeadingRules, parse_note
 from anki_export.render import (
     _MARKUP,
@@ -216,3 +217,18 @@ def test_text_blocks_escaped_without_pygments_are_what_pygments_gives(code: str)
     skipped = highlight_code(code, "text", "")
     card = sanitise(skipped) if skipped else escape_text(code)
     assert card == sanitise(highlight(code, lexer, _formatter(DAY_STYLE)))
+
+
+def test_an_embed_cuts_its_part_from_the_notes_blocks(tmp_path: Path) -> None:
+    """Headings inside a quote or list end no part; a block is its paragraph, or the list
+    item (with its children) whose own text ends with the id."""
+    (tmp_path / "N.md").write_text(
+        "---\ndg-publish: true\n---\n## Part\nText ^para\n> ## Quoted\n\n- a\n- b ^item\n"
+        "  - child\n\nSetext\n------\nlast\n", encoding="utf-8")
+    note = parse_note(read_note(tmp_path, PurePosixPath("N.md")), HeadingRules())[0]
+    assert embedded_markdown(note, "Part") == "Text ^para\n> ## Quoted\n\n- a\n- b ^item\n" \
+        "  - child\n"
+    assert embedded_markdown(note, "^para") == "Text ^para"
+    assert embedded_markdown(note, "^item") == "- b ^item\n  - child\n"
+    assert embedded_markdown(note, "Setext") == "last"
+    assert embedded_markdown(note, "Quoted") is None
