@@ -22,7 +22,7 @@ import pyromark
 
 from ..cloze import OFF
 from .marks import inline_footnotes, with_marks, without_block_ids, without_field_keys
-from .supported import Unsupported, supported
+from .supported import Unsupported, math_blanks_filled, supported
 from .writer import SAFE_URL, Lines, Writer
 
 if TYPE_CHECKING:
@@ -72,6 +72,8 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
             or (site_url and not SAFE_URL.match(site_url))):
         raise Unsupported
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
+    if "$$" in markdown:
+        markdown = math_blanks_filled(markdown)
     events = located(_parser().events_with_range(markdown))
     if "::" in markdown:
         events = without_field_keys(events)

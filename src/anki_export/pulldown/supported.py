@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Unsupported", "supported"]
+__all__ = ["MATH_BLANK", "Unsupported", "math_blanks_filled", "supported"]
 
 
 class Unsupported(Exception):
@@ -52,7 +52,7 @@ def supported(markdown: str) -> bool:
     return (not _UNSUPPORTED_TEXT.search(markdown)
             and not _CONTROL.search(markdown)
             and _nothing_after(markdown)
-            and ("$$" not in markdown or _display_math_alike(markdown))
+            and ("$$" not in markdown or _math_blanks(markdown) is not None)
             and ("|" not in markdown or _tables_apart(markdown))
             and (">" not in markdown or _no_indented_lazy_lines(markdown))
             and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
@@ -129,27 +129,47 @@ def _tables_apart(markdown: str) -> bool:
     return True
 
 
-def _display_math_alike(markdown: str) -> bool:
-    """Whether every `$$` is display math that both parsers read alike: a block that starts a
-    line at the margin, with blank lines (or the section's ends) around it and none inside
-    (markdown-it's block also interrupts paragraphs and lists, and runs on over blank lines);
-    or `$$…$$` inside a line of text (`_inline_display_alike`)."""
+MATH_BLANK = "\ufdd4"
+"""Put on each blank line inside a `$$` block (`math_blanks_filled`) and taken out of the TeX
+again by the writer: a noncharacter, which no note holds."""
+
+
+def math_blanks_filled(markdown: str) -> str:
+    """The source with `MATH_BLANK` ending each blank line inside a `$$` display block:
+    markdown-it's block runs on over blank lines, as Obsidian's does, while a blank line would
+    split pulldown-cmark's paragraph and leave two lines of `$$` text. No newline moves, so byte
+    offsets still give the right lines (`writer.Lines`) when built from the result."""
     lines = markdown.split("\n")
+    for n in _math_blanks(lines) or ():
+        lines[n] += MATH_BLANK
+    return "\n".join(lines)
+
+
+def _math_blanks(markdown: str | list[str]) -> list[int] | None:
+    """The blank lines inside `$$` display blocks, or None unless every `$$` is display math
+    that both parsers read alike once those are filled (`math_blanks_filled`): a block that
+    starts a line at the margin, with blank lines (or the section's ends) around it
+    (markdown-it's block also interrupts paragraphs and lists); or `$$…$$` inside a line of
+    text (`_inline_display_alike`)."""
+    lines = markdown.split("\n") if isinstance(markdown, str) else markdown
     inside = False
+    blanks: list[int] = []
     for n, line in enumerate(lines):
         if "$$" not in line:
-            if inside and (not line.strip() or "$" in line):
-                return False  # a blank line splits pulldown-cmark's block; `$` may open math
+            if inside and "$" in line:
+                return None  # `$` may open math
+            if inside and not line.strip():
+                blanks.append(n)
             continue
         if not inside and not _LINE_OPENS_WITH_MATH.match(line):
             if not _inline_display_alike(line):
-                return False
+                return None
             continue
         still_inside = _block_line(lines, n, inside=inside)
         if still_inside is None:
-            return False
+            return None
         inside = still_inside
-    return not inside
+    return None if inside else blanks
 
 
 def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:

@@ -26,7 +26,7 @@ from ..obsidian.links import (
 from ..obsidian.math import display_math
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
-from .supported import Unsupported
+from .supported import MATH_BLANK, Unsupported
 
 if TYPE_CHECKING:
     from ..render import RenderState
@@ -323,7 +323,8 @@ class Writer:
         events, i = self.events, self.i
         if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
                 and events[i + 1] == {"End": "Paragraph"}):
-            self.out.append(display_math(events[i]["DisplayMath"], inline=False))
+            tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")  # `math_blanks_filled`
+            self.out.append(display_math(tex, inline=False))
             self.i += 2
             return
         self.out.append("<p>")
