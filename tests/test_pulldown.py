@@ -96,6 +96,8 @@ def sections(draw: st.DrawFn) -> str:
 @example('plain~~< 10~~\n')  # found by CI: GFM opens `~~` after a letter, before punctuation
 @example('a~~"x"~~\n')
 @example("$$\na\n\n  \n    b\n$$\n\n[[Missing]]\n")  # blank lines inside display math
+@example("- [ ] #tag\n")
+@example("[^1]: #y\n\na[^1] #x ^[#z]\n\n[^2]: #v\n")  # tags in the source's order
 def test_generated_sections_same_on_both_paths(markdown: str) -> None:
     fast, slow = both_ways(markdown)
     if fast is not None:

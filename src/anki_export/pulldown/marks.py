@@ -140,6 +140,9 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         text = event.get("Text") if event.__class__ is dict and not in_code else None
         at = text.find("^[") if text else -1
         closed = _label_end(events, i, at + 2) if text and at >= 0 else None
+        while text and at >= 0 and closed is None:  # `^[ ^[note]`: the first never closes
+            at = text.find("^[", at + 2)
+            closed = _label_end(events, i, at + 2) if at >= 0 else None
         if text is None or closed is None:
             out.append(event)
             i += 1

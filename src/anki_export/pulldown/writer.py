@@ -116,6 +116,7 @@ class Writer:
         elif kind == "FootnoteReference":
             self.out.append(self.notes.reference(value))
         elif kind == "InlineFootnote":
+            self.state.tags += self.tags_in(value)
             self.out.append(self.notes.inline(value))
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
@@ -123,7 +124,7 @@ class Writer:
             self.out.append(display_math(value, inline=True))  # forms read alike
         else:
             raise Unsupported
-        self.space_before = False
+        self.space_before = kind == "TaskListMarker"  # a box is followed by a space
 
     def task(self, *, checked: bool) -> None:
         """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
@@ -146,9 +147,19 @@ class Writer:
         """A footnote's text, kept for the list of footnotes below the section."""
         start = self.i
         while self.events[self.i] != {"End": "FootnoteDefinition"}:
+            if "FootnoteReference" in self.events[self.i]:
+                raise Unsupported  # markdown-it numbers it where the definition stands
             self.i += 1
         self.notes.defined.setdefault(label, self.events[start : self.i])
+        self.state.tags += self.tags_in(self.events[start : self.i])
         self.i += 1
+
+    def tags_in(self, events: list[Any]) -> list[str]:
+        """The tags of a footnote, where it stands: markdown-it collects them while parsing,
+        in the order of the source, also from a footnote never referred to."""
+        scratch = type(self.state)(self.state.note, self.state.line)
+        Writer(events, scratch, self.lines).document()
+        return scratch.tags
 
     def footnotes(self) -> str:
         """The footnotes referenced, in the order of their first reference, as markdown-it's
