@@ -33,7 +33,11 @@ __all__ = ["Unsupported", "render_events", "supported"]
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
             | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS
-            | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES)
+            | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES
+            | pyromark.Options.ENABLE_SUBSCRIPT)
+"""Subscript only to keep a single `~` from pairing as a strike (GFM's reading): where no pair
+of them makes a subscript (`located` declines one), every single `~` is text, as in
+markdown-it."""
 
 
 @cache
@@ -51,6 +55,9 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
             out.append(event)
             continue
         text = event.get("Text")
+        if text is None and event.get("Start") == "Subscript":
+            raise Unsupported  # `~x~`: text to markdown-it; pulldown-cmark's pairing of
+            # single tildes also undoes emphasis (`~a *b~ c*`) that markdown-it keeps
         if text is not None and out and out[-1].__class__ is dict and "Text" in out[-1]:
             out[-1] = {"Text": out[-1]["Text"] + text}
             continue

@@ -16,8 +16,9 @@ class Unsupported(Exception):
 _UNSUPPORTED_TEXT = re.compile(r"%%|\{\{")  # comments, clozes: one search for the two
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
-    ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
-    # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
+    ("~~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # a single `~`
+    # beside strikes may undo one in pulldown-cmark (`~~a~ b~~`), runs of 3 differ, and so
+    # does a `~~` between a letter and punctuation; a pair of single `~`, see `_OPTIONS`
     ("&", re.compile(r"&(?:#|\w+;)")),  # entities, which could hide `#`, `=` or `_`
     ("\\", re.compile(r"\\[-_/=#[]|\\[ \t]+\n|\[\[[^\]\n]*\\(?!\|)")),  # escapes
     # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
