@@ -74,7 +74,7 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "^abc-1", "x ^blk", "(key:: value)", "(source:: [[Other note]])", "(k::", "::"]
 LINE_STARTS = ["", "", "", "- ", "* ", "1. ", "3) ", "    - ", "\t- ", "  ", "> ", "> - ",
                "> > ", "## ", "### ", "| ", "```", "```python", "$$", "$$\n", "---", "***", "    ",
-               "- [ ] ", "1. [x] ", "[^1]: ", "<div>", "</div>", "^id ", "(f:: "]
+               "- [ ] ", "1. [x] ", "[^1]: ", "[^2]: ", "<div>", "</div>", "^id ", "(f:: "]
 
 
 @st.composite
@@ -98,6 +98,8 @@ def sections(draw: st.DrawFn) -> str:
 @example('a~~"x"~~\n')
 @example("$$\na\n\n  \n    b\n$$\n\n[[Missing]]\n")  # blank lines inside display math
 @example("- [ ] #tag\n")
+@example("- [ ] ^abc-1\n")
+@example("b[^1] c[^2]\n\n[^1]: A.\n[^2]: B.\n\n[^1]: C.\n")  # the last definition counts
 @example("[^1]: #y\n\na[^1] #x ^[#z]\n\n[^2]: #v\n")  # tags in the source's order
 def test_generated_sections_same_on_both_paths(markdown: str) -> None:
     fast, slow = both_ways(markdown)

@@ -150,7 +150,12 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         j, pos = closed
         inner = ([{"Text": text[at + 2 : pos]}] if j == i else
                  [{"Text": text[at + 2 :]}, *events[i + 1 : j], {"Text": events[j]["Text"][:pos]}])
-        out += [{"Text": text[:at]}, {"InlineFootnote": [e for e in inner if e != {"Text": ""}]}]
+        if any("FootnoteReference" in e for e in inner):
+            raise Unsupported  # markdown-it numbers it inside the note, before those after
+        inner = [e for e in inner if e != {"Text": ""}]
+        if any(e.__class__ is dict and "Text" in e and "^[" in e["Text"] for e in inner):
+            raise Unsupported  # `^[a ^[b]]`: markdown-it numbers the notes depth first
+        out += [{"Text": text[:at]}, {"InlineFootnote": inner}]
         events[j] = {"Text": events[j]["Text"][pos + 1 :]}
         i = j
     return [e for e in out if e != {"Text": ""}]

@@ -4,6 +4,7 @@ parsers that `tests/test_pulldown.py` found, checked on the source before any pa
 
 from __future__ import annotations
 
+import itertools
 import re
 
 __all__ = ["MATH_BLANK", "Unsupported", "math_blanks_filled", "supported"]
@@ -14,6 +15,7 @@ class Unsupported(Exception):
 
 
 _UNSUPPORTED_TEXT = re.compile(r"%%|\{\{")  # comments, clozes: one search for the two
+_MARKER = r"(?:[-*+]|\d++[.)])"  # a list item's
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
     ("~~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # a single `~`
@@ -34,13 +36,15 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     ("^", re.compile(r"(?:\A|\n[ \t>]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
     # a block id alone: markdown-it hides it, and its renderer then opens the next block
     # with a newline
-    ("[^", re.compile(r"\S[^\n]*\n {0,3}\[\^[^\]\n]+\]:|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),
-    # a footnote definition right under text, or an empty one: the parsers differ
-    ("^[", re.compile(r"\n {0,3}\[\^[^\]\n]+\]:")),  # inline footnotes beside definitions,
-    # numbered by markdown-it even in a definition never referred to
-    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*(?:\n|\[.\](?! [^ \t\n]))")),  # an
-    # empty list item, or a task box not followed by one space and text: markdown-it reads a
-    # box alone as text, and keeps the blanks after it
+    ("[^", re.compile(r"\n(?! {0,3}\[\^[^\]\n]+\]:)[ \t]*+\S[^\n]*+\n {0,3}\[\^[^\]\n]+\]:"
+                      r"|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),  # a footnote definition right
+    # under text other than a definition (a quote's or a table's to markdown-it), or an
+    # empty one: the parsers differ
+    ("\n", re.compile(rf"\n[ \t>]*+(?:(?:{_MARKER}[ \t]++)++(?:\n|\[.\](?! [^ \t\n]))"
+                      rf"|(?:{_MARKER}[ \t]++)*+{_MARKER}\n)")),  # an
+    # empty list item, or a task box not followed by one space and text, also in a list
+    # opened on the same line (`- 1. [ ]`): markdown-it reads a box alone as text, and keeps
+    # the blanks after it
 )
 
 
@@ -115,18 +119,22 @@ _LONE_PIPE = re.compile(r"\n[ \t]*\|[ \t]*\n")
 def _tables_apart(markdown: str) -> bool:
     """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
     reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
-    does not. The text is framed by newlines (see `supported`)."""
+    does not; and no line of it is indented as code. The text is framed by newlines (see
+    `supported`)."""
     if not _DELIMITER_LINE.search(markdown):
         return True
     if _LONE_PIPE.search(markdown):
         return False  # a row of one `|`: an empty row to markdown-it, text to pulldown-cmark
     lines = markdown.split("\n")
     for n, line in enumerate(lines):
-        if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
-                and (not lines[n - 1].startswith("|") or "|" not in line
-                     or lines[n - 1].rstrip().endswith("\\")
-                     or (n > 1 and lines[n - 2].strip()))):
+        if not (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)):
+            continue
+        if (not lines[n - 1].startswith("|") or "|" not in line
+                or lines[n - 1].rstrip().endswith("\\") or (n > 1 and lines[n - 2].strip())):
             return False
+        for row in itertools.takewhile(str.strip, lines[n + 1 :]):
+            if row.startswith(("    ", "\t")):
+                return False  # code to markdown-it, ending the table; a row to pulldown-cmark
     return True
 
 

@@ -127,8 +127,11 @@ class Writer:
         self.space_before = kind == "TaskListMarker"  # a box is followed by a space
 
     def task(self, *, checked: bool) -> None:
-        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
-        self.out.append(_CHECKED if checked else _UNCHECKED)
+        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it: with
+        the space after it, unless nothing follows (a block id was all the item's text)."""
+        box = _CHECKED if checked else _UNCHECKED
+        following = self.events[self.i] if self.i < len(self.events) else None
+        self.out.append(box[:-1] if following.__class__ is dict and "End" in following else box)
         self.out[self.items[-1]] = self.out[self.items[-1]].replace(
             "<li>", '<li class="task-list-item">', 1)
         if "class" not in self.out[self.lists[-1]]:
@@ -144,13 +147,15 @@ class Writer:
         self.foreign = True
 
     def footnote_definition(self, label: str) -> None:
-        """A footnote's text, kept for the list of footnotes below the section."""
+        """A footnote's text, kept for the list of footnotes below the section (of two with
+        one label, the last, as in markdown-it)."""
         start = self.i
         while self.events[self.i] != {"End": "FootnoteDefinition"}:
-            if "FootnoteReference" in self.events[self.i]:
+            if "FootnoteReference" in self.events[self.i] or "InlineFootnote" in self.events[
+                    self.i]:
                 raise Unsupported  # markdown-it numbers it where the definition stands
             self.i += 1
-        self.notes.defined.setdefault(label, self.events[start : self.i])
+        self.notes.defined[label] = self.events[start : self.i]
         self.state.tags += self.tags_in(self.events[start : self.i])
         self.i += 1
 
