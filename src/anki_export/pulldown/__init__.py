@@ -6,8 +6,8 @@ wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts, footnotes, ta
 HTML, block ids, inline fields) and writes exactly the HTML that the markdown-it path writes,
 tag for tag and newline for newline, so either path gives the same card; its warnings name
 the same lines (from the byte offsets of `pyromark.events_with_range`). Anything else
-(clozes, comments, note embeds, the shapes `supported` lists) raises `Unsupported` and
-`render.render_markdown` falls back to markdown-it-py, which stays the reference:
+(clozes, comments outside code, note embeds, the shapes `supported` lists) raises
+`Unsupported` and `render.render_markdown` falls back to markdown-it-py, the reference:
 `tests/test_pulldown.py` renders the golden cases and generated vaults both ways and requires
 the same bytes wherever this path answers.
 """
@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import pyromark
 
 from ..cloze import OFF
-from .marks import inline_footnotes, with_marks, without_block_ids, without_field_keys
+from .marks import (
+    comments_in_code_only,
+    inline_footnotes,
+    with_marks,
+    without_block_ids,
+    without_field_keys,
+)
 from .supported import Unsupported, math_blanks_filled, supported
 from .writer import SAFE_URL, Lines, Writer
 
@@ -82,6 +88,8 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
     events = located(_parser().events_with_range(markdown))
+    if "%%" in markdown and not comments_in_code_only(events, markdown):
+        raise Unsupported
     if "::" in markdown:
         events = without_field_keys(events)
     if "^" in markdown:  # after the fields, as in markdown-it

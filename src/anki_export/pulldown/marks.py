@@ -10,8 +10,8 @@ from typing import Any
 from ..obsidian.text import BLOCK_ID, FIELD_OPEN
 from .supported import Unsupported
 
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "inline_footnotes", "tag_name", "with_marks",
-           "without_block_ids", "without_field_keys"]
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "comments_in_code_only", "inline_footnotes", "tag_name",
+           "with_marks", "without_block_ids", "without_field_keys"]
 
 
 MARK_OPEN = "MarkOpen"
@@ -159,6 +159,22 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         events[j] = {"Text": events[j]["Text"][pos + 1 :]}
         i = j
     return [e for e in out if e != {"Text": ""}]
+
+
+def comments_in_code_only(events: list[Any], markdown: str) -> bool:
+    """Whether every `%%` of the source is in code or math, where both parsers keep it as
+    written. Comments themselves are left to markdown-it: `parse.mask_comments` blanks the
+    paired ones before a section gets here, so only an unclosed `%%` still hides text."""
+    kept = 0
+    in_code = False
+    for event in events:
+        if event.__class__ is not dict:
+            continue
+        in_code = _in_code(event, in_code)
+        (kind, value), = event.items()
+        if (kind == "Text" and in_code) or kind in ("Code", "InlineMath", "DisplayMath"):
+            kept += value.count("%%")
+    return kept == markdown.count("%%")
 
 
 def _in_code(event: Any, in_code: bool) -> bool:

@@ -14,7 +14,7 @@ class Unsupported(Exception):
     """The section holds something only the markdown-it path renders (or warns about)."""
 
 
-_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{")  # comments, clozes: one search for the two
+_UNSUPPORTED_TEXT = re.compile(r"\{\{")  # clozes
 _MARKER = r"(?:[-*+]|\d++[.)])"  # a list item's
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
