@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyromark
 
 from ..cloze import OFF
+from .clozes import SourceCloze, source_clozes, with_clozes
 from .marks import (
     comments_in_code_only,
     inline_footnotes,
@@ -78,18 +79,36 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
 
 def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     """The section's HTML, and whether it is clean already: written only here, in the form
-    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media and
-    tags go into `state` only when the section renders here."""
+    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media, tags
+    and clozes go into `state` only when the section renders here."""
     site_url = state.targets.site_url if state.targets else None
     if (not supported(markdown) or (state.clozes and state.clozes.highlights != OFF)
             or (site_url and not SAFE_URL.match(site_url))):
         raise Unsupported
+    found = state.clozes.found if state.clozes is not None else []
+    clozes = source_clozes(markdown, state.clozes, state.depth) if "{{" in markdown else []
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
-    events = located(_parser().events_with_range(markdown))
+    events = _passes(located(_parser().events_with_range(markdown)), markdown, clozes,
+                     len(found))
+    writer = Writer(events, scratch, Lines(markdown))
+    html = writer.document() + writer.footnotes()
+    state.media += scratch.media
+    state.tags += scratch.tags
+    state.diagnostics += scratch.diagnostics
+    found += [c.cloze for c in clozes]
+    return html, not writer.foreign
+
+
+def _passes(events: list[Any], markdown: str, clozes: list[SourceCloze],
+            first: int) -> list[Any]:
+    """The events with the Obsidian syntax pulldown-cmark does not read (`marks`, `clozes`)
+    marked or taken out, in markdown-it's order; each pass only where its syntax may be."""
     if "%%" in markdown and not comments_in_code_only(events, markdown):
         raise Unsupported
+    if clozes:
+        events = with_clozes(events, clozes, first)
     if "::" in markdown:
         events = without_field_keys(events)
     if "^" in markdown:  # after the fields, as in markdown-it
@@ -98,9 +117,4 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
         events = inline_footnotes(events)
     if "==" in markdown:
         events = with_marks(events)
-    writer = Writer(events, scratch, Lines(markdown))
-    html = writer.document() + writer.footnotes()
-    state.media += scratch.media
-    state.tags += scratch.tags
-    state.diagnostics += scratch.diagnostics
-    return html, not writer.foreign
+    return events

@@ -14,7 +14,6 @@ class Unsupported(Exception):
     """The section holds something only the markdown-it path renders (or warns about)."""
 
 
-_UNSUPPORTED_TEXT = re.compile(r"\{\{")  # clozes
 _MARKER = r"(?:[-*+]|\d++[.)])"  # a list item's
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
@@ -36,6 +35,8 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     ("^", re.compile(r"(?:\A|\n[ \t>]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
     # a block id alone: markdown-it hides it, and its renderer then opens the next block
     # with a newline
+    ("[!", re.compile(r"\[![^\n]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a block id ending a callout's
+    # first line: markdown-it cuts it from the title, even when it is all the title holds
     ("[^", re.compile(r"\n(?! {0,3}\[\^[^\]\n]+\]:)[ \t]*+\S[^\n]*+\n {0,3}\[\^[^\]\n]+\]:"
                       r"|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),  # a footnote definition right
     # under text other than a definition (a quote's or a table's to markdown-it), or an
@@ -54,8 +55,7 @@ def supported(markdown: str) -> bool:
     first line and after the last), not by `^` and `re.M`: `^` is tried at every character,
     a newline only where there is one, which is three times as fast."""
     markdown = f"\n{markdown}" if markdown.endswith("\n") else f"\n{markdown}\n"
-    return (not _UNSUPPORTED_TEXT.search(markdown)
-            and not _CONTROL.search(markdown)
+    return (not _CONTROL.search(markdown)
             and _nothing_after(markdown)
             and ("$$" not in markdown or _math_blanks(markdown) is not None)
             and ("|" not in markdown or _tables_apart(markdown))
