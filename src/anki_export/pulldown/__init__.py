@@ -3,11 +3,12 @@
 markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
 nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
 wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts, footnotes, task lists, raw
-HTML, block ids, inline fields, note embeds) and writes exactly the HTML that the markdown-it
-path writes, tag for tag and newline for newline, so either path gives the same card; its
-warnings name the same lines (from the byte offsets of `pyromark.events_with_range`). Anything
-else (clozes, comments, the shapes `supported` lists) raises `Unsupported` and
-`render.render_markdown` falls back to markdown-it-py, which stays the reference:
+HTML, block ids, inline fields, note embeds, clozes written plainly) and writes exactly the HTML
+that the markdown-it path writes, tag for tag and newline for newline, so either path gives the
+same card; its warnings name the same lines (from the byte offsets of
+`pyromark.events_with_range`). Anything else (other clozes, comments outside code, the shapes
+`supported` lists) raises `Unsupported` and `render.render_markdown` falls back to
+markdown-it-py, the reference:
 `tests/test_pulldown.py` renders the golden cases and generated vaults both ways and requires
 the same bytes wherever this path answers.
 """
@@ -21,8 +22,15 @@ from typing import TYPE_CHECKING, Any
 import pyromark
 
 from ..cloze import OFF
-from .marks import inline_footnotes, with_marks, without_block_ids, without_field_keys
-from .supported import Unsupported, supported
+from .clozes import SourceCloze, source_clozes, with_clozes
+from .marks import (
+    comments_in_code_only,
+    inline_footnotes,
+    with_marks,
+    without_block_ids,
+    without_field_keys,
+)
+from .supported import Unsupported, math_blanks_filled, supported
 from .writer import SAFE_URL, Lines, Writer
 
 if TYPE_CHECKING:
@@ -33,7 +41,11 @@ __all__ = ["Unsupported", "render_events", "supported"]
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
             | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS
-            | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES)
+            | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES
+            | pyromark.Options.ENABLE_SUBSCRIPT)
+"""Subscript only to keep a single `~` from pairing as a strike (GFM's reading): where no pair
+of them makes a subscript (`located` declines one), every single `~` is text, as in
+markdown-it."""
 
 
 @cache
@@ -51,6 +63,9 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
             out.append(event)
             continue
         text = event.get("Text")
+        if text is None and event.get("Start") == "Subscript":
+            raise Unsupported  # `~x~`: text to markdown-it; pulldown-cmark's pairing of
+            # single tildes also undoes emphasis (`~a *b~ c*`) that markdown-it keeps
         if text is not None and out and out[-1].__class__ is dict and "Text" in out[-1]:
             out[-1] = {"Text": out[-1]["Text"] + text}
             continue
@@ -65,14 +80,36 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
 
 def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     """The section's HTML, and whether it is clean already: written only here, in the form
-    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media and
-    tags go into `state` only when the section renders here."""
+    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media, tags
+    and clozes go into `state` only when the section renders here."""
     site_url = state.targets.site_url if state.targets else None
     if (not supported(markdown) or (state.clozes and state.clozes.highlights != OFF)
             or (site_url and not SAFE_URL.match(site_url))):
         raise Unsupported
+    found = state.clozes.found if state.clozes is not None else []
+    clozes = source_clozes(markdown, state.clozes, state.depth) if "{{" in markdown else []
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
-    events = located(_parser().events_with_range(markdown))
+    if "$$" in markdown:
+        markdown = math_blanks_filled(markdown)
+    events = _passes(located(_parser().events_with_range(markdown)), markdown, clozes,
+                     len(found))
+    writer = Writer(events, scratch, Lines(markdown))
+    html = writer.document() + writer.footnotes()
+    state.media += scratch.media
+    state.tags += scratch.tags
+    state.diagnostics += scratch.diagnostics
+    found += [c.cloze for c in clozes]
+    return html, not writer.foreign
+
+
+def _passes(events: list[Any], markdown: str, clozes: list[SourceCloze],
+            first: int) -> list[Any]:
+    """The events with the Obsidian syntax pulldown-cmark does not read (`marks`, `clozes`)
+    marked or taken out, in markdown-it's order; each pass only where its syntax may be."""
+    if "%%" in markdown and not comments_in_code_only(events, markdown):
+        raise Unsupported
+    if clozes:
+        events = with_clozes(events, clozes, first)
     if "::" in markdown:
         events = without_field_keys(events)
     if "^" in markdown:  # after the fields, as in markdown-it
@@ -81,9 +118,4 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
         events = inline_footnotes(events)
     if "==" in markdown:
         events = with_marks(events)
-    writer = Writer(events, scratch, Lines(markdown))
-    html = writer.document() + writer.footnotes()
-    state.media += scratch.media
-    state.tags += scratch.tags
-    state.diagnostics += scratch.diagnostics
-    return html, not writer.foreign
+    return events

@@ -10,8 +10,8 @@ from typing import Any
 from ..obsidian.text import BLOCK_ID, FIELD_OPEN
 from .supported import Unsupported
 
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "inline_footnotes", "tag_name", "with_marks",
-           "without_block_ids", "without_field_keys"]
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "comments_in_code_only", "inline_footnotes", "tag_name",
+           "with_marks", "without_block_ids", "without_field_keys"]
 
 
 MARK_OPEN = "MarkOpen"
@@ -140,6 +140,9 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         text = event.get("Text") if event.__class__ is dict and not in_code else None
         at = text.find("^[") if text else -1
         closed = _label_end(events, i, at + 2) if text and at >= 0 else None
+        while text and at >= 0 and closed is None:  # `^[ ^[note]`: the first never closes
+            at = text.find("^[", at + 2)
+            closed = _label_end(events, i, at + 2) if at >= 0 else None
         if text is None or closed is None:
             out.append(event)
             i += 1
@@ -147,10 +150,31 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         j, pos = closed
         inner = ([{"Text": text[at + 2 : pos]}] if j == i else
                  [{"Text": text[at + 2 :]}, *events[i + 1 : j], {"Text": events[j]["Text"][:pos]}])
-        out += [{"Text": text[:at]}, {"InlineFootnote": [e for e in inner if e != {"Text": ""}]}]
+        if any("FootnoteReference" in e for e in inner):
+            raise Unsupported  # markdown-it numbers it inside the note, before those after
+        inner = [e for e in inner if e != {"Text": ""}]
+        if any(e.__class__ is dict and "Text" in e and "^[" in e["Text"] for e in inner):
+            raise Unsupported  # `^[a ^[b]]`: markdown-it numbers the notes depth first
+        out += [{"Text": text[:at]}, {"InlineFootnote": inner}]
         events[j] = {"Text": events[j]["Text"][pos + 1 :]}
         i = j
     return [e for e in out if e != {"Text": ""}]
+
+
+def comments_in_code_only(events: list[Any], markdown: str) -> bool:
+    """Whether every `%%` of the source is in code or math, where both parsers keep it as
+    written. Comments themselves are left to markdown-it: `parse.mask_comments` blanks the
+    paired ones before a section gets here, so only an unclosed `%%` still hides text."""
+    kept = 0
+    in_code = False
+    for event in events:
+        if event.__class__ is not dict:
+            continue
+        in_code = _in_code(event, in_code)
+        (kind, value), = event.items()
+        if (kind == "Text" and in_code) or kind in ("Code", "InlineMath", "DisplayMath"):
+            kept += value.count("%%")
+    return kept == markdown.count("%%")
 
 
 def _in_code(event: Any, in_code: bool) -> bool:

@@ -4,20 +4,22 @@ parsers that `tests/test_pulldown.py` found, checked on the source before any pa
 
 from __future__ import annotations
 
+import itertools
 import re
 
-__all__ = ["Unsupported", "supported"]
+__all__ = ["MATH_BLANK", "Unsupported", "math_blanks_filled", "supported"]
 
 
 class Unsupported(Exception):
     """The section holds something only the markdown-it path renders (or warns about)."""
 
 
-_UNSUPPORTED_TEXT = re.compile(r"%%|\{\{")  # comments, clozes: one search for the two
+_MARKER = r"(?:[-*+]|\d++[.)])"  # a list item's
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
-    ("~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # GFM: `~x~`
-    # strikes, runs of 3 differ, and so does a `~~` between a letter and punctuation
+    ("~~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # a single `~`
+    # beside strikes may undo one in pulldown-cmark (`~~a~ b~~`), runs of 3 differ, and so
+    # does a `~~` between a letter and punctuation; a pair of single `~`, see `_OPTIONS`
     ("&", re.compile(r"&(?:#|\w+;)")),  # entities, which could hide `#`, `=` or `_`
     ("\\", re.compile(r"\\[-_/=#[]|\\[ \t]+\n|\[\[[^\]\n]*\\(?!\|)")),  # escapes
     # beside tags and highlights; a backslash in a wiki-link other than the escaped pipe
@@ -33,13 +35,17 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     ("^", re.compile(r"(?:\A|\n[ \t>]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
     # a block id alone: markdown-it hides it, and its renderer then opens the next block
     # with a newline
-    ("[^", re.compile(r"\S[^\n]*\n {0,3}\[\^[^\]\n]+\]:|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),
-    # a footnote definition right under text, or an empty one: the parsers differ
-    ("^[", re.compile(r"\n {0,3}\[\^[^\]\n]+\]:")),  # inline footnotes beside definitions,
-    # numbered by markdown-it even in a definition never referred to
-    ("\n", re.compile(r"\n[ \t>]*(?:[-*+]|\d+[.)])[ \t]*(?:\n|\[.\](?! [^ \t\n]))")),  # an
-    # empty list item, or a task box not followed by one space and text: markdown-it reads a
-    # box alone as text, and keeps the blanks after it
+    ("[!", re.compile(r"\[![^\n]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a block id ending a callout's
+    # first line: markdown-it cuts it from the title, even when it is all the title holds
+    ("[^", re.compile(r"\n(?! {0,3}\[\^[^\]\n]+\]:)[ \t]*+\S[^\n]*+\n {0,3}\[\^[^\]\n]+\]:"
+                      r"|\n {0,3}\[\^[^\]\n]+\]:[ \t]*\n")),  # a footnote definition right
+    # under text other than a definition (a quote's or a table's to markdown-it), or an
+    # empty one: the parsers differ
+    ("\n", re.compile(rf"\n[ \t>]*+(?:(?:{_MARKER}[ \t]++)++(?:\n|\[.\](?! [^ \t\n]))"
+                      rf"|(?:{_MARKER}[ \t]++)*+{_MARKER}\n)")),  # an
+    # empty list item, or a task box not followed by one space and text, also in a list
+    # opened on the same line (`- 1. [ ]`): markdown-it reads a box alone as text, and keeps
+    # the blanks after it
 )
 
 
@@ -49,10 +55,9 @@ def supported(markdown: str) -> bool:
     first line and after the last), not by `^` and `re.M`: `^` is tried at every character,
     a newline only where there is one, which is three times as fast."""
     markdown = f"\n{markdown}" if markdown.endswith("\n") else f"\n{markdown}\n"
-    return (not _UNSUPPORTED_TEXT.search(markdown)
-            and not _CONTROL.search(markdown)
+    return (not _CONTROL.search(markdown)
             and _nothing_after(markdown)
-            and ("$$" not in markdown or _display_math_alike(markdown))
+            and ("$$" not in markdown or _math_blanks(markdown) is not None)
             and ("|" not in markdown or _tables_apart(markdown))
             and (">" not in markdown or _no_indented_lazy_lines(markdown))
             and (("`" not in markdown and "$" not in markdown) or _spans_in_lines(markdown)))
@@ -114,42 +119,66 @@ _LONE_PIPE = re.compile(r"\n[ \t]*\|[ \t]*\n")
 def _tables_apart(markdown: str) -> bool:
     """Whether every table starts at the margin with `|`, after a blank line: markdown-it also
     reads a table into a heading, a list item or any line that holds a `|`, and pulldown-cmark
-    does not. The text is framed by newlines (see `supported`)."""
+    does not; and no line of it is indented as code. The text is framed by newlines (see
+    `supported`)."""
     if not _DELIMITER_LINE.search(markdown):
         return True
     if _LONE_PIPE.search(markdown):
         return False  # a row of one `|`: an empty row to markdown-it, text to pulldown-cmark
     lines = markdown.split("\n")
     for n, line in enumerate(lines):
-        if (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)
-                and (not lines[n - 1].startswith("|") or "|" not in line
-                     or lines[n - 1].rstrip().endswith("\\")
-                     or (n > 1 and lines[n - 2].strip()))):
+        if not (n and "-" in line and "|" in lines[n - 1] and _DELIMITER_ROW.fullmatch(line)):
+            continue
+        if (not lines[n - 1].startswith("|") or "|" not in line
+                or lines[n - 1].rstrip().endswith("\\") or (n > 1 and lines[n - 2].strip())):
             return False
+        for row in itertools.takewhile(str.strip, lines[n + 1 :]):
+            if row.startswith(("    ", "\t")):
+                return False  # code to markdown-it, ending the table; a row to pulldown-cmark
     return True
 
 
-def _display_math_alike(markdown: str) -> bool:
-    """Whether every `$$` is display math that both parsers read alike: a block that starts a
-    line at the margin, with blank lines (or the section's ends) around it and none inside
-    (markdown-it's block also interrupts paragraphs and lists, and runs on over blank lines);
-    or `$$…$$` inside a line of text (`_inline_display_alike`)."""
+MATH_BLANK = "\ufdd4"
+"""Put on each blank line inside a `$$` block (`math_blanks_filled`) and taken out of the TeX
+again by the writer: a noncharacter, which no note holds."""
+
+
+def math_blanks_filled(markdown: str) -> str:
+    """The source with `MATH_BLANK` ending each blank line inside a `$$` display block:
+    markdown-it's block runs on over blank lines, as Obsidian's does, while a blank line would
+    split pulldown-cmark's paragraph and leave two lines of `$$` text. No newline moves, so byte
+    offsets still give the right lines (`writer.Lines`) when built from the result."""
     lines = markdown.split("\n")
+    for n in _math_blanks(lines) or ():
+        lines[n] += MATH_BLANK
+    return "\n".join(lines)
+
+
+def _math_blanks(markdown: str | list[str]) -> list[int] | None:
+    """The blank lines inside `$$` display blocks, or None unless every `$$` is display math
+    that both parsers read alike once those are filled (`math_blanks_filled`): a block that
+    starts a line at the margin, with blank lines (or the section's ends) around it
+    (markdown-it's block also interrupts paragraphs and lists); or `$$…$$` inside a line of
+    text (`_inline_display_alike`)."""
+    lines = markdown.split("\n") if isinstance(markdown, str) else markdown
     inside = False
+    blanks: list[int] = []
     for n, line in enumerate(lines):
         if "$$" not in line:
-            if inside and (not line.strip() or "$" in line):
-                return False  # a blank line splits pulldown-cmark's block; `$` may open math
+            if inside and "$" in line:
+                return None  # `$` may open math
+            if inside and not line.strip():
+                blanks.append(n)
             continue
         if not inside and not _LINE_OPENS_WITH_MATH.match(line):
             if not _inline_display_alike(line):
-                return False
+                return None
             continue
         still_inside = _block_line(lines, n, inside=inside)
         if still_inside is None:
-            return False
+            return None
         inside = still_inside
-    return not inside
+    return None if inside else blanks
 
 
 def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:

@@ -28,7 +28,7 @@ from ..obsidian.links import (
 from ..obsidian.math import display_math
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
-from .supported import Unsupported
+from .supported import MATH_BLANK, Unsupported
 from .urls import link_text, link_url
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ class Writer:
         elif kind == "FootnoteReference":
             self.out.append(self.notes.reference(value))
         elif kind == "InlineFootnote":
+            self.state.tags += self.tags_in(value)
             self.out.append(self.notes.inline(value))
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
@@ -129,12 +130,15 @@ class Writer:
             self.out.append(display_math(value, inline=True))  # forms read alike
         else:
             raise Unsupported
-        self.space_before = kind == "TaskListMarker"  # the box is followed by a space
+        self.space_before = kind == "TaskListMarker"  # a box is followed by a space
 
     def task(self, *, checked: bool) -> None:
-        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it."""
-        self.out += (_CHECKED if checked else _UNCHECKED, " ")  # the space apart: a note
-        # embed after the box trims it (`lift`)
+        """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it: with
+        the space after it, unless nothing follows (a block id was all the item's text)."""
+        self.out.append(_CHECKED if checked else _UNCHECKED)
+        following = self.events[self.i] if self.i < len(self.events) else None
+        if not (following.__class__ is dict and "End" in following):
+            self.out.append(" ")  # apart: a note embed after the box trims it (`lift`)
         self.out[self.items[-1]] = self.out[self.items[-1]].replace(
             "<li>", '<li class="task-list-item">', 1)
         if "class" not in self.out[self.lists[-1]]:
@@ -150,12 +154,24 @@ class Writer:
         self.foreign = True
 
     def footnote_definition(self, label: str) -> None:
-        """A footnote's text, kept for the list of footnotes below the section."""
+        """A footnote's text, kept for the list of footnotes below the section (of two with
+        one label, the last, as in markdown-it)."""
         start = self.i
         while self.events[self.i] != {"End": "FootnoteDefinition"}:
+            if "FootnoteReference" in self.events[self.i] or "InlineFootnote" in self.events[
+                    self.i]:
+                raise Unsupported  # markdown-it numbers it where the definition stands
             self.i += 1
-        self.notes.defined.setdefault(label, self.events[start : self.i])
+        self.notes.defined[label] = self.events[start : self.i]
+        self.state.tags += self.tags_in(self.events[start : self.i])
         self.i += 1
+
+    def tags_in(self, events: list[Any]) -> list[str]:
+        """The tags of a footnote, where it stands: markdown-it collects them while parsing,
+        in the order of the source, also from a footnote never referred to."""
+        scratch = type(self.state)(self.state.note, self.state.line)
+        Writer(events, scratch, self.lines).document()
+        return scratch.tags
 
     def footnotes(self) -> str:
         """The footnotes referenced, in the order of their first reference, as markdown-it's
@@ -341,7 +357,8 @@ class Writer:
         events, i = self.events, self.i
         if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
                 and events[i + 1] == {"End": "Paragraph"}):
-            self.out.append(display_math(events[i]["DisplayMath"], inline=False))
+            tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")  # `math_blanks_filled`
+            self.out.append(display_math(tex, inline=False))
             self.i += 2
             return
         self.out.append("<p>")
