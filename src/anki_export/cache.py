@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 from . import __version__
 
 CACHE_NAME = ".anki-export-cache"
-_RENDERING_DEPENDENCIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "pygments", "pyromark",
-                           "python-frontmatter", "pyyaml")
+_RENDERING_DEPENDENCIES = ("mdurl", "nh3", "pygments", "pyromark", "python-frontmatter",
+                           "pyyaml")
 
 @cache
 def code_digest() -> str:

@@ -2,7 +2,7 @@
 
 Text escapes `&`, `<`, `>` and the no-break space; attribute values the same and `"` (as the
 HTML standard serialises since 2025). HTML built this way from trusted parts is already what
-`render.sanitise` would return, which is how the fast path (`pulldown/`) skips the
+`render.sanitise` would return, which is how the writer (`pulldown/`) skips the
 sanitiser without changing a byte.
 """
 
@@ -20,7 +20,7 @@ def attribute(value: str) -> str:
     return text(value).replace('"', "&quot;")
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters: invisible on a card, and \x1f would split Anki's fields."""
 _ANKI_TAG = re.compile(r"\[(?=sound:|anki:|latex\]|\$\$?\])", re.I)
 """The `[` of what Anki reads in a field's HTML as its own tags: `[sound:…]` and
@@ -34,5 +34,5 @@ def field(html: str) -> str:
     Anki's patterns (run on the field's HTML) never match. Called after sanitising, which would
     turn the reference back into `[`, and after removing the control characters, which could
     hide a tag (`[\x01sound:…]`) until then."""
-    html = _CONTROL.sub("", html)
+    html = CONTROL.sub("", html)
     return _ANKI_TAG.sub("&#91;", html) if "[" in html else html

@@ -612,9 +612,12 @@ def heading_text(raw: str) -> str:
     return " ".join(line.strip() for line in raw.split("\n")[:-1])
 
 
-def mask_comments(body: str) -> str:
-    """Blank out Obsidian `%%comments%%` outside code, keeping every newline, so that a heading
-    inside a comment splits nothing and line numbers stay true."""
+def mask_comments(body: str, *, rest: bool = False, blank: bytes = b" ") -> str:
+    """Blank out Obsidian `%%comments%%` outside code (each character but a newline becomes
+    `blank`), keeping every newline, so that a heading inside a comment splits nothing and line
+    numbers stay true; with `rest`, an unclosed `%%` hides the rest of the text, as it hides the
+    rest of a note in Obsidian (rendering a section, whose paired comments the split blanked
+    already)."""
     if "%%" not in body:
         return body
     events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(body)
@@ -625,11 +628,11 @@ def mask_comments(body: str) -> str:
     data = body.encode("utf-8")
     marks = [m.start() for m in re.finditer(b"%%", data)
              if not any(a <= m.start() < b for a, b in code)]
+    if rest and len(marks) % 2:
+        marks.append(len(data) - 2)
     out = bytearray(data)
-    for opening, closing in zip(marks[::2], marks[1::2], strict=False):
-        for i in range(opening, closing + 2):
-            if out[i] != 10:
-                out[i] = 32
+    for opening, closing in reversed(list(zip(marks[::2], marks[1::2], strict=False))):
+        out[opening : closing + 2] = re.sub(b"[^\n]", blank, data[opening : closing + 2])
     return out.decode("utf-8")
 
 

@@ -1,10 +1,10 @@
 """Section Markdown in, sanitised card HTML and media references out.
 
-This module (with its markdown-it plugins in `obsidian/`, and `pulldown/`, the fast path that
-writes the same HTML from pulldown-cmark's events) is the only one that knows the parsers:
-everything else hands it Markdown text and gets HTML back, and the golden tests in
-`tests/fixtures/render/` guard whatever sits behind `render_markdown`. Everything that leaves
-here is sanitised: by `sanitise`, or written by the fast path in the very form nh3 gives back.
+This module (with `pulldown/`, the writer on pulldown-cmark's events, and the Obsidian
+constructs in `obsidian/`) is the only one that knows the parser: everything else hands it
+Markdown text and gets HTML back, and the golden tests in `tests/fixtures/render/` guard
+whatever sits behind `render_markdown`. Everything that leaves here is sanitised: by `sanitise`,
+or written by the writer in the very form nh3 gives back.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from .obsidian.code import load_highlighters
 from .obsidian.embeds import Embed
 from .obsidian.links import image_src, page_url
 from .parse import Note
-from .pulldown import Unsupported, render_events
+from .pulldown import render_events
 from .vault import VaultIndex, shared_path
 
 if TYPE_CHECKING:
     import nh3
-    from markdown_it import MarkdownIt
 
 __all__ = ["ImageSrc", "LinkTargets", "RenderState", "Rendered", "load_renderers", "page_url",
            "render_inline", "render_markdown", "sanitise"]
@@ -240,41 +239,24 @@ def sanitise(fragment: str, image_src: ImageSrc = _no_image) -> str:
         _IMAGE_SRC.reset(token)
 
 
-def _markdown() -> MarkdownIt:
-    """markdown-it with the Obsidian plugins, imported when first needed: most sections
-    never need it, and an update that renders a few notes is spared its import."""
-    from .obsidian.parser import markdown_parser
-
-    return markdown_parser()
-
-
 def load_renderers(code_languages: Iterable[str] = ()) -> None:
     """Make what rendering makes on first use: the sanitiser and the highlighters of these
     languages. Called before forking workers, which then share them instead of each making
-    them on its first sections (at 1,000 notes, 40 ms of each worker's first chunks). Not
-    markdown-it: most vaults never fall back to it (the benchmark's do not), and where one
-    does, each worker importing it takes no longer than the main process would."""
+    them on its first sections (at 1,000 notes, 40 ms of each worker's first chunks)."""
     _cleaner()
     load_highlighters(code_languages)
 
 
 def render_markdown(markdown: str, state: RenderState) -> Rendered:
-    """Render block Markdown (a section body) to sanitised HTML: on pulldown-cmark's event
-    stream where `pulldown` covers all the section holds, else with markdown-it-py."""
-    try:
-        html, clean = render_events(markdown, state)
-    except Unsupported:
-        return state.result(_markdown().render(markdown, {"render": state}), source=markdown)
+    """Render block Markdown (a section body) to sanitised HTML, on pulldown-cmark's events."""
+    html, clean = render_events(markdown, state)
     return state.result(html, clean=clean, source=markdown)
 
 
 def embedded_html(markdown: str, state: RenderState) -> str:
     """The sanitised HTML of an embedded note's part (`obsidian.links.note_embed`), rendered
     like a section; sanitised here, so that its raw `<img>` tags resolve from its own note."""
-    try:
-        html, clean = render_events(markdown, state)
-    except Unsupported:
-        html, clean = _markdown().render(markdown, {"render": state}), False
+    html, clean = render_events(markdown, state)
     return html if clean else sanitise(html, state.image_src(markdown))
 
 
@@ -291,10 +273,6 @@ def render_inline(markdown: str, state: RenderState) -> Rendered:
     parsing every question costs more than its answer's sanitising."""
     if not _MARKUP.search(markdown):
         return state.result(escape.text(markdown), clean=True)
-    try:
-        html, clean = render_events(f"# {markdown} #\n", state)
-    except Unsupported:
-        return state.result(_markdown().renderInline(markdown, {"render": state}),
-                            source=markdown)
+    html, clean = render_events(f"# {markdown} #\n", state)
     text, _, footnotes = html.removeprefix("<h1>").partition("</h1>\n")
     return state.result(text + footnotes, clean=clean, source=markdown)

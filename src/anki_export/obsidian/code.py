@@ -28,9 +28,9 @@ HIGHLIGHTED = 200_000
 rest shows as plain text (`partly_highlighted`): a 6 MB block took a minute and 2.35 GB."""
 
 
-def highlight_code(code: str, lang: str, attrs: str) -> str:
-    """markdown-it's `highlight` option: highlighted HTML, or "" to let it escape the code
-    (no language, or one Pygments does not know, such as `dataview`, or `text`)."""
+def highlight_code(code: str, lang: str) -> str:
+    """Highlighted HTML, or "" where the writer escapes the code itself (no language, or one
+    Pygments does not know, such as `dataview`, or `text`)."""
     if is_plain(lang) and code.endswith("\n") and not code.startswith("\ufeff") \
             and "\r" not in code:
         return ""

@@ -1,10 +1,9 @@
 """Wiki-links, images and embeds, resolved against the vault the way Obsidian resolves them.
 
-The inline rule only recognises `[[…]]` and `![[…]]`. One core rule then resolves every link,
-embed and image of the text (wiki-style and Markdown) in a single walk, because only there are
-the block's line (for warnings) and the parser (for embedded notes) at hand. Each resolved token
-is replaced by the HTML it stands for. Raw `<img>` tags are left to the sanitiser, which maps
-each `src` through `image_src` on its own parse of the HTML (see `render.sanitise`).
+pulldown-cmark finds `[[…]]`, `![[…]]` and Markdown links and images; the writer
+(`pulldown.writer`) asks here for the HTML each stands for. Raw `<img>` tags are left to the
+sanitiser, which maps each `src` through `image_src` on its own parse of the HTML (see
+`render.sanitise`).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from copy import copy
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -24,11 +22,6 @@ from ..vault import GARDEN_IMAGE_URL, GARDEN_IMAGES, IMAGE_SUFFIXES
 from .embeds import Embed, embedded_markdown
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.rules_core import StateCore
-    from markdown_it.rules_inline import StateInline
-    from markdown_it.token import Token
-
     from ..parse import Note
     from ..render import RenderState
 
@@ -53,128 +46,8 @@ def loads_elsewhere(url: str) -> bool:
     return _SCHEME_OR_ROOT.match(trimmed) is not None
 
 
-def wikilinks_plugin(md: MarkdownIt) -> None:
-    """`[[target]]`, `[[target|alias]]`, `[[target\\|alias]]` (the escaped pipe of tables and of
-    the garden's published form), `[[Note#Heading]]`, `[[Note#^block]]`, `[[#Heading]]`, and the
-    same with `!` for images and note embeds; plus Markdown images and raw `<img>` tags."""
-    md.inline.ruler.before("link", "wikilink", _wikilink)
-    md.core.ruler.push("vault_links", _resolve)
-
-
-def _wikilink(state: StateInline, silent: bool) -> bool:
-    if state.src[state.pos] not in "![":
-        return False
-    match = WIKILINK.match(state.src, state.pos, state.posMax)
-    if match is None:
-        return False
-    if not silent:
-        target, *options = match.group(1).replace("\\|", "|").split("|")
-        token = state.push("embed" if match.group().startswith("!") else "wikilink", "", 0)
-        token.meta = {"target": target.strip(), "options": [o.strip() for o in options]}
-    state.pos = match.end()
-    return True
-
-
-def _resolve(state: StateCore) -> None:
-    render: RenderState = state.env["render"]
-    for token in state.tokens:
-        if token.type == "inline" and token.children:
-            _resolve_inline(state, render, token.children, token.map[0] if token.map else 0)
-    state.tokens = _lift_embeds(state.tokens)
-
-
-def _resolve_inline(state: StateCore, render: RenderState, children: Sequence[Token],
-                    line: int) -> None:
-    """Resolve each child; `line` follows the line breaks, so warnings name the right line."""
-    for i, child in enumerate(children):
-        breaks = 1 if child.type in {"softbreak", "hardbreak"} else child.content.count("\n")
-        if child.type == "link_open":
-            _markdown_link(render, children, i, line)
-        elif child.type == "wikilink":
-            _to_html(child, link_html(render, child.meta["target"], child.meta["options"], line))
-        elif child.type == "embed":
-            target, options = child.meta["target"], child.meta["options"]
-            page = target.partition("#")[0]
-            if shows_note(render, page, wiki=True):
-                embedded, child.meta["block"] = note_embed(render, target, options, line,
-                                                           _markdown_it_html(state.md))
-                _to_html(child, embedded)
-            else:
-                _to_html(child, image_html(render, page, *image_label(options), line))
-        elif child.type == "image":
-            label = "".join(c.content for c in child.children or ())
-            src = unquote(str(child.attrs.get("src", "")))
-            if shows_note(render, src.partition("#")[0], wiki=False):
-                embedded, child.meta["block"] = note_embed(render, src, [], line,
-                                                           _markdown_it_html(state.md))
-                _to_html(child, embedded)
-            else:
-                _to_html(child, image_html(render, src, *image_label(label.split("|")), line))
-        line += breaks  # of the source: an embed's HTML has lines of its own
-
-
-def _to_html(token: Token, content: str) -> None:
-    token.type, token.tag, token.content, token.children = "html_inline", "", content, None
-
-
-def _lift_embeds(tokens: list[Token]) -> list[Token]:
-    """Note embeds out of their paragraphs: the HTML parser would tear a `<div>` inside a `<p>`
-    apart and leave empty paragraphs. The text around an embed keeps paragraphs of its own."""
-    from markdown_it.token import Token
-
-    out: list[Token] = []
-    i = 0
-    while i < len(tokens):
-        children = tokens[i + 1].children if tokens[i].type == "paragraph_open" else None
-        if not children or not any(c.meta.get("block") for c in children):
-            out.append(tokens[i])
-            i += 1
-            continue
-        end = next(j for j in range(i + 2, len(tokens)) if tokens[j].type == "paragraph_close")
-        opening, inline, closing = tokens[i], tokens[i + 1], tokens[end]  # a footnote's last
-        # paragraph holds its (empty) anchor before its end: kept after the lifted parts
-        run: list[Token] = []
-        for child in [*children, None]:
-            if child is not None and not child.meta.get("block"):
-                run.append(child)
-                continue
-            while run and _blank(run[0]):
-                run.pop(0)
-            while run and _blank(run[-1]):
-                run.pop()
-            if run:
-                out += [copy(opening), Token("inline", "", 0, map=inline.map, children=run),
-                        copy(closing)]
-            run = []
-            if child is not None:
-                out.append(Token("html_block", "", 0, content=child.content + "\n", block=True))
-        out += tokens[i + 2 : end]
-        i = end + 1
-    return out
-
-
-def _blank(token: Token) -> bool:
-    return token.type in {"softbreak", "hardbreak"} or (
-        token.type == "text" and not token.content.strip())
-
-
 def link_html(render: RenderState, target: str, options: Sequence[str], line: int) -> str:
     return link_markup(render, linked_note(render, target, line, "link"), target, options)
-
-
-def _markdown_link(render: RenderState, children: Sequence[Token], i: int, line: int) -> None:
-    """`[text](Other%20note.md#Part)` is a link to a note, as in Obsidian and the garden: it goes
-    to that note's page, or reads as plain text, like a wiki-link. Web links stay as they are."""
-    href = unquote(str(children[i].attrs.get("href", "")))
-    if REMOTE.match(href):
-        return
-    url = internal_link_url(render, href, line)
-    if url is not None:
-        children[i].attrs = {"class": "internal-link", "href": url}
-        return
-    level = children[i].level
-    closing = next(c for c in children[i + 1 :] if c.type == "link_close" and c.level == level)
-    children[i].hidden = closing.hidden = True  # the link text stays, as plain text
 
 
 def internal_link_url(render: RenderState, href: str, line: int) -> str | None:
@@ -220,15 +93,6 @@ def note_url(render: RenderState, note: Note | None, target: str) -> str | None:
 
 EmbedHtml = Callable[[str, "RenderState"], str]
 """How an embedded note's Markdown becomes the sanitised HTML of its box."""
-
-
-def _markdown_it_html(md: MarkdownIt) -> EmbedHtml:
-    def html(markdown: str, nested: RenderState) -> str:
-        from ..render import sanitise  # here: render imports this module
-
-        # Sanitised here, so that its raw `<img>` tags resolve from the embedded note's folder.
-        return sanitise(md.render(markdown, {"render": nested}), nested.image_src(markdown))
-    return html
 
 
 def note_embed(render: RenderState, target: str, options: Sequence[str], line: int,

@@ -1,16 +1,11 @@
-"""Card HTML straight from pulldown-cmark's event stream (pyromark): the fast path of `render`.
+"""Card HTML from pulldown-cmark's event stream (pyromark): how `render` renders every section.
 
-markdown-it-py renders about 3,000 sections a second, pulldown-cmark over 100,000; rendering was
-nine tenths of a cold build. This writer covers what most sections hold (CommonMark, tables,
-wiki-links, images, `$math$`, `==highlights==`, `#tags`, callouts, footnotes, task lists, raw
-HTML, block ids, inline fields, note embeds, clozes written plainly) and writes exactly the HTML
-that the markdown-it path writes, tag for tag and newline for newline, so either path gives the
-same card; its warnings name the same lines (from the byte offsets of
-`pyromark.events_with_range`). Anything else (other clozes, comments outside code, the shapes
-`supported` lists) raises `Unsupported` and `render.render_markdown` falls back to
-markdown-it-py, the reference:
-`tests/test_pulldown.py` renders the golden cases and generated vaults both ways and requires
-the same bytes wherever this path answers.
+pulldown-cmark reads CommonMark and GFM (tables, strikes, task lists, footnotes) with math and
+wiki-links; passes over its events add the Obsidian syntax it does not read (`marks`, `clozes`:
+highlights, inline footnotes, block ids, inline fields, clozes), and the writer (`writer`)
+writes callouts, tags, embeds and the rest as Obsidian and the garden show them. Its warnings
+name their lines from the byte offsets of `pyromark.events_with_range`. pulldown-cmark renders
+over 100,000 sections a second; rendering was nine tenths of a cold build with markdown-it-py.
 """
 
 from __future__ import annotations
@@ -21,31 +16,31 @@ from typing import TYPE_CHECKING, Any
 
 import pyromark
 
-from ..cloze import OFF
-from .clozes import SourceCloze, source_clozes, with_clozes
+from ..escape import CONTROL
+from ..obsidian.math import math_blanks_filled
+from ..parse import mask_comments
+from .clozes import ESCAPED, highlight_clozes, with_clozes
 from .marks import (
-    comments_in_code_only,
     inline_footnotes,
+    tag_name,
     with_marks,
     without_block_ids,
     without_field_keys,
 )
-from .supported import Unsupported, math_blanks_filled, supported
 from .writer import SAFE_URL, Lines, Writer
 
 if TYPE_CHECKING:
     from ..render import RenderState
 
-__all__ = ["Unsupported", "render_events", "supported"]
+__all__ = ["render_events"]
 
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
             | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_WIKILINKS
             | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES
             | pyromark.Options.ENABLE_SUBSCRIPT)
-"""Subscript only to keep a single `~` from pairing as a strike (GFM's reading): where no pair
-of them makes a subscript (`located` declines one), every single `~` is text, as in
-markdown-it."""
+"""Subscript only to keep a single `~` from pairing as a strike (GFM's reading): `located` turns
+a subscript's tildes back into text, as Obsidian shows them."""
 
 
 @cache
@@ -53,19 +48,24 @@ def _parser() -> pyromark.Markdown:
     return pyromark.Markdown(options=_OPTIONS)
 
 
-def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
+def located(events: Iterable[tuple[Any, Any]], source: bytes | None = None) -> list[Any]:
     """The events as `pyromark.events` gives them (adjacent text merged), each link, image and
     fenced code block with its byte offsets (`at`, `end`) in the source: where warnings about
-    it point (`Lines`), and a wiki-link's source (`Writer.wiki_parts`)."""
+    it point (`Lines`), and a wiki-link's source (`Writer.wiki_parts`). Given the `source`, an
+    escaped `:`, `{`, `}`, `#` or `=` keeps `ESCAPED` on each side, so that it opens, ends or
+    splits no cloze, tag or highlight (`render_events` takes them out of the HTML)."""
     out: list[Any] = []
     for event, span in events:
         if event.__class__ is not dict:
             out.append(event)
             continue
         text = event.get("Text")
-        if text is None and event.get("Start") == "Subscript":
-            raise Unsupported  # `~x~`: text to markdown-it; pulldown-cmark's pairing of
-            # single tildes also undoes emphasis (`~a *b~ c*`) that markdown-it keeps
+        if text is None and tag_name(event.get("Start", event.get("End", ""))) == "Subscript":
+            text = "~"  # `~x~` is text in Obsidian (see `_OPTIONS`)
+            event = {"Text": text}
+        if source and text and text[0] in ":{}#=" and source[span["start"] - 1] == 92:
+            text = f"{ESCAPED}{text[0]}{ESCAPED}{text[1:]}"  # after a backslash
+            event = {"Text": text}
         if text is not None and out and out[-1].__class__ is dict and "Text" in out[-1]:
             out[-1] = {"Text": out[-1]["Text"] + text}
             continue
@@ -80,42 +80,30 @@ def located(events: Iterable[tuple[Any, Any]]) -> list[Any]:
 
 def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     """The section's HTML, and whether it is clean already: written only here, in the form
-    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media, tags
-    and clozes go into `state` only when the section renders here."""
-    site_url = state.targets.site_url if state.targets else None
-    if (not supported(markdown) or (state.clozes and state.clozes.highlights != OFF)
-            or (site_url and not SAFE_URL.match(site_url))):
-        raise Unsupported
-    found = state.clozes.found if state.clozes is not None else []
-    clozes = source_clozes(markdown, state.clozes, state.depth) if "{{" in markdown else []
-    scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
+    nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Control
+    characters go first: no field keeps them (`escape.field`), and nh3 drops some itself."""
+    if CONTROL.search(markdown):
+        markdown = CONTROL.sub("", markdown)
+    if "%%" in markdown:
+        markdown = mask_comments(markdown, rest=True, blank=b"")
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
-    events = _passes(located(_parser().events_with_range(markdown)), markdown, clozes,
-                     len(found))
-    writer = Writer(events, scratch, Lines(markdown))
-    html = writer.document() + writer.footnotes()
-    state.media += scratch.media
-    state.tags += scratch.tags
-    state.diagnostics += scratch.diagnostics
-    found += [c.cloze for c in clozes]
-    return html, not writer.foreign
-
-
-def _passes(events: list[Any], markdown: str, clozes: list[SourceCloze],
-            first: int) -> list[Any]:
-    """The events with the Obsidian syntax pulldown-cmark does not read (`marks`, `clozes`)
-    marked or taken out, in markdown-it's order; each pass only where its syntax may be."""
-    if "%%" in markdown and not comments_in_code_only(events, markdown):
-        raise Unsupported
-    if clozes:
-        events = with_clozes(events, clozes, first)
+    escapes = "\\" in markdown
+    events = located(_parser().events_with_range(markdown),
+                     markdown.encode() if escapes else None)
+    if "{{" in markdown and not state.depth:
+        events = with_clozes(events, state, markdown)
     if "::" in markdown:
         events = without_field_keys(events)
-    if "^" in markdown:  # after the fields, as in markdown-it
+    if "^" in markdown:  # after the fields
         events = without_block_ids(events)
     if "^[" in markdown:
         events = inline_footnotes(events)
     if "==" in markdown:
-        events = with_marks(events)
-    return events
+        events = highlight_clozes(with_marks(events), state)
+    writer = Writer(events, state, Lines(markdown))
+    html = writer.document() + writer.footnotes()
+    if escapes:
+        html = html.replace(ESCAPED, "")
+    site_url = state.targets.site_url if state.targets else None
+    return html, not writer.foreign and not (site_url and not SAFE_URL.match(site_url))

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..obsidian.text import BLOCK_ID, FIELD_OPEN
-from .supported import Unsupported
 
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "comments_in_code_only", "inline_footnotes", "tag_name",
-           "with_marks", "without_block_ids", "without_field_keys"]
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "inline_footnotes", "tag_name", "with_marks",
+           "without_block_ids", "without_field_keys"]
 
 
 MARK_OPEN = "MarkOpen"
@@ -21,10 +20,9 @@ _BLOCK_ENDS = frozenset({"Paragraph", "Heading", "TableCell", "Item", "CodeBlock
 
 
 def with_marks(events: list[Any]) -> list[Any]:
-    """`==text==` as markdown-it-mark reads it in the source: an opener not next to another `=`
-    nor followed by a space, closed by the first `==` after it not preceded by a space. Where
-    that first `==` sits in another element (code, math, a link, other emphasis), the two
-    parsers disagree: Unsupported."""
+    """`==text==` as Obsidian reads it: an opener not next to another `=` nor followed by a
+    space, closed by the first `==` after it not preceded by a space, in text of the same
+    element (not in code, math, or another link or emphasis)."""
     out: list[Any] = []
     in_code = False
     i = 0
@@ -91,19 +89,13 @@ def _closer(events: list[Any], i: int, first: int) -> tuple[int, int] | None:
             continue
         (kind, value), = event.items()
         if kind == "Text":
-            found = _closing_in(value, pos, events, j)
+            found = _closing_in(value, pos, events, j) if depth == 0 else -1
             if found >= 0:
-                if depth:
-                    raise Unsupported  # markdown-it closes it inside another element
                 return j, found
         elif kind in ("Start", "End"):
-            if tag_name(value) in _BLOCK_ENDS:
-                return None
             depth += 1 if kind == "Start" else -1
-            if depth < 0 or "==" in str(value):
-                raise Unsupported
-        elif "==" in str(value):
-            raise Unsupported  # code, math or HTML holding the closing `==`
+            if depth < 0 or tag_name(value) in _BLOCK_ENDS:
+                return None
         pos = 0
     return None
 
@@ -150,31 +142,11 @@ def inline_footnotes(events: list[Any]) -> list[Any]:
         j, pos = closed
         inner = ([{"Text": text[at + 2 : pos]}] if j == i else
                  [{"Text": text[at + 2 :]}, *events[i + 1 : j], {"Text": events[j]["Text"][:pos]}])
-        if any("FootnoteReference" in e for e in inner):
-            raise Unsupported  # markdown-it numbers it inside the note, before those after
         inner = [e for e in inner if e != {"Text": ""}]
-        if any(e.__class__ is dict and "Text" in e and "^[" in e["Text"] for e in inner):
-            raise Unsupported  # `^[a ^[b]]`: markdown-it numbers the notes depth first
         out += [{"Text": text[:at]}, {"InlineFootnote": inner}]
         events[j] = {"Text": events[j]["Text"][pos + 1 :]}
         i = j
     return [e for e in out if e != {"Text": ""}]
-
-
-def comments_in_code_only(events: list[Any], markdown: str) -> bool:
-    """Whether every `%%` of the source is in code or math, where both parsers keep it as
-    written. Comments themselves are left to markdown-it: `parse.mask_comments` blanks the
-    paired ones before a section gets here, so only an unclosed `%%` still hides text."""
-    kept = 0
-    in_code = False
-    for event in events:
-        if event.__class__ is not dict:
-            continue
-        in_code = _in_code(event, in_code)
-        (kind, value), = event.items()
-        if (kind == "Text" and in_code) or kind in ("Code", "InlineMath", "DisplayMath"):
-            kept += value.count("%%")
-    return kept == markdown.count("%%")
 
 
 def _in_code(event: Any, in_code: bool) -> bool:

@@ -1,5 +1,6 @@
-"""Card HTML from pulldown-cmark's events, written the way markdown-it's renderer writes it
-(`renderToken`'s newlines included), escaped the way nh3 escapes (see `escape`).
+"""Card HTML from pulldown-cmark's events, written the way the garden's markdown-it writes it
+(`renderToken`'s newlines included), so that cards kept their bytes when this writer replaced
+markdown-it; escaped the way nh3 escapes (see `escape`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from ..obsidian.links import (
     note_embed,
     shows_note,
 )
-from ..obsidian.math import display_math
+from ..obsidian.math import MATH_BLANK, display_math
 from ..obsidian.text import TAG
 from .marks import MARK_OPEN, tag_name
-from .supported import MATH_BLANK, Unsupported
 from .urls import link_text, link_url
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Writer:
             if text is not None:
                 if not self.loose_text and out and out[-1] == "<li>":  # `inline_started`
                     self.loose_text = True
-                if "#" in text or "$$" in text:
+                if "#" in text:
                     self.text(text)
                 else:
                     out.append(text_html(text))
@@ -126,11 +126,25 @@ class Writer:
             self.out.append(self.notes.inline(value))
         elif kind == "InlineMath":
             self.out.append(f"\\({text_html(value)}\\)")
-        elif kind == "DisplayMath":  # `text $$x$$ text`: `supported` let through only the
-            self.out.append(display_math(value, inline=True))  # forms read alike
-        else:
-            raise Unsupported
+        elif kind == "DisplayMath" and value.strip():
+            self.display_math(value.replace(MATH_BLANK, ""))
+        elif kind == "DisplayMath":
+            self.out.append(f"$${text_html(value)}$$")  # holding nothing: text
+        else:  # `Html`: raw HTML where pulldown-cmark found no block of it
+            self.out.append(value)
+            self.foreign = True
         self.space_before = kind == "TaskListMarker"  # a box is followed by a space
+
+    def display_math(self, tex: str) -> None:
+        """`$$…$$` inside a paragraph: a block of its own where it stands on lines of its own
+        (right below a line of text, as Obsidian shows it), lifted out of the paragraph or
+        list item like a note embed; else inside the line (`text $$x$$ text`)."""
+        before = self.events[self.i - 2] if self.i > 1 else None
+        after = self.events[self.i] if self.i < len(self.events) else None
+        alone = before in ("SoftBreak", "HardBreak") and (
+            after in ("SoftBreak", "HardBreak") or (after.__class__ is dict and "End" in after))
+        if not (alone and self.lifted(display_math(tex, inline=False).removesuffix("\n"))):
+            self.out.append(display_math(tex, inline=True))
 
     def task(self, *, checked: bool) -> None:
         """A task list item's checkbox, marked as markdown-it's tasklists plugin marks it: with
@@ -158,9 +172,6 @@ class Writer:
         one label, the last, as in markdown-it)."""
         start = self.i
         while self.events[self.i] != {"End": "FootnoteDefinition"}:
-            if "FootnoteReference" in self.events[self.i] or "InlineFootnote" in self.events[
-                    self.i]:
-                raise Unsupported  # markdown-it numbers it where the definition stands
             self.i += 1
         self.notes.defined[label] = self.events[start : self.i]
         self.state.tags += self.tags_in(self.events[start : self.i])
@@ -220,8 +231,6 @@ class Writer:
             self.loose_text = False
 
     def text(self, text: str) -> None:
-        if "$$" in text:
-            raise Unsupported  # display math pulldown-cmark did not read as such
         if "#" not in text:
             self.out.append(text_html(text))
         else:
@@ -267,7 +276,7 @@ class Writer:
         name = tag if simple else next(iter(tag))
         handler = _STARTS.get(name)
         if handler is None:
-            raise Unsupported  # footnotes, HTML blocks, definition lists
+            return  # an element no option of `pulldown._OPTIONS` makes: its content only
         if self.item_run is not None and name not in ("Link", "Image"):
             self.end_item_run()
         if name in _NOT_NEW_BLOCKS:
@@ -280,9 +289,8 @@ class Writer:
         simple = tag.__class__ is str
         name = tag if simple else next(iter(tag))
         handler = _ENDS.get(name)
-        if handler is None:
-            raise Unsupported
-        handler(self, tag if simple else tag[name])
+        if handler is not None:
+            handler(self, tag if simple else tag[name])
 
     def start_item(self, _: object) -> None:
         following = self.events[self.i] if self.i < len(self.events) else None
@@ -355,7 +363,8 @@ class Writer:
     def paragraph(self, _: object = None) -> None:
         """`<p>`, or a display-math block where `$$…$$` is all the paragraph holds."""
         events, i = self.events, self.i
-        if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
+        if (i + 1 < len(events) and isinstance(events[i], dict)
+                and events[i].get("DisplayMath", " ").strip()
                 and events[i + 1] == {"End": "Paragraph"}):
             tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")  # `math_blanks_filled`
             self.out.append(display_math(tex, inline=False))
@@ -463,7 +472,7 @@ class Writer:
                             f"the first {HIGHLIGHTED:,} are highlighted, the rest shown as "
                             "plain text; split it, or link to the file",
                             self.lines.at(kind["at"]))
-        highlighted = highlight_code(content, lang, "")
+        highlighted = highlight_code(content, lang)
         self.foreign = self.foreign or bool(highlighted)  # Pygments escapes its own way
         highlighted = highlighted or text_html(content)
         self.out.append(f'<pre><code class="language-{attribute(lang)}">{highlighted}'
@@ -493,15 +502,11 @@ class Writer:
         if kind in ("Autolink", "Email"):
             self.autolink(link["dest_url"], email=kind == "Email")
             return
-        if kind not in ("Inline", "Reference", "Collapsed", "Shortcut"):
-            raise Unsupported
         href = unquote(link["dest_url"])
         opening = ""
         title = f' title="{attribute(link["title"])}"' if link["title"] else ""
         if REMOTE.match(href) and not SAFE_URL.match(link["dest_url"]):
-            if not REMOTE.match(link["dest_url"]):
-                raise Unsupported  # a scheme only once unquoted: the sanitiser keeps it
-            opening = f"<a{title}>"  # `javascript:` and the like: the sanitiser drops `href`
+            opening = f"<a{title}>"  # `javascript:` and the like (also once unquoted): no link
         elif REMOTE.match(href):
             opening = f'<a href="{attribute(link_url(link["dest_url"]))}"{title}>'
         else:
@@ -533,7 +538,7 @@ class Writer:
             # reads it
             match = WIKILINK.fullmatch(self.lines.source(link["at"], link["end"]))
             if match is None:
-                raise Unsupported
+                return link["dest_url"].strip(), []
             target, *options = match.group(1).replace("\\|", "|").split("|")
             return target.strip(), [o.strip() for o in options]
         target = link["dest_url"].removesuffix("\\").strip()
@@ -571,7 +576,7 @@ class Writer:
                 self.space_before = True
                 continue
             if not isinstance(event, dict):
-                raise Unsupported  # a highlight
+                continue  # a highlight's marks
             (kind, value), = event.items()
             if kind == "Text":
                 pos = 0
@@ -581,10 +586,8 @@ class Writer:
                 parts.append(value[pos:])
                 self.space_before = value[-1:].isspace()
                 continue
-            if kind == "Code":
-                parts.append(value)
-            elif kind not in ("Start", "End") or tag_name(value) not in _SIMPLE_INLINE:
-                raise Unsupported  # links, math, raw HTML: alt texts of their own
+            if kind not in ("Start", "End"):
+                parts.append(value if isinstance(value, str) else "")  # code, math, HTML
             self.space_before = False
         return "".join(parts)
 
@@ -600,13 +603,18 @@ class Writer:
             self.out.append(html)
             return
         self.foreign = True  # sanitised already, but not written in nh3's form here
+        if not self.lifted(html):
+            self.out.append(html)
+
+    def lifted(self, html: str) -> bool:
+        """Whether the block `html` could be lifted out of the paragraph or list item it is in
+        (`lift`); not in a heading or table cell."""
         container = self.container()
         if container == "Paragraph":
             self.lift(html, self.paragraph_at)
         elif container == "Item":
             self.lift(html, self.items[-1] if self.item_run is None else self.item_run - 1)
-        else:
-            self.out.append(html)
+        return container in ("Paragraph", "Item")
 
     def container(self) -> str | None:
         """The block the current inline content is in (the innermost unclosed one)."""
