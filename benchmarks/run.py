@@ -26,8 +26,7 @@ of two of them is the median of its rounds' ratios, so it compares runs seconds 
               click<8.2); skipped with a message if it cannot be installed
 
 Not timed, and reported with each size: the share of notes holding each construct
-(make_vault.py --stats) and the share of sections a cold build renders on the pulldown fast
-path (fastpath.py; where anki-export has no fast path, the report says why).
+(make_vault.py --stats).
 
 Needs the project installed (anki-export on PATH or beside this Python) and, for the floor,
 genanki, pyyaml, pyromark and markdown-it-py in this Python.
@@ -344,7 +343,6 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
             extra.update(floor_facts(runs[-1]))
         res[key] = summarise(runs, **extra)
     res["shares"] = construct_shares(str(vault))
-    res["fast_path"] = fast_path_share(n, args, root, vault, anki_export, env0)
     clean_vault_top(vault, top)
     if "help" in want:
         runs = [run_once([*anki_export, "--help"]) for _ in range(max(5, args.repeat))]
@@ -384,22 +382,6 @@ def bench_size(n: int, args: argparse.Namespace, work: Path, anki_export: list[s
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return res
-
-
-def fast_path_share(n: int, args: argparse.Namespace, root: Path, vault: Path,
-                    anki_export: list[str], env0: dict[str, str]) -> dict:
-    """What fastpath.py counts in a cold build of the vault (not timed), or why nothing."""
-    out, xdg = root / "fastpath-out", root / "fastpath-xdg"
-    r = run_once([interpreter_of(anki_export), str(HERE / "fastpath.py"), str(vault), str(out)],
-                 env={**env0, "XDG_CACHE_HOME": str(xdg)}, timeout=args.timeout, sample=0)
-    for p in (out, xdg):
-        shutil.rmtree(p, ignore_errors=True)
-    try:
-        found = json.loads(r["stdout"].strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        found = {"error": f"exit {r['rc']}: {r['stderr'].strip()[-300:]}"}
-    log(f"[{n}] fast path: {found}")
-    return found
 
 
 # ---------------------------------------------------------------- report
@@ -515,19 +497,12 @@ def print_report(res: dict, machine: dict, style: str) -> None:
                   f"{m.get('decks') or ''} | {m['load1_max']} |")
     sizes = [n for n in sorted(int(s) for s in res) if res[str(n)].get("shares")]
     if sizes:
-        print(f"\nvault style {style}: % of notes holding each construct, and the sections a "
-              "cold build renders on the pulldown fast path")
+        print(f"\nvault style {style}: % of notes holding each construct")
         print("| construct | " + " | ".join(f"{n} notes" for n in sizes) + " |")
         print("|---|" + "---:|" * len(sizes))
         for key in res[str(sizes[0])]["shares"]:
             print(f"| {key} | " + " | ".join(f"{res[str(n)]['shares'].get(key, 0):.1f}"
                                               for n in sizes) + " |")
-        cells = []
-        for n in sizes:
-            f = res[str(n)].get("fast_path") or {}
-            cells.append(f"{100 * f['fast_path_share']:.1f}% of {f['sections']}"
-                         if "fast_path_share" in f else str(f.get("error", "—"))[:80])
-        print("| **sections on the fast path** | " + " | ".join(cells) + " |")
     print(f"\n| ratio ({TARGETS[style].issue}'s targets) | value | target | met |")
     print("|---|---:|---|---|")
     for r in ratios(res, style):
