@@ -16,19 +16,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from anki_export import pulldown
+from anki_export.cloze import HIGHLIGHTS, OFF, TOGETHER, ClozeScan
 from anki_export.render import Rendered, RenderState, _markdown, render_markdown
 from tests.test_build import SAMPLE_VAULT
 from tests.test_render import FIXTURES, NOTE, SITE_URL, golden_cases, shown, vault_targets
 
 
-def both_ways(markdown: str, site_url: str | None = SITE_URL) -> tuple[str | None, str]:
+def both_ways(markdown: str, site_url: str | None = SITE_URL,
+              highlights: str = OFF) -> tuple[str | None, str]:
     """(fast path's golden text, or None where it declines; markdown-it's golden text). Where
     both answer, their clozes (numbers, identities, the text with placeholders) must agree."""
     targets = vault_targets(site_url)
-    reference = RenderState(NOTE, 1, targets)
+    reference = RenderState(NOTE, 1, targets, clozes=ClozeScan(highlights))
     slow = reference.result(_markdown().render(markdown, {"render": reference}),
                             source=markdown)
-    state = RenderState(NOTE, 1, targets)
+    state = RenderState(NOTE, 1, targets, clozes=ClozeScan(highlights))
     try:
         html, clean = pulldown.render_events(markdown, state)
     except pulldown.Unsupported:
@@ -111,6 +113,15 @@ def sections(draw: st.DrawFn) -> str:
 @example("[^1]: #y\n\na[^1] #x ^[#z]\n\n[^2]: #v\n")  # tags in the source's order
 def test_generated_sections_same_on_both_paths(markdown: str) -> None:
     fast, slow = both_ways(markdown)
+    if fast is not None:
+        assert fast == slow
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections(), st.sampled_from([HIGHLIGHTS, TOGETHER]))
+@example("A ==kappa== or ==lambda  Chain==, ==**not** plain==.\n", HIGHLIGHTS)
+def test_highlight_clozes_same_on_both_paths(markdown: str, highlights: str) -> None:
+    fast, slow = both_ways(markdown, highlights=highlights)
     if fast is not None:
         assert fast == slow
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyromark
 
-from ..cloze import OFF
-from .clozes import SourceCloze, source_clozes, with_clozes
+from ..cloze import OFF, Cloze
+from .clozes import SourceCloze, highlight_clozes, source_clozes, with_clozes
 from .marks import (
     comments_in_code_only,
     inline_footnotes,
@@ -82,22 +82,27 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     nh3 gives back (see `escape`), from safe parts; then it needs no sanitising. Media, tags
     and clozes go into `state` only when the section renders here."""
     site_url = state.targets.site_url if state.targets else None
-    if (not supported(markdown) or (state.clozes and state.clozes.highlights != OFF)
-            or (site_url and not SAFE_URL.match(site_url))):
+    if not supported(markdown) or (site_url and not SAFE_URL.match(site_url)):
         raise Unsupported
     found = state.clozes.found if state.clozes is not None else []
     clozes = source_clozes(markdown, state.clozes, state.depth) if "{{" in markdown else []
+    highlights = bool(state.clozes and state.clozes.highlights != OFF and "==" in markdown)
+    if highlights and (clozes or state.depth or "\\" in markdown):
+        raise Unsupported  # clozes of both kinds; an escape that the highlight's text hides
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
     events = _passes(located(_parser().events_with_range(markdown)), markdown, clozes,
                      len(found))
+    marked: list[Cloze] = []
+    if highlights:
+        events, marked = highlight_clozes(events, len(found))
     writer = Writer(events, scratch, Lines(markdown))
     html = writer.document() + writer.footnotes()
     state.media += scratch.media
     state.tags += scratch.tags
     state.diagnostics += scratch.diagnostics
-    found += [c.cloze for c in clozes]
+    found += [c.cloze for c in clozes] + marked
     return html, not writer.foreign
 
 

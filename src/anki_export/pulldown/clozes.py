@@ -15,10 +15,10 @@ from typing import Any
 
 from ..cloze import CLOSE, HINT, MAX_NUMBER, OPEN, SEP, Cloze, ClozeScan, _identity
 from ..obsidian.text import FIELD_OPEN
-from .marks import _in_code, tag_name
+from .marks import MARK_CLOSE, MARK_OPEN, _in_code, tag_name
 from .supported import Unsupported
 
-__all__ = ["SourceCloze", "source_clozes", "with_clozes"]
+__all__ = ["SourceCloze", "highlight_clozes", "source_clozes", "with_clozes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +123,23 @@ class _Marking:
 
 
 _INLINE = frozenset({"Emphasis", "Strong", "Strikethrough"})
+
+
+def highlight_clozes(events: list[Any], first: int) -> tuple[list[Any], list[Cloze]]:
+    """The events with each `==highlight==` (`marks.with_marks`) a cloze, as the section asked
+    (`anki-cloze: highlights`), numbered from `first`; and those clozes, each known by its
+    text. Only highlights of plain text: markdown-it knows one by the Markdown inside it."""
+    found: list[Cloze] = []
+    out: list[Any] = []
+    for i, event in enumerate(events):
+        if event == MARK_OPEN:
+            inner = events[i + 1]
+            if events[i + 2] != MARK_CLOSE or inner.__class__ is not dict or "Text" not in inner:
+                raise Unsupported
+            out.append({"Text": f"{OPEN}#{first + len(found)}{SEP}"})
+            found.append(Cloze(None, _identity(inner["Text"])))
+        elif event == MARK_CLOSE:
+            out.append({"Text": CLOSE})
+        else:
+            out.append(event)
+    return out, found
