@@ -32,9 +32,10 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
     # a line (or a heading before its closing `#`s): markdown-it keeps it; after `>` it
     # expands otherwise. Tried once per run of blanks, which no quantifier gives back: from
     # every tab, 2,000 lines indented by up to 2,000 tabs took 150 s
-    ("^", re.compile(r"(?:\A|\n[ \t>]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
-    # a block id alone: markdown-it hides it, and its renderer then opens the next block
-    # with a newline
+    ("^", re.compile(r"(?:\A|\n[ \t>]*|\n[ \t>]*(?:#{1,6}(?:[ \t][^\n]*)?|```[^\n]*|~~~[^\n]*)"
+                     r"|\n(?:    |\t)[^\n]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
+    # a block id alone (after a blank line, a heading or code): markdown-it hides it, and
+    # its renderer then opens the next block with a newline
     ("[!", re.compile(r"\[![^\n]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a block id ending a callout's
     # first line: markdown-it cuts it from the title, even when it is all the title holds
     ("[^", re.compile(r"\n(?! {0,3}\[\^[^\]\n]+\]:)[ \t]*+\S[^\n]*+\n {0,3}\[\^[^\]\n]+\]:"
@@ -191,7 +192,7 @@ def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:
         inside or (line.startswith("$$") and len(line.strip()) > 2))
     if inside and not ends:
         return None  # markdown-it's block closes only on a line ending with `$$`
-    if not inside and (not line.startswith("$$") or (n and lines[n - 1].strip())):
+    if not inside and (not line.startswith("$$") or not _text_or_blank_above(lines, n)):
         return None
     if ends:
         if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
@@ -200,6 +201,21 @@ def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:
     return True if line.count("$$") == 1 else None
 
 
+def _text_or_blank_above(lines: list[str], n: int) -> bool:
+    """Whether the lines above line `n` up to a blank one are a paragraph of plain text at the
+    margin, or there are none: markdown-it's display block ends that paragraph, and the
+    writer ends pulldown-cmark's there too (`Writer.bare`); a block in a list, quote or any
+    other container ends that instead in markdown-it, or is read otherwise."""
+    while n and lines[n - 1].strip():
+        n -= 1
+        line = lines[n]
+        if not _PLAIN_LINE.match(line) or line.endswith("\\") or "^" in line:
+            return False
+    return True
+
+
+_PLAIN_LINE = re.compile(r"[^\s>*+\-\d#|`~<$=\[]")
+"""A line that starts at the margin with a character no block starts with."""
 _LINE_OPENS_WITH_MATH = re.compile(r"[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)*\$\$")
 _DOLLARS = re.compile(r"\\?\$+")
 

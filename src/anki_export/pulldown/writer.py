@@ -192,6 +192,8 @@ class Writer:
         return html
     def bare(self, event: str) -> None:
         if event in ("SoftBreak", "HardBreak"):
+            if self.display_math_ends_paragraph():
+                return
             self.out.append("<br>\n")
             self.space_before = True
         elif event == "Rule":
@@ -201,6 +203,19 @@ class Writer:
             self.inline_started()
             self.out.append("<mark>" if event == MARK_OPEN else "</mark>")
             self.space_before = False
+
+    def display_math_ends_paragraph(self) -> bool:
+        """A `$$` block on the lines right below a paragraph's text (as `supported` lets
+        through): markdown-it ends the paragraph there, pulldown-cmark reads the block into
+        it. Written as markdown-it writes it, the paragraph's end included."""
+        events, i = self.events, self.i
+        if not (i + 1 < len(events) and events[i].__class__ is dict
+                and "DisplayMath" in events[i] and events[i + 1] == {"End": "Paragraph"}):
+            return False
+        tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")
+        self.out.append("</p>\n" + display_math(tex, inline=False))
+        self.i += 2
+        return True
 
     def inline_started(self) -> None:
         if not self.loose_text and self.out and self.out[-1] == "<li>":
