@@ -92,6 +92,8 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
+    if "\x00" in markdown:
+        markdown = markdown.replace("\x00", "\ufffd")  # see `supported._CONTROL`
     events = _passes(located(_parser().events_with_range(markdown)), markdown, clozes,
                      len(found))
     marked: list[Cloze] = []

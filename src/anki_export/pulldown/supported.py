@@ -15,7 +15,10 @@ class Unsupported(Exception):
 
 
 _MARKER = r"(?:[-*+]|\d++[.)])"  # a list item's
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # the parsers treat these differently
+_CONTROL = re.compile(rf"\n[ \t>]*+(?:{_MARKER}[ \t]++)*+[ \t]*+[\x0b\x0c]|[\x0b\x0c][ \t]*+\n")
+"""A vertical tab or form feed opening or ending a line's text: blank to pulldown-cmark, text
+to markdown-it (as CommonMark has it). `render_events` turns NUL into U+FFFD, as CommonMark
+asks and markdown-it does, while pulldown-cmark drops it."""
 _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes it unsupported
     ("~~", re.compile(r"(?<!~)~(?!~)|~~~|\w~~[^\w\s~]|[^\w\s~]~~\w")),  # a single `~`
     # beside strikes may undo one in pulldown-cmark (`~~a~ b~~`), runs of 3 differ, and so
@@ -56,7 +59,8 @@ def supported(markdown: str) -> bool:
     first line and after the last), not by `^` and `re.M`: `^` is tried at every character,
     a newline only where there is one, which is three times as fast."""
     markdown = f"\n{markdown}" if markdown.endswith("\n") else f"\n{markdown}\n"
-    return (not _CONTROL.search(markdown)
+    return ((("\x0b" not in markdown and "\x0c" not in markdown)
+             or not _CONTROL.search(markdown))
             and _nothing_after(markdown)
             and ("$$" not in markdown or _math_blanks(markdown) is not None)
             and ("|" not in markdown or _tables_apart(markdown))
