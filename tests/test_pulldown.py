@@ -107,7 +107,7 @@ def sections(draw: st.DrawFn) -> str:
 @example('plain~~< 10~~\n')  # found by CI: GFM opens `~~` after a letter, before punctuation
 @example('a~~"x"~~\n')
 @example("$$\na\n\n  \n    b\n$$\n\n[[Missing]]\n")  # blank lines inside display math
-@example("Text above:\n$$\nx^2\n\ny\n$$\n\nb\n$$x$$\n")  # display math ends a paragraph
+@example("Text above:\n$$\nx^2\n\ny\n$$\n\nb\n$$x$$\nand on\n")  # a $$ block ends a paragraph
 @example("text ^id\n$$a\n$$\n")
 @example("    code\n^blk\n- item\n")
 @example("- [ ] #tag\n")

@@ -199,7 +199,7 @@ def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:
     if not inside and (not line.startswith("$$") or not _text_or_blank_above(lines, n)):
         return None
     if ends:
-        if (n + 1 < len(lines) and lines[n + 1].strip()) or line.count("$$") > 2 - inside:
+        if not _text_or_blank_below(lines, n) or line.count("$$") > 2 - inside:
             return None
         return False
     return True if line.count("$$") == 1 else None
@@ -208,12 +208,23 @@ def _block_line(lines: list[str], n: int, *, inside: bool) -> bool | None:
 def _text_or_blank_above(lines: list[str], n: int) -> bool:
     """Whether the lines above line `n` up to a blank one are a paragraph of plain text at the
     margin, or there are none: markdown-it's display block ends that paragraph, and the
-    writer ends pulldown-cmark's there too (`Writer.bare`); a block in a list, quote or any
-    other container ends that instead in markdown-it, or is read otherwise."""
+    writer ends pulldown-cmark's there too (`Writer.display_block`); a block in a list, a
+    quote or any other container ends that instead in markdown-it, or is read otherwise."""
     while n and lines[n - 1].strip():
         n -= 1
         line = lines[n]
         if not _PLAIN_LINE.match(line) or line.endswith("\\") or "^" in line:
+            return False
+    return True
+
+
+def _text_or_blank_below(lines: list[str], n: int) -> bool:
+    """Whether the lines below line `n` up to a blank one are plain text at the margin (see
+    `_text_or_blank_above`), with no `$` or block id: markdown-it opens a paragraph there,
+    and the writer opens one in pulldown-cmark's too (`Writer.display_block`)."""
+    while n + 1 < len(lines) and lines[n + 1].strip():
+        n += 1
+        if not _PLAIN_LINE.match(lines[n]) or "$" in lines[n] or "^" in lines[n]:
             return False
     return True
 

@@ -207,15 +207,11 @@ class Writer:
     def display_math_ends_paragraph(self) -> bool:
         """A `$$` block on the lines right below a paragraph's text (as `supported` lets
         through): markdown-it ends the paragraph there, pulldown-cmark reads the block into
-        it. Written as markdown-it writes it, the paragraph's end included."""
-        events, i = self.events, self.i
-        if not (i + 1 < len(events) and events[i].__class__ is dict
-                and "DisplayMath" in events[i] and events[i + 1] == {"End": "Paragraph"}):
-            return False
-        tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")
-        self.out.append("</p>\n" + display_math(tex, inline=False))
-        self.i += 2
-        return True
+        it."""
+        block = self.display_block()
+        if block is not None:
+            self.out.append("</p>\n" + block)
+        return block is not None
 
     def inline_started(self) -> None:
         if not self.loose_text and self.out and self.out[-1] == "<li>":
@@ -350,16 +346,31 @@ class Writer:
         return bool(kind != "DisplayMath")
 
     def paragraph(self, _: object = None) -> None:
-        """`<p>`, or a display-math block where `$$…$$` is all the paragraph holds."""
-        events, i = self.events, self.i
-        if (i + 1 < len(events) and isinstance(events[i], dict) and "DisplayMath" in events[i]
-                and events[i + 1] == {"End": "Paragraph"}):
-            tex = events[i]["DisplayMath"].replace(MATH_BLANK, "")  # `math_blanks_filled`
-            self.out.append(display_math(tex, inline=False))
-            self.i += 2
+        """`<p>`, or a display-math block where the paragraph opens with `$$…$$`."""
+        block = self.display_block()
+        if block is not None:
+            self.out.append(block)
             return
         self.out.append("<p>")
         self.space_before = True
+
+    def display_block(self) -> str | None:
+        """The `$$` block that is the next event where it stands on lines of its own (as
+        `supported` lets through, with blank lines marked by `math_blanks_filled`): written as
+        markdown-it writes it, with a new paragraph after it where the text goes on. None
+        where the display math is inside a line."""
+        events, i = self.events, self.i
+        if not (i + 1 < len(events) and events[i].__class__ is dict
+                and "DisplayMath" in events[i]):
+            return None
+        after = ""
+        if events[i + 1] in ("SoftBreak", "HardBreak"):
+            after = "<p>"
+            self.space_before = True
+        elif events[i + 1] != {"End": "Paragraph"}:
+            return None
+        self.i += 2
+        return display_math(events[i]["DisplayMath"].replace(MATH_BLANK, ""), inline=False) + after
 
     def blockquote(self, _: object = None) -> None:
         """A blockquote, or a callout (see `obsidian.callouts`) when its first line is
