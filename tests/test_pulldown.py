@@ -76,6 +76,7 @@ WORDS = ["plain", "word", "x", "Bence", "IL-6", "50%", "< 10", "a > b", "\"q\"",
          "![alt](attachments/scan.png)", "![](https://example.org/p.png)", "$x^2$",
          "$\\frac{a}{b}$", "$5", "`code ==x== #t`", "*em*", "**strong**", "==mark==",
          "~~gone~~", "~", "~x~", "~a ~~b~~ c~", "y ~ x", "a_b_c", "\t", "    ", "\x00", "\x0b",
+         "\x0c", "\x1f",
          "\xa0", "a\u2028b", "é",
          "[x](javascript:alert(1))", "[y](JAVASCRIPT:x)", "[m](mailto:a@b.org)", "[r](//host/x)",
          "![a](javascript:x.png)", "![a](https://e.org/i.png)",
@@ -116,6 +117,10 @@ def sections(draw: st.DrawFn) -> str:
 @given(sections(), st.sampled_from(MODES))
 @example('plain~~< 10~~\n', OFF)
 @example("$$\na\n\n  \n    b\n$$\n\n[[Missing]]\n", OFF)  # blank lines inside display math
+@example("Text above:\n$$\nx^2\n\ny\n$$\n\nb\n$$x$$\nand on\n", OFF)  # $$ blocks in text
+@example("text ^id\n$$a\n$$\n", OFF)
+@example("    code\n^blk\n- item\n", OFF)
+@example("A ==kappa== or ==lambda  Chain==, ==**not** plain==.\n", "highlights")
 @example("- [ ] #tag\n", OFF)
 @example("- [ ] ^abc-1\n", OFF)
 @example("> [!note] A {{c1::**b** c}}\n> {{c2::x::the hint}} #tag [{{c3::y}}](Other%20note.md)\n",

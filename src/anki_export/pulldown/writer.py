@@ -137,11 +137,11 @@ class Writer:
 
     def display_math(self, tex: str) -> None:
         """`$$…$$` inside a paragraph: a block of its own where it stands on lines of its own
-        (right below a line of text, as Obsidian shows it), lifted out of the paragraph or
+        (right below or above a line of text, as Obsidian shows it), lifted out of the paragraph or
         list item like a note embed; else inside the line (`text $$x$$ text`)."""
         before = self.events[self.i - 2] if self.i > 1 else None
         after = self.events[self.i] if self.i < len(self.events) else None
-        alone = before in ("SoftBreak", "HardBreak") and (
+        alone = before in ("SoftBreak", "HardBreak", {"Start": "Paragraph"}) and (
             after in ("SoftBreak", "HardBreak") or (after.__class__ is dict and "End" in after))
         if not (alone and self.lifted(display_math(tex, inline=False).removesuffix("\n"))):
             self.out.append(display_math(tex, inline=True))
