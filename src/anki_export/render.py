@@ -117,7 +117,7 @@ def _note_answer(note: Note | None) -> tuple[str, str] | None:
 
 @dataclass(slots=True)
 class RenderState:
-    """What the plugins may look up and report while one piece of Markdown renders."""
+    """What the writer may look up and report while one piece of Markdown renders."""
 
     note: PurePosixPath
     line: int  # 1-based file line where the Markdown starts

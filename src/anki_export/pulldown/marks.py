@@ -196,7 +196,7 @@ def _ends_inline(event: Any) -> bool:
 
 def without_block_ids(events: list[Any]) -> list[Any]:
     """Block ids (` ^id` ending a paragraph, list item or heading, or alone on the line after
-    it) removed, as `obsidian.text.block_ids_plugin` removes them: a paragraph left empty
+    it; `obsidian.text.BLOCK_ID`) removed, as Obsidian hides them: a paragraph left empty
     goes with them."""
     out: list[Any] = []
     in_code = False
@@ -220,7 +220,7 @@ def without_block_ids(events: list[Any]) -> list[Any]:
 
 
 def without_field_keys(events: list[Any]) -> list[Any]:
-    """Dataview's `(key:: value)` as its value, as `obsidian.text.inline_fields_plugin` shows
+    """Dataview's `(key:: value)` as its value, as the garden's `hideDataview` shows
     it: the opening `(key::` and the `)` closing it, in text of the same level, go."""
     in_code = False
     for i, event in enumerate(events):

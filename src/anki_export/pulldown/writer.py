@@ -238,7 +238,7 @@ class Writer:
         self.space_before = text[-1:].isspace()
 
     def tags(self, text: str) -> list[str]:
-        """Inline `#tags`, as `obsidian.text.tags_plugin` reads them: the text around each a
+        """Inline `#tags`, as Obsidian reads them (`obsidian.text.TAG`): the text around each a
         piece of its own, as markdown-it's tokens are (see `lift`)."""
         parts: list[str] = []
         pos = 0
@@ -593,7 +593,7 @@ class Writer:
 
     def note_embed(self, target: str, options: list[str], at: int) -> None:
         """A note embed: its box, lifted out of the paragraph holding it as markdown-it's
-        `_lift_embeds` lifts it (the HTML parser would tear a `<div>` inside a `<p>` apart);
+        `_lift_embeds` lifted it (the HTML parser would tear a `<div>` inside a `<p>` apart);
         inline in a heading or table cell; a link where it shows no box."""
         from ..render import embedded_html  # here: render imports this package
 
