@@ -204,8 +204,8 @@ def without_block_ids(events: list[Any]) -> list[Any]:
         in_code = _in_code(event, in_code)
         text = event.get("Text") if event.__class__ is dict and not in_code else None
         match = BLOCK_ID.search(text) if text and "^" in text else None
-        if match is None or text is None or not _ends_inline(
-                events[i + 1] if i + 1 < len(events) else None):
+        if match is None or text is None or not (_ends_inline(
+                events[i + 1] if i + 1 < len(events) else None) or _math_lines_next(events, i)):
             out.append(event)
             continue
         if match.start():
@@ -217,6 +217,16 @@ def without_block_ids(events: list[Any]) -> list[Any]:
             out.pop()
             events[i + 1] = {"Text": ""}  # the paragraph's end, dropped below
     return [e for e in out if e != {"Text": ""}]
+
+
+def _math_lines_next(events: list[Any], i: int) -> bool:
+    """Whether a `$$` block on lines of its own follows event `i`'s line: a block of its own
+    (`Writer.display_math`), which ends the text before it."""
+    following = events[i + 1 : i + 4]
+    return (len(following) > 1 and following[0] in ("SoftBreak", "HardBreak")
+            and following[1].__class__ is dict and "DisplayMath" in following[1]
+            and (len(following) == 2 or following[2] in ("SoftBreak", "HardBreak")
+                 or (following[2].__class__ is dict and "End" in following[2])))
 
 
 def without_field_keys(events: list[Any]) -> list[Any]:
