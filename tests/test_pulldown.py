@@ -7,6 +7,7 @@ the sanitiser gives back), and rendering again must give the same card.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,13 +24,15 @@ from tests.test_render import FIXTURES, NOTE, SITE_URL, golden_cases, shown, vau
 
 def rendered(markdown: str, site_url: str | None = SITE_URL, highlights: str = OFF) -> str:
     """The golden text of a section's card, once checked: the writer's clean HTML is what the
-    sanitiser gives back, the card is well-formed, and a second rendering is the same."""
+    sanitiser gives back, no marker of its own is left, the card is well-formed, and a second
+    rendering is the same."""
     targets = vault_targets(site_url)
     state = RenderState(NOTE, 1, targets, clozes=ClozeScan(highlights))
     html, clean = pulldown.render_events(markdown, state)
     if clean:
         assert sanitise(html, state.image_src(markdown)) == html
     card = shown(state.result(html, clean=clean, source=markdown))
+    assert not re.search("[\ufdd0-\ufdd5]", card), "a marker of the writer's left on the card"
     again = render_markdown(markdown, RenderState(NOTE, 1, vault_targets(site_url),
                                                   clozes=ClozeScan(highlights)))
     assert shown(again) == card
@@ -121,6 +124,7 @@ def sections(draw: st.DrawFn) -> str:
 @example("text ^id\n$$a\n$$\n", OFF)
 @example("    code\n^blk\n- item\n", OFF)
 @example("A ==kappa== or ==lambda  Chain==, ==**not** plain==.\n", "highlights")
+@example("$$[[Other note]]\n> > q\n1. \n\n$$`x`\n\n$$\n", OFF)  # blanks filled in no math
 @example("- [ ] #tag\n", OFF)
 @example("- [ ] ^abc-1\n", OFF)
 @example("> [!note] A {{c1::**b** c}}\n> {{c2::x::the hint}} #tag [{{c3::y}}](Other%20note.md)\n",

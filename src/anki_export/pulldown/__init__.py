@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyromark
 
 from ..escape import CONTROL
-from ..obsidian.math import math_blanks_filled
+from ..obsidian.math import MATH_BLANK, math_blanks_filled
 from ..parse import mask_comments
 from .clozes import ESCAPED, highlight_clozes, with_clozes
 from .marks import (
@@ -89,8 +89,21 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
     escapes = "\\" in markdown
-    events = located(_parser().events_with_range(markdown),
-                     markdown.encode() if escapes else None)
+    events = _passes(located(_parser().events_with_range(markdown),
+                             markdown.encode() if escapes else None), markdown, state)
+    writer = Writer(events, state, Lines(markdown))
+    html = writer.document() + writer.footnotes()
+    if escapes:
+        html = html.replace(ESCAPED, "")
+    if "$$" in markdown and MATH_BLANK in html:  # a blank line filled in what pulldown-cmark
+        html = html.replace(MATH_BLANK, "")  # did not read as display math after all
+    site_url = state.targets.site_url if state.targets else None
+    return html, not writer.foreign and not (site_url and not SAFE_URL.match(site_url))
+
+
+def _passes(events: list[Any], markdown: str, state: RenderState) -> list[Any]:
+    """The events with the Obsidian syntax pulldown-cmark does not read (`clozes`, `marks`)
+    marked or taken out; each pass only where its syntax may be."""
     if "{{" in markdown and not state.depth:
         events = with_clozes(events, state, markdown)
     if "::" in markdown:
@@ -101,9 +114,4 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
         events = inline_footnotes(events)
     if "==" in markdown:
         events = highlight_clozes(with_marks(events), state)
-    writer = Writer(events, state, Lines(markdown))
-    html = writer.document() + writer.footnotes()
-    if escapes:
-        html = html.replace(ESCAPED, "")
-    site_url = state.targets.site_url if state.targets else None
-    return html, not writer.foreign and not (site_url and not SAFE_URL.match(site_url))
+    return events

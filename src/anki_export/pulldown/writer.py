@@ -358,7 +358,7 @@ class Writer:
         if kind in ("Start", "End"):
             name = tag_name(value)
             return name == "Item" or name in _SIMPLE_INLINE or name in ("Link", "Image")
-        return bool(kind != "DisplayMath")
+        return True  # code, math, HTML, a footnote
 
     def paragraph(self, _: object = None) -> None:
         """`<p>`, or a display-math block where `$$…$$` is all the paragraph holds."""
