@@ -110,8 +110,8 @@ def _passes(events: list[Any], markdown: str, state: RenderState) -> list[Any]:
         events = without_field_keys(events)
     if "^" in markdown:  # after the fields
         events = without_block_ids(events)
+    if "==" in markdown:  # before the inline footnotes, which may hold highlights
+        events = highlight_clozes(with_marks(events), state)
     if "^[" in markdown:
         events = inline_footnotes(events)
-    if "==" in markdown:
-        events = highlight_clozes(with_marks(events), state)
     return events
