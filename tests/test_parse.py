@@ -325,12 +325,14 @@ def test_the_intro_is_a_card_with_a_key_no_heading_has() -> None:
         "Myeloma", "A plasma cell malignancy.", (), 3)
     assert (first.key, second.key) == (INTRO_KEY, "intro")
     assert intro("Defined here.\n\n### Detail\nx\n") == ("Note", "Defined here.")
+    assert intro("Capital of Peru::Lima\n## A\nx\n") == ("Note", "Capital of Peru::Lima")
     assert intro("Defined here.\n## A\nx\n", HeadingRules(intro=False)) is None
 
 
 @pytest.mark.parametrize("text", [
     "\n\n## A\nx\n", "# Title\n\n## A\nx\n", "%% a draft %%\n^block-id\n<!-- c -->\n## A\nx\n",
     "#radiology #oncology\n---\n## A\nx\n",  # tags and a rule: nothing to learn
+    "Category:: emergency\nsource-type:: textbook\n## A\nx\n",  # Dataview fields: metadata
     "- [[One]]\n- [[Two|2]]\n\n## A\nx\n", "Start here:\n1. [[One]]\n2. [x](y.md)\n## A\nx\n",
     '---\n{"dg-home":true,"tags":["gardenEntry"]}\n---\nWelcome, read this.\n## A\nx\n',
 ])

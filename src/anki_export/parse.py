@@ -432,10 +432,12 @@ def _navigation(meta: Mapping[str, object], intro: str) -> str | None:
 
 
 _CONTENT = re.compile(
-    r"<!--.*?-->|^[ \t]*(?:\^[A-Za-z0-9-]+|\{ ?#[\w-]+\}|(?:#[\w/-]+[ \t]*)+|[-*_]{3,})[ \t]*$",
+    r"<!--.*?-->|^[ \t]*(?:\^[A-Za-z0-9-]+|\{ ?#[\w-]+\}|(?:#[\w/-]+[ \t]*)+|[-*_]{3,}"
+    r"|\w[\w -]*::[ \t].*)[ \t]*$",
     re.M | re.S)
-"""What leaves an intro empty: HTML comments, and lines of only a block id, tags or a rule
-(`%%comments%%` are blanked already, an opening `# title` is not part of it)."""
+"""What leaves an intro empty: HTML comments, and lines of only a block id, tags, a rule or a
+Dataview field (`Category:: emergency`: the note's metadata, nothing to recall) (`%%comments%%`
+are blanked already, an opening `# title` is not part of it)."""
 
 
 def _is_navigation(text: str) -> bool:
