@@ -110,6 +110,8 @@ def sections(draw: st.DrawFn) -> str:
 @example("Text above:\n$$\nx^2\n\ny\n$$\n\nb\n$$x$$\nand on\n")  # a $$ block ends a paragraph
 @example("text ^id\n$$a\n$$\n")
 @example("    code\n^blk\n- item\n")
+@example("Shown [[Other note]]\n%%\nnever shown\n")  # an unclosed comment hides the rest
+@example("[x]: https://e.org\n    code\n")
 @example("- [ ] #tag\n")
 @example("- [ ] ^abc-1\n")
 @example("> [!note] A {{c1::**b** c}}\n> {{c2::x::the hint}} #tag [{{c3::y}}](Other%20note.md)\n")

@@ -29,7 +29,7 @@ from .marks import (
     without_block_ids,
     without_field_keys,
 )
-from .supported import Unsupported, math_blanks_filled, supported
+from .supported import Unsupported, comment_tail_cut, math_blanks_filled, supported
 from .writer import SAFE_URL, Lines, Writer
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def render_events(markdown: str, state: RenderState) -> tuple[str, bool]:
     if highlights and (clozes or state.depth or "\\" in markdown):
         raise Unsupported  # clozes of both kinds; an escape that the highlight's text hides
     scratch = type(state)(state.note, state.line, state.targets, state.depth)  # a RenderState
+    if "%%" in markdown:
+        markdown = comment_tail_cut(markdown)
     if "$$" in markdown:
         markdown = math_blanks_filled(markdown)
     if "\x00" in markdown:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 
-__all__ = ["MATH_BLANK", "Unsupported", "math_blanks_filled", "supported"]
+__all__ = ["MATH_BLANK", "Unsupported", "comment_tail_cut", "math_blanks_filled", "supported"]
 
 
 class Unsupported(Exception):
@@ -39,6 +39,8 @@ _UNSUPPORTED_AFTER = (  # text that must be there, then the pattern that makes i
                      r"|\n(?:    |\t)[^\n]*)\n[ \t>]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a paragraph of
     # a block id alone (after a blank line, a heading or code): markdown-it hides it, and
     # its renderer then opens the next block with a newline
+    ("]:", re.compile(r"\n {0,3}\[[^^\]\n][^\]\n]*\]:[^\n]*\n(?:    |\t)")),  # a link
+    # reference definition with an indented line below it: code to markdown-it only
     ("[!", re.compile(r"\[![^\n]*\^[A-Za-z0-9-]+[ \t]*\n")),  # a block id ending a callout's
     # first line: markdown-it cuts it from the title, even when it is all the title holds
     ("[^", re.compile(r"\n(?! {0,3}\[\^[^\]\n]+\]:)[ \t]*+\S[^\n]*+\n {0,3}\[\^[^\]\n]+\]:"
@@ -141,6 +143,21 @@ def _tables_apart(markdown: str) -> bool:
             if row.startswith(("    ", "\t")):
                 return False  # code to markdown-it, ending the table; a row to pulldown-cmark
     return True
+
+
+_COMMENT_LINE = re.compile(r"(?:\A|\n) {0,3}%%")
+_CODE_OR_HTML = re.compile(r"```|~~~|<|\$\$|\n(?:    |\t)|\A(?:    |\t)")
+
+
+def comment_tail_cut(markdown: str) -> str:
+    """The source up to its first line opening with `%%` that is never closed, which (unless
+    something before it may hold it as code, HTML or math) hides the rest of the section in
+    markdown-it: the one comment `parse.mask_comments` leaves."""
+    line = _COMMENT_LINE.search(markdown)
+    if (line is None or "%%" in markdown[line.end() :]
+            or _CODE_OR_HTML.search(markdown, 0, line.start())):
+        return markdown  # closed below (a comment of those lines only), or maybe code
+    return markdown[: line.start() + 1 if line.start() else 0]
 
 
 MATH_BLANK = "\ufdd4"
