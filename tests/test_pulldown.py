@@ -125,6 +125,8 @@ def sections(draw: st.DrawFn) -> str:
 @example("    code\n^blk\n- item\n", OFF)
 @example("A ==kappa== or ==lambda  Chain==, ==**not** plain==.\n", "highlights")
 @example("$$[[Other note]]\n> > q\n1. \n\n$$`x`\n\n$$\n", OFF)  # blanks filled in no math
+@example("Shown [[Other note]]\n%%\nnever shown\n", OFF)  # an unclosed comment hides the rest
+@example("[x]: https://e.org\n    code\n", OFF)
 @example("- [ ] #tag\n", OFF)
 @example("- [ ] ^abc-1\n", OFF)
 @example("> [!note] A {{c1::**b** c}}\n> {{c2::x::the hint}} #tag [{{c3::y}}](Other%20note.md)\n",
