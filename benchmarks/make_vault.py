@@ -128,6 +128,18 @@ def slugify(text: str) -> str:
 # ---------------------------------------------------------------- plan
 
 
+def without_blank_runs(body: list[str]) -> list[str]:
+    """The lines with no blank line at the start or end and never two in a row."""
+    lines: list[str] = []
+    for line in body:
+        if line == "" and (not lines or lines[-1] == ""):
+            continue
+        lines.append(line)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 @dataclass
 class PlannedNote:
     idx: int
@@ -507,13 +519,7 @@ class Writer:
             if gap:
                 body.append("")
             body += [f"## {h}", *self.section(r, n, h, ind, images)]
-        lines: list[str] = []
-        for line in body:  # no runs of blank lines
-            if line == "" and (not lines or lines[-1] == ""):
-                continue
-            lines.append(line)
-        while lines and lines[-1] == "":
-            lines.pop()
+        lines = without_blank_runs(body)
         text = self.style.frontmatter(n) + self.style.title_line(n) + "\n".join(lines) + "\n"
         return text, images
 
@@ -710,13 +716,7 @@ class RealWriter(Writer):
             body += subs[i]
         if footnotes:
             body += ["", *footnotes]
-        lines: list[str] = []
-        for line in body:  # no runs of blank lines
-            if line == "" and (not lines or lines[-1] == ""):
-                continue
-            lines.append(line)
-        while lines and lines[-1] == "":
-            lines.pop()
+        lines = without_blank_runs(body)
         return (self.frontmatter(n, pub) + self.style.title_line(n) + "\n".join(lines) + "\n",
                 images)
 
