@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .cloze import MODES as CLOZE_MODES
 from .errors import ConfigError
+from .files import TooLarge, read_bounded
 from .srcards import SrSettings
 from .vault import GARDEN_NOTES, garden_notes
 
@@ -305,13 +306,11 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     import tomllib  # here: most vaults have no config file
 
     try:
-        with path.open("rb") as file:
-            raw = file.read(CONFIG_LIMIT + 1)
-        if len(raw) > CONFIG_LIMIT:
-            raise ConfigError(f"over {CONFIG_LIMIT // 1024} KB: not a settings file (`anki-export "
-                              "init` writes one of a few lines)", path=path)
-        text = raw.decode("utf-8")
+        text = read_bounded(path, CONFIG_LIMIT).decode("utf-8")
         data = tomllib.loads(text)
+    except TooLarge as e:
+        raise ConfigError(f"{e}: not a settings file (`anki-export init` writes one of a few "
+                          "lines)", path=path) from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read the config file ({e})", path=path) from e
     except tomllib.TOMLDecodeError as e:

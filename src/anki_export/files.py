@@ -59,6 +59,20 @@ class NotARegularFile(OSError):
     forever, `/dev/zero` never ends)."""
 
 
+class TooLarge(ValueError):
+    """A file over the bound its reader sets (`read_bounded`)."""
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """A small file of someone else's vault (a settings file), read only if it is a regular
+    file (`open_regular`) and only up to `limit` bytes: raises `TooLarge` beyond it."""
+    with open_regular(path) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"over {limit // 1024} KB")
+    return data
+
+
 @contextmanager
 def open_regular(path: Path) -> Iterator[io.BufferedReader]:
     """Open a vault file for reading only if it is a regular file (following symlinks):

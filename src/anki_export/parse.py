@@ -30,7 +30,7 @@ from .config import AUTO, HeadingLevel
 from .errors import Diagnostic, Level, NoteError
 from .slugify import garden_url_path, sanitize_permalink
 from .srcards import SrCard, SrSettings, note_cards
-from .vault import IMAGE_SUFFIXES, SourceFile
+from .vault import SourceFile, named_like_image
 
 PINNED_ID = re.compile(r"\s+\^([A-Za-z0-9][A-Za-z0-9-]*)\s*$")
 """An Obsidian block id at the end of a heading (`## Hallmark ^hallmark`) pins the card's GUID."""
@@ -507,11 +507,8 @@ def _embeds_notes(body: str) -> bool:
     """Whether the note may show another note's text (`![[Other]]`, `![x](Other.md)`): any
     embed not named like an image, which never shows a note (`links.shows_note`). Any other
     name may be a note's: `![[Dr. Smith]]`, and `![[Podcast.mp3]]` finds `Podcast.mp3.md`."""
-    for match in _EMBED.finditer(body):
-        target = (match.group(1) or match.group(2) or "").strip()
-        if PurePosixPath(target).suffix.lower() not in IMAGE_SUFFIXES:
-            return True
-    return False
+    return any(not named_like_image((match.group(1) or match.group(2) or "").strip())
+               for match in _EMBED.finditer(body))
 
 
 def _section_body(lines: Sequence[str], start: int, end: int) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, Diagnostic, Level, NotANote, NoteError
-from .files import open_regular
+from .files import open_regular, read_bounded
 from .srcards import SETTINGS_FILE, load_settings
 
 if TYPE_CHECKING:
@@ -40,6 +40,13 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".
                             ".ico", ".tif", ".tiff"})
 """The only files a package ships: images, what a card shows (Anki's own list, and `.bmp`).
 A note (`.md`) never is one, whatever links to it: `![x](Note.md)` embeds the note."""
+
+
+def named_like_image(name: str) -> bool:
+    """Whether a file or an embed's target is named like an image (its suffix, in any case):
+    the one rule for what may ship as media, and for which embeds can never show a note
+    (`links.shows_note`, `parse._embeds_notes`, which must agree for rebuilds to be right)."""
+    return posixpath.splitext(name.rstrip("/"))[1].lower() in IMAGE_SUFFIXES
 
 
 def settled(mtime_ns: int, taken_at: int) -> bool:
@@ -333,7 +340,7 @@ def _not_regular(mode: int) -> str:
 def _too_large(entry: os.DirEntry[str], rel: str, diagnostics: list[Diagnostic]) -> bool:
     """Whether a media file is over `MAX_MEDIA_BYTES` (warned): only media are looked at,
     the only files a package ships (a note's read is bounded as it is read)."""
-    if posixpath.splitext(rel)[1].lower() not in IMAGE_SUFFIXES:
+    if not named_like_image(rel):
         return False
     try:
         size = entry.stat().st_size
@@ -396,11 +403,7 @@ def with_plugin_settings(config: Config) -> tuple[Config, tuple[Diagnostic, ...]
     try:  # a file of someone else's vault: a regular file in it, read up to a bound
         if not _inside(os.path.realpath(path), os.path.realpath(config.vault)):
             raise ValueError("it links out of the vault")
-        with open_regular(path) as file:
-            data = file.read(SETTINGS_LIMIT + 1)
-        if len(data) > SETTINGS_LIMIT:
-            raise ValueError(f"over {SETTINGS_LIMIT // 1024} KB")
-        text: str | None = data.decode("utf-8")
+        text: str | None = read_bounded(path, SETTINGS_LIMIT).decode("utf-8")
     except FileNotFoundError:
         text = None
     except (OSError, ValueError) as e:

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from .. import escape
 from ..slugify import slugify
-from ..vault import GARDEN_IMAGE_URL, GARDEN_IMAGES, IMAGE_SUFFIXES
+from ..vault import GARDEN_IMAGE_URL, GARDEN_IMAGES, named_like_image
 from .embeds import Embed, embedded_markdown
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def shows_note(render: RenderState, page: str, *, wiki: bool) -> bool:
     named like (`![[Podcast.mp3]]` may find `Podcast.mp3.md`); then only a note of this build
     is shown (`_note_embed`), never the file's text. A target found nowhere is a note in a
     wiki embed. (`parse._embeds_notes` tells the notes that may embed others by this rule.)"""
-    if PurePosixPath(page).suffix.lower() in IMAGE_SUFFIXES or REMOTE.match(page):
+    if named_like_image(page) or REMOTE.match(page):
         return False
     found = (render.targets.resolve(page, render.note)
              if render.targets is not None and page else None)
@@ -210,7 +210,7 @@ def _image_file(render: RenderState, target: str, line: int) -> PurePosixPath | 
     if rel is None:
         render.warn("missing-image", f"image `{_one_line(target)}` not found in the vault", line)
         return "missing image"
-    if rel.suffix.lower() not in IMAGE_SUFFIXES:  # `<img src="Private.md">`, `![[a.pdf]]`
+    if not named_like_image(rel.name):  # `<img src="Private.md">`, `![[a.pdf]]`
         render.warn("not-an-image", f"`{target}` ({rel}) is not an image: cards show images "
                     "only, and no other file goes into the package", line)
         return "not an image"
